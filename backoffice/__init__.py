@@ -1,0 +1,119 @@
+"""Back office for an interventional pain practice."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from backoffice.auth.access import is_static_endpoint
+from backoffice.config import DEFAULT_INSTANCE_PATH, PROJECT_ROOT, load_config
+from backoffice.db import configure_sqlite
+from backoffice.extensions import bootstrap, csrf, db, limiter, migrate
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    instance_path = os.environ.get("BACKOFFICE_INSTANCE_PATH") or str(DEFAULT_INSTANCE_PATH)
+    app = Flask(__name__, instance_path=instance_path,
+                template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "static"))
+    app.config.from_mapping(load_config(os.environ, config, Path(app.instance_path)))
+    _configure_logging(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from backoffice import cli, errorpages, templating
+    errorpages.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from backoffice import models  # noqa: F401  (every table on the metadata, for migrations)
+    from backoffice.auth import sessions
+
+    db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    bootstrap.init_app(app)
+    Talisman(app, force_https=app.config["FORCE_HTTPS"],
+             session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+             strict_transport_security=app.config["FORCE_HTTPS"],
+             content_security_policy=CONTENT_SECURITY_POLICY, frame_options="DENY",
+             referrer_policy="same-origin")
+    sessions.init_app(app)
+    app.after_request(_no_store)
+
+
+def _no_store(response: Response) -> Response:
+    """Pages can hold patient data: browsers and proxies must not keep them. Static assets may."""
+    if request.endpoint is None or not is_static_endpoint(request.endpoint):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from backoffice.audit.views import bp as audit_bp
+    from backoffice.auth.views import bp as auth_bp
+    from backoffice.core.views import bp as core_bp
+    from backoffice.patients.views import bp as patients_bp
+    from backoffice.practice.views import bp as practice_bp
+
+    for blueprint in (core_bp, auth_bp, practice_bp, patients_bp, audit_bp):
+        app.register_blueprint(blueprint)
+
+
+class _RedactQueryStrings(logging.Filter):
+    """Access logs must not carry patient data: search terms travel in query strings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_strip_query(arg) if isinstance(arg, str) else arg
+                                for arg in record.args)
+        return True
+
+
+def _strip_query(text: str) -> str:
+    if "?" not in text:
+        return text
+    before, _, after = text.partition("?")
+    rest = after.split(" ", 1)
+    return before + ("?[redacted]" + (" " + rest[1] if len(rest) > 1 else ""))
+
+
+def _configure_logging(app: Flask) -> None:
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _RedactQueryStrings) for f in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(_RedactQueryStrings())

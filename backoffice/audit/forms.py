@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.validators import Optional, Regexp
+
+from backoffice.audit.services import ACTIONS, AuditFilter
+from backoffice.forms import choices, text
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    username = text("User", 40, required=False)
+    action = SelectField("Action", default="",
+                         choices=choices(((a, a.replace("_", " ")) for a in ACTIONS), blank="Any"))
+    entity_type = SelectField("Record type", choices=[], default="")
+    patient_mrn = text("Patient MRN", 12, required=False,
+                       validators=[Regexp(r"^\d+$", message="An MRN is digits only.")])
+    office_id = SelectField("Office", choices=[], default="")
+    first_day = DateField("From", validators=[Optional()])
+    last_day = DateField("To", validators=[Optional()])
+
+    def __init__(self, *args: object, entity_types: list[str],
+                 office_choices: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.entity_type.choices = choices(((t, t.replace("_", " ")) for t in entity_types),
+                                           blank="Any")
+        self.office_id.choices = choices(office_choices, blank="Any")
+
+    def to_filter(self) -> AuditFilter:
+        return AuditFilter(username=self.username.data, action=self.action.data or None,
+                           entity_type=self.entity_type.data or None,
+                           patient_mrn=self.patient_mrn.data,
+                           office_id=int(self.office_id.data) if self.office_id.data else None,
+                           first_day=self.first_day.data, last_day=self.last_day.data)

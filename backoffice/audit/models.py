@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backoffice.db import Base, UTCDateTime, utcnow
+
+
+class AuditEvent(Base):
+    """One row per change or record opening. Never updated or deleted (database triggers refuse)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Plain columns, not foreign keys: the trail must outlive whatever it describes.
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    username: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None]
+    patient_id: Mapped[int | None] = mapped_column(index=True)
+    office_id: Mapped[int | None] = mapped_column(index=True)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)

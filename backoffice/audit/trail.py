@@ -1,0 +1,142 @@
+"""Writing the audit trail.
+
+Models that mix in `Audited` are recorded automatically: every insert, update and delete that a
+session flushes becomes an `AuditEvent` in the same transaction, with the changed fields before
+and after. Services add the events that are not row changes (opening a patient's record, signing
+in) with `record_event`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from backoffice.audit.actor import Actor
+from backoffice.audit.models import AuditEvent
+from backoffice.db import utcnow
+
+SYSTEM = Actor.system("system")
+# Bookkeeping columns whose change is not news on its own.
+ALWAYS_SKIPPED = frozenset({"id", "version", "created_at", "updated_at", "updated_by_id",
+                            "created_by_id"})
+
+
+class AuditIsAppendOnly(RuntimeError):
+    """Something tried to change or remove an audit row."""
+
+
+class Audited:
+    """Mixin for models whose every write goes to the audit trail."""
+
+    __audit_skip__: ClassVar[frozenset[str]] = frozenset()
+    __audit_secret__: ClassVar[frozenset[str]] = frozenset()
+
+    def audit_patient_id(self) -> int | None:
+        return None
+
+    def audit_office_id(self) -> int | None:
+        return None
+
+    def audit_summary(self) -> str:
+        return ""
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a column value."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _column_changes(obj: Audited, action: str) -> dict[str, list[Any]]:
+    state = inspect(obj)
+    skipped = ALWAYS_SKIPPED | obj.__audit_skip__
+    changes: dict[str, list[Any]] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        if key in skipped:
+            continue
+        if action == "update":
+            history = state.attrs[key].history
+            if not history.has_changes():
+                continue
+            before = history.deleted[0] if history.deleted else None
+            after = history.added[0] if history.added else None
+            if before == after:
+                continue
+        else:
+            value = state.attrs[key].value
+            if value is None:
+                continue
+            before, after = (None, value) if action == "create" else (value, None)
+        if key in obj.__audit_secret__:
+            changes[key] = ["(secret)", "(changed)"]
+        else:
+            changes[key] = [_plain(before), _plain(after)]
+    return changes
+
+
+def _event_row(session: Session, obj: Audited, action: str) -> dict[str, Any] | None:
+    changes = _column_changes(obj, action)
+    if action == "update" and not changes:
+        return None
+    actor: Actor = session.info.get("audit_actor") or SYSTEM
+    state = inspect(obj)
+    return {
+        "at": utcnow(),
+        "user_id": actor.user_id,
+        "username": actor.username,
+        "client_address": actor.client_address,
+        "action": action,
+        "entity_type": state.mapper.local_table.name,
+        "entity_id": state.mapper.primary_key_from_instance(obj)[0],
+        "patient_id": obj.audit_patient_id(),
+        "office_id": obj.audit_office_id(),
+        "summary": obj.audit_summary()[:300],
+        "changes": changes,
+    }
+
+
+def _audited(objects: Iterable[object]) -> list[Audited]:
+    return [obj for obj in objects if isinstance(obj, Audited)]
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
+    if any(isinstance(obj, AuditEvent) for obj in (*session.dirty, *session.deleted)):
+        raise AuditIsAppendOnly("audit events are never changed or deleted")
+
+
+@event.listens_for(Session, "after_flush")
+def _record_row_changes(session: Session, _context: Any) -> None:
+    rows = [
+        _event_row(session, obj, action)
+        for action, objects in (("create", session.new), ("update", session.dirty),
+                                ("delete", session.deleted))
+        for obj in _audited(objects)
+    ]
+    rows = [row for row in rows if row is not None]
+    if rows:
+        session.connection().execute(insert(AuditEvent), rows)
+
+
+def record_event(session: Session, actor: Actor, action: str, entity_type: str,
+                 entity_id: int | None, *, patient_id: int | None = None,
+                 office_id: int | None = None, summary: str = "",
+                 changes: dict[str, Any] | None = None) -> None:
+    """Add an event that is not a row change (a record opened, a sign-in, an override)."""
+    session.add(AuditEvent(
+        user_id=actor.user_id, username=actor.username, client_address=actor.client_address,
+        action=action, entity_type=entity_type, entity_id=entity_id, patient_id=patient_id,
+        office_id=office_id, summary=summary[:300], changes=changes,
+    ))

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from backoffice.audit import services
+from backoffice.audit.forms import AuditFilterForm
+from backoffice.auth.access import allow
+from backoffice.auth.roles import Role
+from backoffice.practice.services import list_offices
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.get("/audit")
+@allow(Role.MANAGER, Role.ADMIN)
+def index() -> tuple[str, int]:
+    offices = list_offices()
+    form = AuditFilterForm(request.args, entity_types=services.entity_types(),
+                           office_choices=[(str(o.id), o.name) for o in offices])
+    before = request.args.get("before", type=int)
+    if not form.validate():
+        return render_template("audit/index.html", form=form, events=[], offices={},
+                               older_url=None), 400
+    events = services.search_events(form.to_filter(), before_id=before,
+                                    timezone=current_app.config["PRACTICE_TIMEZONE"])
+    older_url = None
+    if len(events) == services.PAGE_SIZE:
+        args = {key: value for key, value in request.args.items() if key != "before"}
+        older_url = url_for("audit.index", before=events[-1].id, **args)
+    return render_template("audit/index.html", form=form, events=events,
+                           offices={o.id: o.name for o in offices}, older_url=older_url), 200

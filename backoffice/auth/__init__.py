@@ -1,0 +1,1 @@
+"""Staff accounts, roles, sign-in, lockout, idle logoff and the access declarations."""

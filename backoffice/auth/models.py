@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backoffice.audit.trail import Audited
+from backoffice.auth.roles import Role
+from backoffice.db import Base, UTCDateTime, Versioned
+
+
+class User(Audited, Versioned, Base):
+    """A member of staff who signs in. `roles` holds one or more of `Role`, comma-separated."""
+
+    __tablename__ = "staff_user"
+    __audit_skip__ = frozenset({"failed_logins", "locked_until", "last_login_at"})
+    __audit_secret__ = frozenset({"password_hash", "session_token"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(254))
+    roles: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of the session identity: rotating it ends every session of this user.
+    session_token: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(name) for name in self.roles.split(",") if name)
+
+    def has_any_role(self, *roles: Role | str) -> bool:
+        return bool({str(role) for role in self.role_set}.intersection(str(r) for r in roles))
+
+    def audit_summary(self) -> str:
+        return f"{self.full_name} ({self.username})"
+
+    # Flask-Login's user protocol.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"

@@ -1,0 +1,118 @@
+"""Signed-in sessions: start, end, idle and absolute limits, and the guard every request passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from backoffice.audit.actor import Actor
+from backoffice.auth import rules
+from backoffice.auth.access import PUBLIC, access_of, is_allowed, is_static_endpoint
+from backoffice.auth.models import User
+from backoffice.auth.policy import AuthPolicy
+from backoffice.db import utcnow
+from backoffice.extensions import db, login_manager
+
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+# Where a user who must replace a temporary password may still go.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
+
+
+def auth_policy() -> AuthPolicy:
+    policy: AuthPolicy = current_app.extensions["backoffice.auth_policy"]
+    return policy
+
+
+def current_actor() -> Actor:
+    """The signed-in user as services and the audit trail see them."""
+    return Actor(user_id=current_user.id, username=current_user.username,
+                 roles=frozenset(str(role) for role in current_user.role_set),
+                 client_address=request.remote_addr)
+
+
+def anonymous_actor(username: str = "anonymous") -> Actor:
+    return Actor(user_id=None, username=username, client_address=request.remote_addr)
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def start_session(user: User, now: datetime) -> None:
+    """A fresh session for `user`: nothing from the anonymous session survives sign-in."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    session[SIGNED_IN_AT] = now.timestamp()
+    session[SEEN_AT] = now.timestamp()
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def _login_redirect() -> Response:
+    target = request.full_path if request.method == "GET" else None
+    if target and target.endswith("?"):
+        target = target[:-1]
+    return redirect(url_for("auth.login", next=target))
+
+
+def _expire_session(now: datetime) -> Response | None:
+    signed_in_at = session.get(SIGNED_IN_AT)
+    seen_at = session.get(SEEN_AT)
+    if not isinstance(signed_in_at, float) or not isinstance(seen_at, float):
+        reason: str | None = rules.EXPIRED
+    else:
+        reason = rules.session_end_reason(datetime.fromtimestamp(signed_in_at, UTC),
+                                          datetime.fromtimestamp(seen_at, UTC), now,
+                                          auth_policy().sessions)
+    if reason is None:
+        session[SEEN_AT] = now.timestamp()
+        return None
+    end_session()
+    if reason == rules.IDLE:
+        flash("You were signed out after a period of inactivity. Please sign in again.", "info")
+    else:
+        flash("Your session has ended. Please sign in again.", "info")
+    return _login_redirect()
+
+
+def guard_request() -> Response | None:
+    """Runs before every request: session limits, then the endpoint's declared access."""
+    endpoint = request.endpoint
+    if endpoint is None or is_static_endpoint(endpoint):
+        return None
+    if current_user.is_authenticated:
+        expired = _expire_session(utcnow())
+        if expired is not None:
+            return expired
+    access = access_of(current_app, endpoint)
+    if is_allowed(access, current_user):
+        if (current_user.is_authenticated and current_user.must_change_password
+                and endpoint not in PASSWORD_CHANGE_ENDPOINTS and access != PUBLIC):
+            flash("Choose your own password before you continue.", "warning")
+            return redirect(url_for("auth.change_password"))
+        return None
+    if not current_user.is_authenticated:
+        return _login_redirect()
+    abort(403)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["backoffice.auth_policy"] = AuthPolicy.from_config(app.config)
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    app.before_request(guard_request)

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from backoffice.auth import services
+from backoffice.auth.access import allow, public, signed_in
+from backoffice.auth.forms import (
+    ChangePasswordForm,
+    ConfirmForm,
+    EditUserForm,
+    LoginForm,
+    NewUserForm,
+)
+from backoffice.auth.roles import Role
+from backoffice.auth.sessions import auth_policy, current_actor, end_session, start_session
+from backoffice.db import utcnow
+from backoffice.errors import FieldErrors, Refused, StaleEdit
+from backoffice.extensions import limiter
+from backoffice.forms import add_field_errors, show_stale_edit
+from backoffice.timefmt import local_datetime
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_rate_limit() -> str:
+    limit: str = current_app.config["LOGIN_RATE_LIMIT"]
+    return limit
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site; never another host."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("core.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_rate_limit, methods=["POST"],
+               error_message="Too many sign-in attempts from this address. Wait a minute.")
+def login() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+    now = utcnow()
+    try:
+        user = services.authenticate(form.username.data or "", form.password.data or "",
+                                     client_address=request.remote_addr, policy=auth_policy(),
+                                     now=now)
+    except services.AccountLocked as locked:
+        until = local_datetime(locked.until, current_app.config["PRACTICE_TIMEZONE"])
+        form.form_errors.append(f"{locked.message} Try again after {until:%H:%M}, "
+                                "or ask an administrator to unlock it.")
+        return render_template("auth/login.html", form=form), 403
+    except services.InvalidCredentials as wrong:
+        form.form_errors.append(wrong.message)
+        return render_template("auth/login.html", form=form), 401
+    start_session(user, now)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+@signed_in
+def logout() -> Response:
+    actor = current_actor()
+    end_session()
+    services.record_logout(actor)
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password() -> Response | tuple[str, int] | str:
+    form = ChangePasswordForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("auth/change_password.html", form=form), status
+    now = utcnow()
+    try:
+        user = services.change_own_password(current_user.id, form.current_password.data or "",
+                                            form.new_password.data or "", by=current_actor(),
+                                            policy=auth_policy(), now=now)
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("auth/change_password.html", form=form), 400
+    start_session(user, now)
+    flash("Your password is changed. Other sessions of yours are signed out.", "success")
+    return redirect(url_for("core.home"))
+
+
+@bp.get("/admin/users")
+@allow(Role.ADMIN)
+def users() -> str:
+    return render_template("auth/users.html", users=services.list_users(), now=utcnow(),
+                           confirm=ConfirmForm())
+
+
+def _show_password(user_name: str, password: str, heading: str) -> str:
+    # Rendered straight from the POST, never redirected: the password must not travel in a
+    # flash message (the session cookie is signed, not encrypted) and is shown this once.
+    return render_template("auth/temporary_password.html", user_name=user_name,
+                           password=password, heading=heading)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_user() -> str | tuple[str, int]:
+    form = NewUserForm()
+    if not form.validate_on_submit():
+        return render_template("auth/user_form.html", form=form, user=None), \
+            400 if form.is_submitted() else 200
+    data = services.AccountData(form.username.data or "", form.full_name.data or "",
+                                form.email.data, form.role_values())
+    try:
+        user, password = services.create_user(data, by=current_actor(), policy=auth_policy(),
+                                              now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("auth/user_form.html", form=form, user=None), 400
+    return _show_password(user.full_name, password, f"Account {user.username} created")
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit_user(user_id: int) -> Response | str | tuple[str, int]:
+    user = services.get_user(user_id)
+    form = EditUserForm(obj=user, data={"roles": [str(r) for r in user.role_set]}
+                        if request.method == "GET" else None)
+    if not form.validate_on_submit():
+        return render_template("auth/user_form.html", form=form, user=user), \
+            400 if form.is_submitted() else 200
+    data = services.AccountData(user.username, form.full_name.data or "", form.email.data,
+                                form.role_values())
+    try:
+        services.update_user(user_id, data, expected_version=form.version.data or 0,
+                             by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("auth/user_form.html", form=form, user=user), 400
+    except StaleEdit as stale:
+        show_stale_edit(form, stale)
+        return render_template("auth/user_form.html", form=form, user=services.get_user(user_id),
+                               stale=stale), 409
+    flash(f"Saved the account {user.username}.", "success")
+    return redirect(url_for("auth.users"))
+
+
+def _confirmed() -> bool:
+    return ConfirmForm().validate_on_submit()
+
+
+@bp.post("/admin/users/<int:user_id>/deactivate")
+@allow(Role.ADMIN)
+def deactivate_user(user_id: int) -> Response:
+    return _set_active(user_id, False)
+
+
+@bp.post("/admin/users/<int:user_id>/activate")
+@allow(Role.ADMIN)
+def activate_user(user_id: int) -> Response:
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool) -> Response:
+    if _confirmed():
+        try:
+            user = services.set_user_active(user_id, active, by=current_actor(), now=utcnow())
+        except Refused as refused:
+            flash(refused.message, "danger")
+        else:
+            state = "reactivated" if active else "deactivated; its sessions are ended"
+            flash(f"The account {user.username} is {state}.", "success")
+    return redirect(url_for("auth.users"))
+
+
+@bp.post("/admin/users/<int:user_id>/reset-password")
+@allow(Role.ADMIN)
+def reset_password(user_id: int) -> Response | str:
+    if not _confirmed():
+        return redirect(url_for("auth.users"))
+    user, password = services.reset_password(user_id, by=current_actor(), policy=auth_policy(),
+                                             now=utcnow())
+    return _show_password(user.full_name, password, f"New password for {user.username}")
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@allow(Role.ADMIN)
+def unlock_user(user_id: int) -> Response:
+    if _confirmed():
+        user = services.unlock_user(user_id, by=current_actor(), now=utcnow())
+        flash(f"The account {user.username} is unlocked.", "success")
+    return redirect(url_for("auth.users"))
+

@@ -1,0 +1,71 @@
+"""Command-line commands: `flask --app backoffice create-user | demo-data | settings`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from backoffice.audit.actor import Actor
+from backoffice.auth import services as accounts
+from backoffice.auth.roles import ALL_ROLES, Role
+from backoffice.auth.sessions import auth_policy
+from backoffice.config import SETTINGS
+from backoffice.db import utcnow
+from backoffice.errors import FieldErrors
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Full name, as shown in the app.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice([role.value for role in ALL_ROLES]),
+              help="A role; repeat for several.")
+@click.option("--email", default=None)
+@click.option("--temporary", is_flag=True,
+              help="Generate a temporary password (printed) that must be changed at sign-in.")
+def create_user_command(username: str, full_name: str, roles: tuple[str, ...],
+                        email: str | None, temporary: bool) -> None:
+    """Create a staff account (the first admin, for instance)."""
+    password = None if temporary else click.prompt("Password", hide_input=True,
+                                                   confirmation_prompt=True)
+    data = accounts.AccountData(username, full_name, email, frozenset(Role(r) for r in roles))
+    try:
+        user, password = accounts.create_user(data, by=Actor.system("cli:create-user"),
+                                              policy=auth_policy(), now=utcnow(),
+                                              password=password)
+    except FieldErrors as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Created {user.username} ({', '.join(roles)}).")
+    if temporary:
+        click.echo(f"Temporary password: {password}")
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has accounts.")
+@click.option("--patients", "patient_count", default=300, show_default=True)
+def demo_data_command(if_empty: bool, patient_count: int) -> None:
+    """Load the synthetic demo practice. Safe to run again: nothing is duplicated."""
+    from backoffice import demo
+
+    if current_app.config["BACKOFFICE_ENV"] == "production":
+        raise click.ClickException("Demo data is never loaded into a production database.")
+    if if_empty and demo.has_accounts():
+        click.echo("The database already has accounts; demo data not loaded.")
+    else:
+        summary = demo.load(patient_count=patient_count, policy=auth_policy(), now=utcnow())
+        click.echo(summary)
+    click.echo(demo.logins_text())
+
+
+@click.command("settings")
+def settings_command() -> None:
+    """Print the table of settings (environment variables) as Markdown."""
+    click.echo("| Variable | Default | What it does |\n|---|---|---|")
+    for setting in SETTINGS:
+        default = "" if setting.default is None else f"`{setting.default}`"
+        click.echo(f"| `{setting.env}` | {default} | {setting.description} |")
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_user_command, demo_data_command, settings_command):
+        app.cli.add_command(command)

@@ -1,0 +1,152 @@
+"""Every setting of the app, read from the environment here and nowhere else.
+
+`SETTINGS` is the single table of what can be configured; the README's table of settings is
+generated from the same descriptions (`flask --app backoffice settings`), so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app (for example production without a key)."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a yes/no value: {raw!r}")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"must be a positive whole number, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    description: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("BACKOFFICE_ENV", "BACKOFFICE_ENV", str, "development",
+            "`development`, `production` or `test`. Production requires `SECRET_KEY`, "
+            "sends cookies only over HTTPS and redirects HTTP to HTTPS."),
+    Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str, None,
+            "SQLAlchemy URL. Default: an SQLite file `instance/backoffice.sqlite3`. "
+            "PostgreSQL: `postgresql+psycopg://user:password@host/dbname`."),
+    Setting("SECRET_KEY", "SECRET_KEY", str, None,
+            "Signs sessions and CSRF tokens. When unset outside production, one is generated "
+            "into `instance/secret_key` on first run and reused."),
+    Setting("PRACTICE_TIMEZONE", "PRACTICE_TIMEZONE", str, "America/New_York",
+            "Time zone for times that belong to no office (audit trail, account pages)."),
+    Setting("IDLE_TIMEOUT_MINUTES", "IDLE_TIMEOUT_MINUTES", _positive_int, 15,
+            "Minutes without a request after which a session is signed out."),
+    Setting("SESSION_MAX_HOURS", "SESSION_MAX_HOURS", _positive_int, 12,
+            "Hours after sign-in after which a session ends however active it is."),
+    Setting("LOCKOUT_ATTEMPTS", "LOCKOUT_ATTEMPTS", _positive_int, 5,
+            "Consecutive wrong passwords that lock an account."),
+    Setting("LOCKOUT_MINUTES", "LOCKOUT_MINUTES", _positive_int, 15,
+            "Minutes an account stays locked (an admin can unlock it sooner)."),
+    Setting("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT", str, "20 per minute",
+            "Sign-in attempts allowed per client address (Flask-Limiter syntax)."),
+    Setting("RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URI", str, "memory://",
+            "Where the per-address counters live. With several server processes use a shared "
+            "store such as `redis://host:6379`."),
+    Setting("PASSWORD_MIN_LENGTH", "PASSWORD_MIN_LENGTH", _positive_int, 12,
+            "Shortest password accepted."),
+    Setting("PASSWORD_HASH_TIME_COST", "PASSWORD_HASH_TIME_COST", _positive_int, 3,
+            "Argon2id iterations."),
+    Setting("PASSWORD_HASH_MEMORY_KIB", "PASSWORD_HASH_MEMORY_KIB", _positive_int, 65536,
+            "Argon2id memory in KiB."),
+    Setting("PASSWORD_HASH_PARALLELISM", "PASSWORD_HASH_PARALLELISM", _positive_int, 4,
+            "Argon2id lanes."),
+    Setting("SQLITE_BUSY_TIMEOUT_MS", "SQLITE_BUSY_TIMEOUT_MS", _positive_int, 30000,
+            "How long an SQLite writer waits for another writer to finish."),
+    Setting("TRUSTED_PROXIES", "TRUSTED_PROXIES", int, 0,
+            "Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto "
+            "headers are trusted (1 behind nginx)."),
+    Setting("SESSION_COOKIE_SECURE", "SESSION_COOKIE_SECURE", _bool, None,
+            "Send the session cookie only over HTTPS. Default: on in production, off otherwise."),
+    Setting("FORCE_HTTPS", "FORCE_HTTPS", _bool, None,
+            "Redirect plain HTTP to HTTPS. Default: on in production, off otherwise."),
+    Setting("LOG_LEVEL", "LOG_LEVEL", str, "INFO", "Python logging level."),
+)
+
+
+def _secret_key_from_instance(instance_path: Path) -> str:
+    """The key kept in `instance/secret_key`, created on first use."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_config(environ: Mapping[str, str], overrides: Mapping[str, Any] | None,
+                instance_path: Path) -> dict[str, Any]:
+    """Flask config from the environment, then the explicit overrides (tests pass these)."""
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env)
+        if raw is None or raw == "":
+            config[setting.key] = setting.default
+            continue
+        try:
+            config[setting.key] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{setting.env}: {error}") from error
+    config.update(overrides or {})
+
+    production = config["BACKOFFICE_ENV"] == "production"
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        instance_path.mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'backoffice.sqlite3'}"
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if not config.get("SECRET_KEY"):
+        if production:
+            raise ConfigError("SECRET_KEY must be set when BACKOFFICE_ENV=production.")
+        config["SECRET_KEY"] = _secret_key_from_instance(instance_path)
+    for key in ("SESSION_COOKIE_SECURE", "FORCE_HTTPS"):
+        if config.get(key) is None:
+            config[key] = production
+
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # SQL parameters can hold patient data; keep them out of error messages and logs.
+    config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("hide_parameters", True)
+    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    config.setdefault("WTF_CSRF_TIME_LIMIT", config["SESSION_MAX_HOURS"] * 3600)
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling of the URL was given."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,157 @@
+"""Declarative base, the UTC datetime type, and the one way services write: `transaction()`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, Dialect, Engine, ForeignKey, MetaData, String, event, select
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+)
+from sqlalchemy.types import TypeDecorator
+
+from backoffice.errors import NotFound
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine.
+
+    PostgreSQL keeps `timestamptz`; SQLite keeps naive UTC text, which sorts and compares
+    correctly because every value is written the same way.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def key_string(length: int) -> String:
+    """A string column for normalised search keys.
+
+    On PostgreSQL it uses the "C" collation so a btree index serves prefix ranges
+    (`key >= 'smi' AND key < 'smj'`) exactly as SQLite's binary collation does.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN emitted by us so writers can ask for IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite would otherwise issue its own deferred BEGIN and hide ours.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def transaction(session: Session | scoped_session[Session], actor: Any = None) -> Iterator[Session]:
+    """One user action: begin a write transaction, commit on success, roll back on any error.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE, which takes the write lock up front,
+    so a service's check-then-write cannot interleave with another writer and never fails late
+    with "database is locked". A read-only transaction the request already opened (loading the
+    signed-in user, say) is ended first.
+
+    `actor` is whom the audit trail records for every change flushed inside the block.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes were made outside a service transaction")
+        session.commit()
+    session.info["audit_actor"] = actor
+    try:
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop("audit_actor", None)
+
+
+class Versioned:
+    """Optimistic locking and change stamps for records people edit.
+
+    SQLAlchemy adds `WHERE version = :loaded` to every UPDATE and raises StaleDataError when
+    another writer got there first; services also compare the version the form was loaded with,
+    so a second editor is told who changed the record and when instead of overwriting it.
+    """
+
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+def get_one(session: Session, model: type[ModelT], entity_id: int, *, entity: str,
+            for_update: bool = False) -> ModelT:
+    """The row with this id, locked for the rest of the transaction when `for_update`
+    (SELECT ... FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers).
+    Raises NotFound."""
+    query = select(model).where(model.id == entity_id)  # type: ignore[attr-defined]
+    if for_update:
+        query = query.with_for_update()
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFound(entity, entity_id)
+    return found

@@ -1,0 +1,222 @@
+"""The synthetic demo practice: two offices in Anne Arundel County, Maryland, their rooms,
+physicians whose weeks span both offices, one account per role and a few hundred patients.
+
+Every person here is made up (Faker, fixed seed); phone numbers are in the 555-01xx range
+reserved for fiction and email addresses use the example.* domains. Loading is idempotent:
+each thing is looked up by its natural key before it is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from faker import Faker
+from sqlalchemy import func, select
+
+from backoffice.audit.actor import Actor
+from backoffice.auth import services as accounts
+from backoffice.auth.models import User
+from backoffice.auth.policy import AuthPolicy
+from backoffice.auth.roles import Role
+from backoffice.db import transaction
+from backoffice.extensions import db
+from backoffice.patients import rules as patient_rules
+from backoffice.patients.models import Patient
+from backoffice.patients.services import PatientData, allocate_mrn
+from backoffice.phones import parse_phone
+from backoffice.practice import services as practice
+from backoffice.practice.models import Office, Physician
+
+ACTOR = Actor.system("demo-data")
+SEED = 2026
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    role: Role
+    password: str
+
+
+ACCOUNTS = (
+    DemoAccount("scheduler", "Dana Whitaker", Role.SCHEDULER, "harbor-lighthouse-42"),
+    DemoAccount("nurse", "Luis Ortega", Role.NURSE, "severn-river-sunrise"),
+    DemoAccount("physician", "Elena Reyes", Role.PHYSICIAN, "chesapeake-crab-feast"),
+    DemoAccount("manager", "Morgan Blake", Role.MANAGER, "bay-bridge-morning-42"),
+    DemoAccount("admin", "Alex Kim", Role.ADMIN, "naval-academy-sailboat"),
+)
+
+OFFICES = (
+    practice.OfficeData("Annapolis", "annapolis", "100 Harbor Point Drive, Suite 200", "Annapolis",
+                        "MD", "21401", "+14105550100", "America/New_York"),
+    practice.OfficeData("Glen Burnie", "glen-burnie", "250 Ritchie Plaza, Suite 3", "Glen Burnie",
+                        "MD", "21061", "+14105550150", "America/New_York"),
+)
+OPENING_HOURS = {"annapolis": (time(7, 0), time(17, 0)), "glen-burnie": (time(7, 30), time(16, 30))}
+CLOSED_DAYS = ((date(2026, 11, 26), "Thanksgiving Day"), (date(2026, 12, 25), "Christmas Day"),
+               (date(2027, 1, 1), "New Year's Day"), (date(2027, 1, 18), "Martin Luther King Jr. Day"))
+ROOMS = {
+    "annapolis": (practice.RoomData("Procedure Room 1", True, False, True),
+                  practice.RoomData("Procedure Room 2", True, False, True),
+                  practice.RoomData("Implant Suite", True, True, True),
+                  practice.RoomData("Exam Room A", False, False, False)),
+    "glen-burnie": (practice.RoomData("Procedure Room 1", True, False, True),
+                    practice.RoomData("Procedure Room 2", True, False, False),
+                    practice.RoomData("Exam Room A", False, False, False)),
+}
+
+A, G = "annapolis", "glen-burnie"
+MON, TUE, WED, THU, FRI = range(5)
+# (first, last, credentials, demo account, [(office, weekday, from, to)])
+PHYSICIANS = (
+    ("Elena", "Reyes", "MD", "physician",
+     [(A, MON, "07:30", "16:30"), (G, TUE, "08:00", "16:00"), (A, WED, "07:30", "16:30"),
+      (A, THU, "07:30", "12:00"), (G, THU, "13:00", "16:00")]),
+    ("Marcus", "Okafor", "DO", None,
+     [(G, MON, "07:30", "16:30"), (A, TUE, "07:30", "16:30"), (G, THU, "07:30", "16:30"),
+      (A, FRI, "07:30", "16:30")]),
+    ("Priya", "Natarajan", "MD", None,
+     [(G, MON, "08:00", "16:00"), (A, TUE, "08:00", "16:00"), (A, WED, "08:00", "16:00"),
+      (A, FRI, "08:00", "16:00")]),
+    ("Samuel", "Whitfield", "MD", None,
+     [(G, MON, "08:00", "16:00"), (G, WED, "08:00", "16:00"), (A, THU, "08:00", "16:00"),
+      (G, FRI, "08:00", "16:00")]),
+    ("Hannah", "Kowalski", "DO", None,
+     [(A, TUE, "07:30", "11:30"), (G, TUE, "12:30", "16:30"), (A, WED, "07:30", "16:30"),
+      (A, THU, "07:30", "11:30"), (G, THU, "12:30", "16:30")]),
+)
+LEAVE = (("Whitfield", date(2026, 12, 21), date(2026, 12, 31), "Vacation"),)
+PAYERS = ("Medicare", "Medicare", "Medicare", "CareFirst BlueCross BlueShield", "Aetna",
+          "UnitedHealthcare", "Cigna", "Maryland Medicaid", "TRICARE", "Johns Hopkins EHP",
+          "Self-pay")
+TOWNS = (("Annapolis", "21401"), ("Annapolis", "21403"), ("Glen Burnie", "21061"),
+         ("Pasadena", "21122"), ("Severna Park", "21146"), ("Arnold", "21012"),
+         ("Millersville", "21108"), ("Odenton", "21113"), ("Edgewater", "21037"))
+
+
+def has_accounts() -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(User)))
+
+
+def _hm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _load_offices(now: datetime) -> dict[str, Office]:
+    offices = {office.slug: office for office in practice.list_offices()}
+    for data in OFFICES:
+        if data.slug in offices:
+            continue
+        office = practice.create_office(data, by=ACTOR, now=now)
+        opens, closes = OPENING_HOURS[data.slug]
+        practice.set_office_hours(office.id, {day: (opens, closes) if day < 5 else None
+                                              for day in range(7)}, by=ACTOR)
+        for day, reason in CLOSED_DAYS:
+            practice.add_closure(office.id, day, reason, by=ACTOR)
+        for room in ROOMS[data.slug]:
+            practice.create_room(office.id, room, by=ACTOR, now=now)
+        offices[data.slug] = office
+    return offices
+
+
+def _load_accounts(policy: AuthPolicy, now: datetime) -> dict[str, User]:
+    users: dict[str, User] = {}
+    for account in ACCOUNTS:
+        existing = db.session.scalars(select(User).where(User.username == account.username)).first()
+        if existing is None:
+            data = accounts.AccountData(account.username, account.full_name, None,
+                                        frozenset({account.role}))
+            existing, _ = accounts.create_user(data, by=ACTOR, policy=policy, now=now,
+                                               password=account.password)
+        else:
+            _restore_demo_password(existing, account.password, policy)
+        users[account.username] = existing
+    return users
+
+
+def _restore_demo_password(user: User, password: str, policy: AuthPolicy) -> None:
+    """So that the logins printed below always work, even after someone changed them."""
+    if policy.verify(user.password_hash, password) and not user.locked_until:
+        return
+    password_hash = policy.hash(password)
+    with transaction(db.session, ACTOR):
+        user.password_hash = password_hash
+        user.failed_logins = 0
+        user.locked_until = None
+        user.active = True
+        user.must_change_password = False
+
+
+def _load_physicians(offices: dict[str, Office], users: dict[str, User], now: datetime) -> None:
+    existing = {(p.first_name, p.last_name) for p in practice.list_physicians()}
+    for first, last, credentials, username, blocks in PHYSICIANS:
+        if (first, last) in existing:
+            continue
+        user_id = users[username].id if username else None
+        physician = practice.create_physician(
+            practice.PhysicianData(first, last, credentials, None, user_id), by=ACTOR, now=now)
+        for office_slug, weekday, starts, ends in blocks:
+            practice.add_schedule_block(physician.id, practice.ScheduleData(
+                offices[office_slug].id, weekday, _hm(starts), _hm(ends), None, None), by=ACTOR)
+        for last_name, first_day, last_day, reason in LEAVE:
+            if last_name == last:
+                practice.add_leave(physician.id, first_day, last_day, reason, by=ACTOR)
+
+
+def synthetic_patients(count: int, office_ids: list[int]) -> list[PatientData]:
+    """`count` made-up patients, the same ones every time."""
+    fake = Faker("en_US")
+    fake.seed_instance(SEED)
+    patients = []
+    for number in range(count):
+        town, postal_code = TOWNS[number % len(TOWNS)]
+        area_code = ("410", "443", "667")[number % 3]
+        patients.append(PatientData(
+            first_name=fake.first_name(), last_name=fake.last_name(),
+            date_of_birth=fake.date_of_birth(minimum_age=25, maximum_age=90),
+            phone=parse_phone(f"{area_code}-555-01{number % 100:02d}"),
+            email=fake.free_email().split("@")[0] + "@example.com" if number % 3 else None,
+            address=fake.street_address(), city=town, state="MD", postal_code=postal_code,
+            preferred_office_id=office_ids[number % len(office_ids)],
+            payer=PAYERS[number % len(PAYERS)],
+            member_id=fake.bothify("???#########").upper()))
+    return patients
+
+
+def _load_patients(count: int, offices: dict[str, Office], now: datetime) -> int:
+    office_ids = [office.id for office in offices.values()]
+    known = {(p.last_name_key, p.first_name_key, p.date_of_birth)
+             for p in db.session.execute(select(Patient.last_name_key, Patient.first_name_key,
+                                                Patient.date_of_birth))}
+    added = 0
+    with transaction(db.session, ACTOR):
+        for data in synthetic_patients(count, office_ids):
+            key = (patient_rules.name_key(data.last_name), patient_rules.name_key(data.first_name),
+                   data.date_of_birth)
+            if key in known:
+                continue
+            known.add(key)
+            db.session.add(Patient(mrn=allocate_mrn(), **data.columns(), created_at=now,
+                                   updated_at=now))
+            db.session.flush()
+            added += 1
+    return added
+
+
+def load(*, patient_count: int, policy: AuthPolicy, now: datetime) -> str:
+    offices = _load_offices(now)
+    users = _load_accounts(policy, now)
+    _load_physicians(offices, users, now)
+    added = _load_patients(patient_count, offices, now)
+    physicians = db.session.scalar(select(func.count()).select_from(Physician))
+    return (f"Demo practice ready: {len(offices)} offices, {physicians} physicians, "
+            f"{added} new synthetic patients.")
+
+
+def logins_text() -> str:
+    lines = ["Demo sign-ins (synthetic data only):"]
+    lines += [f"  {a.role.label:<10} {a.username:<10} {a.password}" for a in ACCOUNTS]
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""Friendly error pages: a message and a way on, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from backoffice.errors import NotFound
+
+MESSAGES = {
+    400: ("Something in that request was not right", "Go back, check what you entered and try again."),
+    403: ("Not available to your role", "Your account does not give access to this page. "
+                                        "Ask an administrator if you need it."),
+    404: ("Not found", "There is nothing at this address, or it is not yours to see."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    429: ("Too many attempts", "Wait a minute before trying again."),
+    500: ("Something went wrong on our side", "Nothing you entered was lost on purpose: go back "
+                                              "and try again. If it happens again, tell the "
+                                              "practice's administrator what you were doing."),
+}
+
+
+def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
+    title, message = MESSAGES.get(status, MESSAGES[400])
+    return render_template("errors/error.html", status=status, title=title,
+                           message=detail or message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        return render_error(400, "The form had expired or did not come from this site. "
+                                 "Nothing was saved. Reload the page and try again.")
+
+    @app.errorhandler(NotFound)
+    def domain_not_found(error: NotFound) -> tuple[str, int]:
+        return render_error(404)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        status = error.code or 500
+        detail = error.description if status == 429 else None
+        return render_error(status, detail)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        # The traceback names code, not data; SQL parameters are hidden by the engine options.
+        app.logger.exception("unhandled error: %s", type(error).__name__)
+        return render_error(500)
+
+    @app.errorhandler(InternalServerError)
+    def internal(error: InternalServerError) -> tuple[str, int]:
+        return render_error(500)

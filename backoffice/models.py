@@ -1,0 +1,17 @@
+"""Every model, imported in one place so the metadata (and Alembic) sees all tables."""
+
+from backoffice.audit.models import AuditEvent
+from backoffice.auth.models import User
+from backoffice.patients.models import Patient
+from backoffice.practice.models import (
+                                        Office,
+                                        OfficeClosure,
+                                        OfficeHours,
+                                        Physician,
+                                        PhysicianLeave,
+                                        PhysicianSchedule,
+                                        Room,
+)
+
+__all__ = ["AuditEvent", "Office", "OfficeClosure", "OfficeHours", "Patient", "Physician",
+           "PhysicianLeave", "PhysicianSchedule", "Room", "User"]

@@ -1,0 +1,1 @@
+"""Patient records: registration, search, the patient page."""

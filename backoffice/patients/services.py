@@ -1,0 +1,163 @@
+"""Patient actions. Each public function is one user action and one transaction."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from backoffice.audit.actor import Actor
+from backoffice.audit.trail import record_event
+from backoffice.auth.roles import CLINICAL_ROLES
+from backoffice.db import get_one, transaction
+from backoffice.editing import apply_edit
+from backoffice.errors import DomainError, NotFound
+from backoffice.extensions import db
+from backoffice.patients import rules
+from backoffice.patients.models import Patient
+from backoffice.phones import search_digits
+
+
+@dataclass(frozen=True)
+class PatientData:
+    first_name: str
+    last_name: str
+    date_of_birth: date
+    phone: str | None
+    email: str | None
+    address: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    preferred_office_id: int | None
+    payer: str | None
+    member_id: str | None
+
+    def columns(self) -> dict[str, Any]:
+        """The stored columns, with the search keys derived from the names and phone."""
+        values = asdict(self)
+        values["first_name_key"] = rules.name_key(self.first_name)
+        values["last_name_key"] = rules.name_key(self.last_name)
+        values["phone_digits"] = search_digits(self.phone)
+        return values
+
+
+class PossibleDuplicate(DomainError):
+    """A patient with the same name and date of birth exists; the user must confirm."""
+
+    def __init__(self, matches: list[Patient]) -> None:
+        super().__init__("A patient with this name and date of birth is already registered "
+                         f"(MRN {', '.join(p.mrn for p in matches)}). Open that record, or tick "
+                         "the box to register a different person with the same details.")
+        self.matches = matches
+
+
+def _may_see_patients(actor: Actor) -> bool:
+    return actor.has_any_role(*CLINICAL_ROLES)
+
+
+def get_patient(patient_id: int, *, by: Actor, for_update: bool = False) -> Patient:
+    """A patient the actor may see; NotFound otherwise (whether or not the id exists)."""
+    if not _may_see_patients(by):
+        raise NotFound("patient", patient_id)
+    return get_one(db.session, Patient, patient_id, entity="patient", for_update=for_update)
+
+
+def open_patient_record(patient_id: int, *, by: Actor) -> Patient:
+    """Opening a patient's page: the record, and an audit row saying who looked."""
+    with transaction(db.session, by):
+        patient = get_patient(patient_id, by=by)
+        record_event(db.session, by, "view", "patient", patient.id, patient_id=patient.id,
+                     office_id=patient.preferred_office_id, summary=f"MRN {patient.mrn}")
+    return patient
+
+
+def _prefix(column: InstrumentedAttribute[Any], prefix: str) -> ColumnElement[bool]:
+    return and_(column >= prefix, column < rules.prefix_upper_bound(prefix))
+
+
+def _name_condition(terms: rules.SearchTerms) -> ColumnElement[bool] | None:
+    names = terms.names
+    last, first = Patient.last_name_key, Patient.first_name_key
+    if not names:
+        return None
+    if len(names) == 1:
+        return or_(_prefix(last, names[0]), _prefix(first, names[0]))
+    if terms.last_name_first:
+        return and_(_prefix(last, names[0]), _prefix(first, names[1]))
+    given, family = names[0], names[-1]
+    return or_(and_(_prefix(first, given), _prefix(last, family)),
+               and_(_prefix(last, given), _prefix(first, family)))
+
+
+def search_patients(terms: rules.SearchTerms, *, by: Actor,
+                    limit: int = rules.MAX_RESULTS) -> list[Patient]:
+    """Prefix search on names, exact date of birth, MRN or phone prefix; every part must match.
+    Each condition is an index range scan, so it stays fast on a large practice."""
+    if terms.is_empty or not _may_see_patients(by):
+        return []
+    conditions: list[ColumnElement[bool]] = []
+    name_condition = _name_condition(terms)
+    if name_condition is not None:
+        conditions.append(name_condition)
+    if terms.date_of_birth is not None:
+        conditions.append(Patient.date_of_birth == terms.date_of_birth)
+    if terms.digits:
+        conditions.append(or_(_prefix(Patient.mrn, terms.digits),
+                              _prefix(Patient.phone_digits, terms.digits)))
+    query = (select(Patient).where(*conditions)
+             .order_by(Patient.last_name_key, Patient.first_name_key, Patient.date_of_birth)
+             .limit(limit))
+    return list(db.session.scalars(query))
+
+
+def find_same_person(first_name: str, last_name: str, date_of_birth: date,
+                     exclude_id: int | None = None) -> list[Patient]:
+    query = select(Patient).where(Patient.last_name_key == rules.name_key(last_name),
+                                  Patient.first_name_key == rules.name_key(first_name),
+                                  Patient.date_of_birth == date_of_birth)
+    if exclude_id is not None:
+        query = query.where(Patient.id != exclude_id)
+    return list(db.session.scalars(query))
+
+
+def allocate_mrn() -> str:
+    """A new MRN no patient has."""
+    while True:
+        mrn = rules.mrn_from_number(1_000_000 + secrets.randbelow(9_000_000))
+        if db.session.scalars(select(Patient.id).where(Patient.mrn == mrn)).first() is None:
+            return mrn
+
+
+def create_patient(data: PatientData, *, confirm_duplicate: bool, by: Actor,
+                   now: datetime) -> Patient:
+    """Register a patient with a new MRN. Raises PossibleDuplicate unless confirmed."""
+    with transaction(db.session, by):
+        matches = find_same_person(data.first_name, data.last_name, data.date_of_birth)
+        if matches and not confirm_duplicate:
+            raise PossibleDuplicate(matches)
+        patient = Patient(mrn=allocate_mrn(), **data.columns(), created_at=now, updated_at=now,
+                          updated_by_id=by.user_id)
+        db.session.add(patient)
+    return patient
+
+
+def update_patient(patient_id: int, data: PatientData, *, expected_version: int,
+                   confirm_duplicate: bool, by: Actor, now: datetime) -> Patient:
+    with transaction(db.session, by):
+        patient = get_patient(patient_id, by=by, for_update=True)
+        identity_changed = (rules.name_key(data.first_name) != patient.first_name_key
+                            or rules.name_key(data.last_name) != patient.last_name_key
+                            or data.date_of_birth != patient.date_of_birth)
+        if identity_changed and not confirm_duplicate:
+            matches = find_same_person(data.first_name, data.last_name, data.date_of_birth,
+                                       exclude_id=patient_id)
+            if matches:
+                raise PossibleDuplicate(matches)
+        apply_edit(db.session, patient, data.columns(), expected_version=expected_version,
+                   by=by, now=now, what=f"The record of {patient.full_name}")
+    return patient

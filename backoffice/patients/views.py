@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from backoffice.auth.access import allow
+from backoffice.auth.roles import CLINICAL_ROLES
+from backoffice.auth.sessions import current_actor
+from backoffice.db import utcnow
+from backoffice.errors import StaleEdit
+from backoffice.forms import show_stale_edit
+from backoffice.patients import rules, services
+from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
+from backoffice.practice.services import list_offices
+
+bp = Blueprint("patients", __name__)
+
+
+def _office_choices() -> list[tuple[str, str]]:
+    return [(str(office.id), office.name) for office in list_offices(active_only=True)]
+
+
+def _render_form(form: PatientForm, status: int, **context: object) -> tuple[str, int]:
+    return render_template("patients/form.html", form=form, payers=COMMON_PAYERS,
+                           **context), status
+
+
+@bp.get("/patients")
+@allow(*CLINICAL_ROLES)
+def search() -> str:
+    form = SearchForm(request.args)
+    terms = rules.parse_search(form.q.data or "") if form.validate() else rules.SearchTerms()
+    results = services.search_patients(terms, by=current_actor())
+    return render_template("patients/search.html", form=form, terms=terms, results=results,
+                           searched=bool(form.q.data), limit=rules.MAX_RESULTS)
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@allow(*CLINICAL_ROLES)
+def new() -> Response | tuple[str, int]:
+    form = PatientForm(office_choices=_office_choices())
+    if not form.validate_on_submit():
+        return _render_form(form, 400 if form.is_submitted() else 200, patient=None)
+    try:
+        patient = services.create_patient(form.to_data(), confirm_duplicate=form.confirm_duplicate.data,
+                                          by=current_actor(), now=utcnow())
+    except services.PossibleDuplicate as duplicate:
+        return _render_form(form, 409, patient=None, duplicates=duplicate.matches,
+                            duplicate_message=duplicate.message)
+    flash(f"Registered {patient.full_name}, MRN {patient.mrn}.", "success")
+    return redirect(url_for("patients.show", patient_id=patient.id))
+
+
+@bp.get("/patients/<int:patient_id>")
+@allow(*CLINICAL_ROLES)
+def show(patient_id: int) -> str:
+    patient = services.open_patient_record(patient_id, by=current_actor())
+    return render_template("patients/show.html", patient=patient)
+
+
+@bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
+@allow(*CLINICAL_ROLES)
+def edit(patient_id: int) -> Response | tuple[str, int]:
+    actor = current_actor()
+    patient = services.get_patient(patient_id, by=actor)
+    form = EditPatientForm(obj=patient, office_choices=_office_choices())
+    if request.method == "GET":
+        form.preferred_office_id.data = str(patient.preferred_office_id or "")
+        form.phone.data = patient.phone_display
+    if not form.validate_on_submit():
+        return _render_form(form, 400 if form.is_submitted() else 200, patient=patient)
+    try:
+        services.update_patient(patient_id, form.to_data(), expected_version=form.version.data or 0,
+                                confirm_duplicate=form.confirm_duplicate.data, by=actor,
+                                now=utcnow())
+    except services.PossibleDuplicate as duplicate:
+        return _render_form(form, 409, patient=patient, duplicates=duplicate.matches,
+                            duplicate_message=duplicate.message)
+    except StaleEdit as stale:
+        show_stale_edit(form, stale)
+        return _render_form(form, 409, patient=services.get_patient(patient_id, by=actor),
+                            stale=stale)
+    flash(f"Saved the record of {patient.full_name}.", "success")
+    return redirect(url_for("patients.show", patient_id=patient_id))

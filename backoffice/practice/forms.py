@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from datetime import time
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    SubmitField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
+
+from backoffice.forms import VersionedForm, choices, person_name, text
+from backoffice.phones import parse_phone
+from backoffice.practice import rules
+from backoffice.practice.models import WEEKDAYS
+from backoffice.practice.services import OfficeData, PhysicianData, RoomData, ScheduleData
+
+US_TIMEZONES = (
+    ("America/New_York", "Eastern (New York)"), ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"), ("America/Phoenix", "Arizona (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"), ("America/Anchorage", "Alaska"),
+    ("Pacific/Honolulu", "Hawaii"), ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+)
+WEEKDAY_CHOICES = choices((str(number), name) for number, name in enumerate(WEEKDAYS))
+
+
+class OfficeForm(FlaskForm):
+    name = text("Name", 80)
+    slug = text("Short name for URLs", 40, required=False,
+                description="Lower-case letters, digits and hyphens; made from the name when empty.")
+    address = text("Street address", 120)
+    city = text("City", 60)
+    state = text("State", 2, validators=[Regexp(r"^[A-Za-z]{2}$",
+                                                message="Use the two-letter state code.")])
+    postal_code = text("ZIP code", 10, validators=[Regexp(r"^\d{5}(-\d{4})?$",
+                                                          message="Use a 5-digit ZIP code.")])
+    phone = text("Phone", 25)
+    timezone = SelectField("Time zone", choices=choices(US_TIMEZONES))
+    active = BooleanField("Open for booking", default=True)
+    submit = SubmitField("Save office")
+
+    def validate_phone(self, field: object) -> None:
+        if self.phone.data and parse_phone(self.phone.data) is None:
+            raise ValidationError("Enter a valid phone number, such as (410) 555-0100.")
+
+    def to_data(self) -> OfficeData:
+        name = self.name.data or ""
+        return OfficeData(name=name, slug=self.slug.data or rules.slugify(name),
+                          address=self.address.data or "", city=self.city.data or "",
+                          state=(self.state.data or "").upper(),
+                          postal_code=self.postal_code.data or "",
+                          phone=parse_phone(self.phone.data or "") or "",
+                          timezone=self.timezone.data or "", active=self.active.data)
+
+
+class DayHoursForm(Form):
+    is_open = BooleanField("Open")
+    opens = TimeField("Opens", validators=[Optional()])
+    closes = TimeField("Closes", validators=[Optional()])
+
+    def validate(self, extra_validators: object = None) -> bool:
+        if not super().validate():
+            return False
+        if self.is_open.data:
+            if self.opens.data is None or self.closes.data is None:
+                self.opens.errors = [*self.opens.errors, "Give opening and closing times."]
+                return False
+            if self.opens.data >= self.closes.data:
+                self.closes.errors = [*self.closes.errors, "Closing must come after opening."]
+                return False
+        return True
+
+
+class HoursForm(FlaskForm):
+    days = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
+    submit = SubmitField("Save opening hours")
+
+    def to_hours(self) -> dict[int, tuple[time, time] | None]:
+        return {weekday: (day.opens.data, day.closes.data) if day.is_open.data else None
+                for weekday, day in enumerate(self.days.entries)}
+
+
+class ClosureForm(FlaskForm):
+    day = DateField("Date", validators=[InputRequired(message="Choose the date.")])
+    reason = text("Reason", 120, render_kw={"placeholder": "Thanksgiving Day"})
+    submit = SubmitField("Add closed day")
+
+
+class RoomForm(FlaskForm):
+    name = text("Name", 60)
+    fluoroscopy = BooleanField("Fluoroscopy (C-arm)")
+    sterile_implant = BooleanField("Sterile implant room")
+    sedation = BooleanField("Sedation")
+    active = BooleanField("In use", default=True)
+    submit = SubmitField("Save room")
+
+    def to_data(self) -> RoomData:
+        return RoomData(name=self.name.data or "", fluoroscopy=self.fluoroscopy.data,
+                        sterile_implant=self.sterile_implant.data, sedation=self.sedation.data,
+                        active=self.active.data)
+
+
+class PhysicianForm(FlaskForm):
+    first_name = person_name("First name")
+    last_name = person_name("Last name")
+    credentials = text("Credentials", 20, validators=[Regexp(
+        r"^[A-Za-z.]+(?:[ ,]+[A-Za-z.]+)*$", message="Letters and periods, such as MD or DO.")])
+    npi = text("NPI", 10, required=False, validators=[Regexp(r"^\d{10}$",
+                                                             message="An NPI is 10 digits.")],
+               render_kw={"inputmode": "numeric"})
+    user_id = SelectField("Sign-in account", choices=[], default="")
+    active = BooleanField("Practising", default=True)
+    submit = SubmitField("Save physician")
+
+    def __init__(self, *args: object, account_choices: list[tuple[str, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.user_id.choices = choices(account_choices, blank="No account")
+
+    def to_data(self) -> PhysicianData:
+        return PhysicianData(first_name=self.first_name.data or "",
+                             last_name=self.last_name.data or "",
+                             credentials=self.credentials.data or "", npi=self.npi.data,
+                             user_id=int(self.user_id.data) if self.user_id.data else None,
+                             active=self.active.data)
+
+
+class ScheduleForm(FlaskForm):
+    office_id = SelectField("Office", choices=[])
+    weekday = SelectField("Weekday", choices=WEEKDAY_CHOICES)
+    starts = TimeField("From", validators=[InputRequired(message="Give the start time.")])
+    ends = TimeField("To", validators=[InputRequired(message="Give the end time.")])
+    effective_from = DateField("First day", validators=[Optional()],
+                               description="Leave empty for no limit.")
+    effective_until = DateField("Last day", validators=[Optional()])
+    submit = SubmitField("Add block")
+
+    def __init__(self, *args: object, office_choices: list[tuple[str, str]], **kwargs: object):
+        super().__init__(*args, **kwargs)
+        self.office_id.choices = choices(office_choices)
+
+    def to_data(self) -> ScheduleData:
+        return ScheduleData(office_id=int(self.office_id.data or 0),
+                            weekday=int(self.weekday.data or 0),
+                            starts=self.starts.data, ends=self.ends.data,  # type: ignore[arg-type]
+                            effective_from=self.effective_from.data,
+                            effective_until=self.effective_until.data)
+
+
+class LeaveForm(FlaskForm):
+    first_day = DateField("First day", validators=[InputRequired(message="Choose the first day.")])
+    last_day = DateField("Last day", validators=[InputRequired(message="Choose the last day.")])
+    reason = text("Reason", 120, render_kw={"placeholder": "Vacation"})
+    submit = SubmitField("Add leave")
+
+
+class EditOfficeForm(OfficeForm, VersionedForm):
+    pass
+
+
+class EditRoomForm(RoomForm, VersionedForm):
+    pass
+
+
+class EditPhysicianForm(PhysicianForm, VersionedForm):
+    pass

@@ -1,0 +1,298 @@
+"""Practice setup pages (admin): offices with hours, closed days and rooms; physicians with
+their weekly schedules and leave."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from backoffice.auth.access import allow
+from backoffice.auth.forms import ConfirmForm
+from backoffice.auth.roles import Role
+from backoffice.auth.sessions import current_actor
+from backoffice.db import utcnow
+from backoffice.errors import FieldErrors, StaleEdit
+from backoffice.forms import add_field_errors, show_stale_edit
+from backoffice.practice import services
+from backoffice.practice.forms import (
+    ClosureForm,
+    EditOfficeForm,
+    EditPhysicianForm,
+    EditRoomForm,
+    HoursForm,
+    LeaveForm,
+    OfficeForm,
+    PhysicianForm,
+    RoomForm,
+    ScheduleForm,
+)
+from backoffice.practice.models import Office, Physician
+
+bp = Blueprint("practice", __name__, url_prefix="/admin")
+
+Page = Response | str | tuple[str, int]
+
+
+def _status(form: Any) -> int:
+    return 400 if form.is_submitted() else 200
+
+
+# Offices
+
+@bp.get("/offices")
+@allow(Role.ADMIN)
+def offices() -> str:
+    return render_template("practice/offices.html", offices=services.list_offices())
+
+
+@bp.route("/offices/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_office() -> Page:
+    form = OfficeForm()
+    if not form.validate_on_submit():
+        return render_template("practice/office_new.html", form=form), _status(form)
+    try:
+        office = services.create_office(form.to_data(), by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("practice/office_new.html", form=form), 400
+    flash(f"Created the office {office.name}. Now set its opening hours and rooms.", "success")
+    return redirect(url_for("practice.office", office_id=office.id))
+
+
+def _hours_form(office: Office) -> HoursForm:
+    by_day = {row.weekday: row for row in office.hours}
+    days = [{"is_open": weekday in by_day,
+             "opens": by_day[weekday].opens if weekday in by_day else None,
+             "closes": by_day[weekday].closes if weekday in by_day else None}
+            for weekday in range(7)]
+    return HoursForm(formdata=None, data={"days": days})
+
+
+def _office_page(office: Office, status: int = 200, **forms: Any) -> tuple[str, int]:
+    forms.setdefault("details", EditOfficeForm(formdata=None, obj=office))
+    forms.setdefault("hours", _hours_form(office))
+    forms.setdefault("closure", ClosureForm(formdata=None))
+    return render_template("practice/office.html", office=office, confirm=ConfirmForm(),
+                           **forms), status
+
+
+@bp.route("/offices/<int:office_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def office(office_id: int) -> Page:
+    office = services.get_office(office_id)
+    if request.method == "GET":
+        return _office_page(office)
+    form = EditOfficeForm()
+    if not form.validate_on_submit():
+        return _office_page(office, 400, details=form)
+    try:
+        services.update_office(office_id, form.to_data(), expected_version=form.version.data or 0,
+                               by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _office_page(office, 400, details=form)
+    except StaleEdit as stale:
+        show_stale_edit(form, stale)
+        return _office_page(services.get_office(office_id), 409, details=form)
+    flash(f"Saved {form.name.data}.", "success")
+    return redirect(url_for("practice.office", office_id=office_id))
+
+
+@bp.post("/offices/<int:office_id>/hours")
+@allow(Role.ADMIN)
+def office_hours(office_id: int) -> Page:
+    office = services.get_office(office_id)
+    form = HoursForm()
+    if not form.validate_on_submit():
+        return _office_page(office, 400, hours=form)
+    services.set_office_hours(office_id, form.to_hours(), by=current_actor())
+    flash(f"Saved the opening hours of {office.name}.", "success")
+    return redirect(url_for("practice.office", office_id=office_id))
+
+
+@bp.post("/offices/<int:office_id>/closures")
+@allow(Role.ADMIN)
+def add_closure(office_id: int) -> Page:
+    office = services.get_office(office_id)
+    form = ClosureForm()
+    if not form.validate_on_submit():
+        return _office_page(office, 400, closure=form)
+    try:
+        services.add_closure(office_id, form.day.data, form.reason.data or "",  # type: ignore[arg-type]
+                             by=current_actor())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _office_page(office, 400, closure=form)
+    flash(f"{office.name} is closed on {form.day.data:%m/%d/%Y}.", "success")
+    return redirect(url_for("practice.office", office_id=office_id))
+
+
+@bp.post("/offices/<int:office_id>/closures/<int:closure_id>/delete")
+@allow(Role.ADMIN)
+def remove_closure(office_id: int, closure_id: int) -> Response:
+    if ConfirmForm().validate_on_submit():
+        services.remove_closure(office_id, closure_id, by=current_actor())
+        flash("Removed the closed day.", "success")
+    return redirect(url_for("practice.office", office_id=office_id))
+
+
+# Rooms
+
+@bp.route("/offices/<int:office_id>/rooms/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_room(office_id: int) -> Page:
+    office = services.get_office(office_id)
+    form = RoomForm()
+    if not form.validate_on_submit():
+        return render_template("practice/room.html", form=form, office=office,
+                               room=None), _status(form)
+    try:
+        room = services.create_room(office_id, form.to_data(), by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("practice/room.html", form=form, office=office, room=None), 400
+    flash(f"Added {room.name} to {office.name}.", "success")
+    return redirect(url_for("practice.office", office_id=office_id))
+
+
+@bp.route("/rooms/<int:room_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def room(room_id: int) -> Page:
+    room = services.get_room(room_id)
+    form = EditRoomForm(obj=room)
+    context = {"office": room.office, "room": room}
+    if not form.validate_on_submit():
+        return render_template("practice/room.html", form=form, **context), _status(form)
+    try:
+        services.update_room(room_id, form.to_data(), expected_version=form.version.data or 0,
+                             by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("practice/room.html", form=form, **context), 400
+    except StaleEdit as stale:
+        show_stale_edit(form, stale)
+        return render_template("practice/room.html", form=form, office=room.office,
+                               room=services.get_room(room_id)), 409
+    flash(f"Saved {form.name.data}.", "success")
+    return redirect(url_for("practice.office", office_id=room.office_id))
+
+
+# Physicians
+
+def _account_choices() -> list[tuple[str, str]]:
+    return [(str(user.id), f"{user.full_name} ({user.username})")
+            for user in services.physician_accounts()]
+
+
+def _office_choices() -> list[tuple[str, str]]:
+    return [(str(office.id), office.name) for office in services.list_offices(active_only=True)]
+
+
+@bp.get("/physicians")
+@allow(Role.ADMIN)
+def physicians() -> str:
+    return render_template("practice/physicians.html", physicians=services.list_physicians())
+
+
+@bp.route("/physicians/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_physician() -> Page:
+    form = PhysicianForm(account_choices=_account_choices())
+    if not form.validate_on_submit():
+        return render_template("practice/physician_new.html", form=form), _status(form)
+    try:
+        physician = services.create_physician(form.to_data(), by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("practice/physician_new.html", form=form), 400
+    flash(f"Added {physician.display_name}. Now set the weekly schedule.", "success")
+    return redirect(url_for("practice.physician", physician_id=physician.id))
+
+
+def _physician_page(physician: Physician, status: int = 200, **forms: Any) -> tuple[str, int]:
+    if "details" not in forms:
+        details = EditPhysicianForm(formdata=None, obj=physician,
+                                    account_choices=_account_choices())
+        details.user_id.data = str(physician.user_id or "")
+        forms["details"] = details
+    forms.setdefault("schedule", ScheduleForm(formdata=None, office_choices=_office_choices()))
+    forms.setdefault("leave", LeaveForm(formdata=None))
+    return render_template("practice/physician.html", physician=physician,
+                           confirm=ConfirmForm(), **forms), status
+
+
+@bp.route("/physicians/<int:physician_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def physician(physician_id: int) -> Page:
+    physician = services.get_physician(physician_id)
+    if request.method == "GET":
+        return _physician_page(physician)
+    form = EditPhysicianForm(account_choices=_account_choices())
+    if not form.validate_on_submit():
+        return _physician_page(physician, 400, details=form)
+    try:
+        services.update_physician(physician_id, form.to_data(),
+                                  expected_version=form.version.data or 0, by=current_actor(),
+                                  now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _physician_page(physician, 400, details=form)
+    except StaleEdit as stale:
+        show_stale_edit(form, stale)
+        return _physician_page(services.get_physician(physician_id), 409, details=form)
+    flash("Saved.", "success")
+    return redirect(url_for("practice.physician", physician_id=physician_id))
+
+
+@bp.post("/physicians/<int:physician_id>/schedule")
+@allow(Role.ADMIN)
+def add_schedule_block(physician_id: int) -> Page:
+    physician = services.get_physician(physician_id)
+    form = ScheduleForm(office_choices=_office_choices())
+    if not form.validate_on_submit():
+        return _physician_page(physician, 400, schedule=form)
+    try:
+        services.add_schedule_block(physician_id, form.to_data(), by=current_actor())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _physician_page(services.get_physician(physician_id), 400, schedule=form)
+    flash("Added the block to the weekly schedule.", "success")
+    return redirect(url_for("practice.physician", physician_id=physician_id))
+
+
+@bp.post("/physicians/<int:physician_id>/schedule/<int:block_id>/delete")
+@allow(Role.ADMIN)
+def remove_schedule_block(physician_id: int, block_id: int) -> Response:
+    if ConfirmForm().validate_on_submit():
+        services.remove_schedule_block(physician_id, block_id, by=current_actor())
+        flash("Removed the block from the weekly schedule.", "success")
+    return redirect(url_for("practice.physician", physician_id=physician_id))
+
+
+@bp.post("/physicians/<int:physician_id>/leave")
+@allow(Role.ADMIN)
+def add_leave(physician_id: int) -> Page:
+    physician = services.get_physician(physician_id)
+    form = LeaveForm()
+    if not form.validate_on_submit():
+        return _physician_page(physician, 400, leave=form)
+    try:
+        services.add_leave(physician_id, form.first_day.data, form.last_day.data,  # type: ignore[arg-type]
+                           form.reason.data or "", by=current_actor())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _physician_page(services.get_physician(physician_id), 400, leave=form)
+    flash("Recorded the leave.", "success")
+    return redirect(url_for("practice.physician", physician_id=physician_id))
+
+
+@bp.post("/physicians/<int:physician_id>/leave/<int:leave_id>/delete")
+@allow(Role.ADMIN)
+def remove_leave(physician_id: int, leave_id: int) -> Response:
+    if ConfirmForm().validate_on_submit():
+        services.remove_leave(physician_id, leave_id, by=current_actor())
+        flash("Removed the leave.", "success")
+    return redirect(url_for("practice.physician", physician_id=physician_id))

@@ -1,0 +1,180 @@
+"""Fixtures shared by the integration, functional and browser tests.
+
+Every test that touches the database runs twice: on SQLite (always) and on PostgreSQL (when
+TEST_POSTGRES_URL names a database the tests may wipe). With BACKOFFICE_CI=1 a skipped test
+fails the run, so CI cannot pass without PostgreSQL and Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flask_migrate
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from backoffice import create_app
+from backoffice.extensions import db
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
+IN_CI = os.environ.get("BACKOFFICE_CI") == "1"
+
+TEST_CONFIG: dict[str, Any] = {
+    "BACKOFFICE_ENV": "test",
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    # Argon2id still, with the cheapest parameters: tests hash hundreds of passwords.
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_KIB": 8,
+    "PASSWORD_HASH_PARALLELISM": 1,
+    "SQLITE_BUSY_TIMEOUT_MS": 30000,
+}
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+def migrate_to_head(database_url: str) -> None:
+    app = make_app(database_url)
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (much faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    migrate_to_head(sqlite_url(path))
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def require_postgres() -> str:
+    if not POSTGRES_URL:
+        message = "PostgreSQL tests need TEST_POSTGRES_URL"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL test database, rebuilt from the migrations once per run."""
+    url = require_postgres()
+    app = make_app(url)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        db.engine.dispose()
+    migrate_to_head(url)
+    return url
+
+
+def truncate_postgres(url: str) -> None:
+    app = make_app(url)
+    with app.app_context():
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return sqlite_url(path)
+    url: str = request.getfixturevalue("postgres_url")
+    truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    application = make_app(database_url)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def demo(app: Flask) -> None:
+    """The demo practice (offices, rooms, physicians, one account per role), 20 patients."""
+    from backoffice import demo as demo_data
+    from backoffice.auth.sessions import auth_policy
+    from backoffice.db import utcnow
+
+    with app.app_context():
+        demo_data.load(patient_count=20, policy=auth_policy(), now=utcnow())
+        db.session.remove()
+
+
+DEMO_PASSWORDS = {
+    "scheduler": "harbor-lighthouse-42",
+    "nurse": "severn-river-sunrise",
+    "physician": "chesapeake-crab-feast",
+    "manager": "bay-bridge-morning-42",
+    "admin": "naval-academy-sailboat",
+}
+
+
+def sign_in(client: FlaskClient, username: str, password: str | None = None) -> Any:
+    return client.post("/login", data={"username": username,
+                                       "password": password or DEMO_PASSWORDS[username]})
+
+
+@pytest.fixture
+def signed_in(app: Flask, demo: None) -> Any:
+    """A new test client signed in as one of the demo accounts: `signed_in("nurse")`."""
+    def as_role(username: str) -> FlaskClient:
+        client = app.test_client()
+        response = sign_in(client, username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+    return as_role
+
+
+# CI must not pass by skipping: a skipped test there is a failed run.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _skipped:
+        print(f"\nBACKOFFICE_CI=1 and {len(_skipped)} tests were skipped, e.g. {_skipped[0]}")
+        session.exitstatus = 1
