@@ -64,10 +64,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def key_string(length: int) -> String:
-    """A string column for normalised search keys.
+    """A string column for normalised search keys, compared byte by byte on every engine.
 
-    On PostgreSQL it uses the "C" collation so a btree index serves prefix ranges
-    (`key >= 'smi' AND key < 'smj'`) exactly as SQLite's binary collation does.
+    Prefix search is an index range (`key >= 'smi' AND key < 'smj'`), which is exact only under
+    byte-wise ordering: SQLite's default, and the "C" collation on PostgreSQL.
     """
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 

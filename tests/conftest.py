@@ -97,13 +97,20 @@ def truncate_postgres(url: str) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture
+def sqlite_database(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh migrated SQLite database, for the tests about SQLite itself."""
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return sqlite_url(path)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
-        path = tmp_path / "test.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        return sqlite_url(path)
-    url: str = request.getfixturevalue("postgres_url")
+        url: str = request.getfixturevalue("sqlite_database")
+        return url
+    url = request.getfixturevalue("postgres_url")
     truncate_postgres(url)
     return url
 

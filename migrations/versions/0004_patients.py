@@ -5,7 +5,8 @@ Revises: 0003
 Create Date: 2026-11-24 04:00:03
 
 The *_key columns hold normalised names and digits; on PostgreSQL they use the "C" collation so
-their btree indexes serve prefix range scans (key >= 'smi' AND key < 'smj').
+that they order byte by byte, as on SQLite, and the prefix range scans the search uses
+(key >= 'smi' AND key < 'smj') match exactly the keys that start with the prefix.
 """
 from alembic import op
 import sqlalchemy as sa

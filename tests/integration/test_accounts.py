@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from backoffice.audit.actor import Actor
+from backoffice.auth import services as accounts
+from backoffice.auth.roles import Role
+from backoffice.auth.sessions import auth_policy
+from backoffice.errors import FieldErrors, Refused, StaleEdit
+from backoffice.extensions import db
+from tests.conftest import make_app
+
+from .helpers import NOW, actor_for, audit_rows, make_user
+
+PASSWORD = "harbor-lighthouse-42"
+
+
+def attempt(password: str, now=NOW):
+    return accounts.authenticate("dwhitaker", password, client_address="192.0.2.7",
+                                 policy=auth_policy(), now=now)
+
+
+def test_lockout_is_counted_in_the_database_across_server_processes(database_url):
+    """Two app instances stand for two gunicorn workers: failures on either count."""
+    first, second = make_app(database_url), make_app(database_url)
+    with first.app_context():
+        make_user()
+    for app in (first, second, first, second):
+        with app.app_context(), pytest.raises(accounts.InvalidCredentials):
+            attempt("wrong password here")
+    with second.app_context(), pytest.raises(accounts.AccountLocked) as locked:
+        attempt("wrong password again")
+    assert locked.value.until == NOW + timedelta(minutes=15)
+    with first.app_context(), pytest.raises(accounts.AccountLocked):
+        attempt(PASSWORD)  # the right password is refused while locked
+    with first.app_context():
+        assert attempt(PASSWORD, now=NOW + timedelta(minutes=15)).username == "dwhitaker"
+        assert [row.action for row in audit_rows(entity_type="staff_user")].count("login_failed") == 5
+        assert len(audit_rows(action="account_locked")) == 1
+        db.session.remove()
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_correct_password_resets_the_failure_count():
+    make_user()
+    for _ in range(4):
+        with pytest.raises(accounts.InvalidCredentials):
+            attempt("wrong password here")
+    attempt(PASSWORD)
+    for _ in range(4):
+        with pytest.raises(accounts.InvalidCredentials):
+            attempt("wrong password here")
+    assert attempt(PASSWORD).failed_logins == 0
+
+
+@pytest.mark.usefixtures("app_context")
+def test_an_admin_unlocks_a_locked_account():
+    admin = make_user("akim", Role.ADMIN)
+    user = make_user()
+    for _ in range(5):
+        with pytest.raises((accounts.InvalidCredentials, accounts.AccountLocked)):
+            attempt("wrong password here")
+    accounts.unlock_user(user.id, by=actor_for(admin), now=NOW)
+    assert attempt(PASSWORD).username == "dwhitaker"
+    assert audit_rows(action="account_unlocked")[0].username == "akim"
+
+
+@pytest.mark.usefixtures("app_context")
+def test_unknown_and_deactivated_accounts_get_the_same_answer_as_a_wrong_password():
+    admin = make_user("akim", Role.ADMIN)
+    user = make_user()
+    with pytest.raises(accounts.InvalidCredentials):
+        accounts.authenticate("nobody", PASSWORD, client_address=None, policy=auth_policy(), now=NOW)
+    accounts.set_user_active(user.id, False, by=actor_for(admin), now=NOW)
+    with pytest.raises(accounts.InvalidCredentials):
+        attempt(PASSWORD)
+
+
+@pytest.mark.usefixtures("app_context")
+def test_password_change_checks_the_current_password_and_the_policy():
+    user = make_user()
+    actor = actor_for(user)
+    with pytest.raises(FieldErrors) as wrong:
+        accounts.change_own_password(user.id, "not it at all", "severn-river-sunrise", by=actor,
+                                     policy=auth_policy(), now=NOW)
+    assert "current_password" in wrong.value.errors
+    with pytest.raises(FieldErrors) as weak:
+        accounts.change_own_password(user.id, PASSWORD, "password1234", by=actor,
+                                     policy=auth_policy(), now=NOW)
+    assert "new_password" in weak.value.errors
+    old_token = user.session_token
+    changed = accounts.change_own_password(user.id, PASSWORD, "severn-river-sunrise", by=actor,
+                                           policy=auth_policy(), now=NOW)
+    assert changed.session_token != old_token  # every other session of this user ends
+
+
+@pytest.mark.usefixtures("app_context")
+def test_reset_gives_a_temporary_password_that_must_be_changed():
+    admin = make_user("akim", Role.ADMIN)
+    user = make_user()
+    _, temporary = accounts.reset_password(user.id, by=actor_for(admin), policy=auth_policy(), now=NOW)
+    signed_in = attempt(temporary)
+    assert signed_in.must_change_password
+    with pytest.raises(accounts.InvalidCredentials):
+        attempt(PASSWORD)
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_last_active_admin_cannot_be_removed():
+    admin = make_user("akim", Role.ADMIN)
+    other = make_user("bkim", Role.MANAGER)
+    with pytest.raises(Refused):
+        accounts.set_user_active(admin.id, False, by=actor_for(other), now=NOW)
+    data = accounts.AccountData("akim", "Alex Kim", None, frozenset({Role.MANAGER}))
+    with pytest.raises(FieldErrors, match="last active admin"):
+        accounts.update_user(admin.id, data, expected_version=admin.version, by=actor_for(other),
+                             now=NOW)
+
+
+@pytest.mark.usefixtures("app_context")
+def test_usernames_are_unique_whatever_their_case():
+    make_user()
+    with pytest.raises(FieldErrors, match="taken"):
+        make_user("DWhitaker")
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_second_editor_of_an_account_is_told_who_saved_first():
+    admin = make_user("akim", Role.ADMIN, full_name="Alex Kim")
+    user = make_user()
+    loaded_version = user.version
+    first = accounts.AccountData("dwhitaker", "Dana Whitaker-Lee", None, frozenset({Role.SCHEDULER}))
+    accounts.update_user(user.id, first, expected_version=loaded_version, by=actor_for(admin), now=NOW)
+    second = accounts.AccountData("dwhitaker", "Dana W.", None, frozenset({Role.NURSE}))
+    with pytest.raises(StaleEdit) as stale:
+        accounts.update_user(user.id, second, expected_version=loaded_version,
+                             by=Actor(None, "someone", frozenset({"admin"})), now=NOW)
+    assert stale.value.changed_by == "Alex Kim"
+    assert accounts.get_user(user.id).full_name == "Dana Whitaker-Lee"

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from backoffice import demo
+from backoffice.auth.models import User
+from backoffice.auth.sessions import auth_policy
+from backoffice.extensions import db
+from backoffice.models import AuditEvent, Office, Patient, Physician, PhysicianSchedule, Room
+
+from .helpers import NOW
+
+pytestmark = pytest.mark.usefixtures("app_context")
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Office, Room, Physician, PhysicianSchedule, User, Patient)}
+
+
+def test_demo_data_loads_the_practice_and_running_it_twice_duplicates_nothing():
+    demo.load(patient_count=40, policy=auth_policy(), now=NOW)
+    first = counts()
+    assert first == {"Office": 2, "Room": 7, "Physician": 5, "PhysicianSchedule": 22,
+                     "User": 5, "Patient": 40}
+    audit_rows = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    demo.load(patient_count=40, policy=auth_policy(), now=NOW)
+    assert counts() == first
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == audit_rows
+
+
+def test_physicians_work_at_both_offices():
+    demo.load(patient_count=0, policy=auth_policy(), now=NOW)
+    offices_per_physician = db.session.execute(
+        select(PhysicianSchedule.physician_id, func.count(func.distinct(PhysicianSchedule.office_id)))
+        .group_by(PhysicianSchedule.physician_id)).all()
+    assert all(offices == 2 for _, offices in offices_per_physician)
+
+
+def test_demo_patients_are_synthetic():
+    for patient in demo.synthetic_patients(50, [1, 2]):
+        assert patient.phone is None or patient.phone[5:9] == "5550"  # 555-01xx is fiction
+        assert patient.email is None or patient.email.endswith("@example.com")
+
+
+def test_printed_demo_passwords_work():
+    demo.load(patient_count=0, policy=auth_policy(), now=NOW)
+    for account in demo.ACCOUNTS:
+        user = db.session.scalars(select(User).where(User.username == account.username)).one()
+        assert auth_policy().verify(user.password_hash, account.password)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import flask_migrate
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from backoffice.extensions import db
+from tests.conftest import make_app
+
+
+def _drift(app) -> list:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def test_migrations_downgrade_to_base_and_upgrade_again_without_drift(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        assert _drift(app) == []
+        flask_migrate.downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        flask_migrate.upgrade()
+        assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
+        assert _drift(app) == []
+        db.engine.dispose()
+
+
+def test_flask_db_check_passes(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        flask_migrate.check()
+        db.engine.dispose()

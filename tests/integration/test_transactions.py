@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import event, select
+
+from backoffice.auth.models import User
+from backoffice.db import transaction
+from backoffice.extensions import db
+from backoffice.patients import services as patients
+from backoffice.patients.models import Patient
+from tests.conftest import make_app
+
+from .helpers import NOW, actor_for, count, make_user, patient_data
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_failing_service_writes_nothing():
+    actor = actor_for(make_user())
+    with pytest.raises(RuntimeError), transaction(db.session, actor):
+        db.session.add(Patient(mrn="10000009", **patient_data().columns(), created_at=NOW,
+                               updated_at=NOW))
+        db.session.flush()
+        raise RuntimeError("something went wrong half way")
+    assert count(Patient) == 0
+
+
+@pytest.mark.usefixtures("app_context")
+def test_changes_outside_a_service_transaction_are_refused():
+    user = db.session.get(User, make_user().id)
+    user.full_name = "Changed In A View"
+    with pytest.raises(RuntimeError, match="outside a service transaction"), transaction(db.session):
+        pass
+    db.session.rollback()
+
+
+def test_sqlite_writers_take_the_write_lock_before_reading(sqlite_database):
+    app = make_app(sqlite_database)
+    statements: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *args: statements.append(statement))
+        make_user()
+        db.session.remove()
+        db.engine.dispose()
+    assert "BEGIN IMMEDIATE" in statements
+
+
+def test_concurrent_registrations_all_succeed_without_database_is_locked(database_url):
+    """Twenty staff registering patients at once: each gets its own MRN, nobody sees an error."""
+    app = make_app(database_url)
+    with app.app_context():
+        actor = actor_for(make_user())
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(20)
+
+    def register(number: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                patients.create_patient(patient_data(first_name=f"Pat{chr(65 + number)}"),
+                                        confirm_duplicate=False, by=actor, now=NOW)
+            except BaseException as error:  # noqa: BLE001 - the test reports every failure
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=register, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        mrns = set(db.session.scalars(select(Patient.mrn)))
+        db.session.remove()
+        db.engine.dispose()
+    assert errors == []
+    assert len(mrns) == 20

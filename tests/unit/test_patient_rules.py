@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from backoffice.patients import rules
+from backoffice.phones import format_phone, parse_phone, search_digits
+
+
+@pytest.mark.parametrize("raw, key", [
+    ("Smith", "smith"),
+    ("O'Brien", "obrien"),
+    ("Smith-Jones", "smithjones"),
+    ("Núñez", "nunez"),
+    ("  van der Berg ", "vanderberg"),
+    ("<script>", "script"),
+])
+def test_names_compare_without_case_accents_or_punctuation(raw, key):
+    assert rules.name_key(raw) == key
+
+
+@pytest.mark.parametrize("text, names, last_first, dob, digits", [
+    ("smith", ("smith",), False, None, None),
+    ("Smith, Jo", ("smith", "jo"), True, None, None),
+    ("jo smith", ("jo", "smith"), False, None, None),
+    ("11/24/1950", (), False, date(1950, 11, 24), None),
+    ("1950-11-24", (), False, date(1950, 11, 24), None),
+    ("smith 3/4/1961", ("smith",), False, date(1961, 3, 4), None),
+    ("1234567", (), False, None, "1234567"),
+    ("(410) 555-0123", (), False, None, "4105550123"),
+    ("+1 410 555 0123", (), False, None, "4105550123"),
+    ("", (), False, None, None),
+])
+def test_search_text_is_split_into_names_dates_and_digits(text, names, last_first, dob, digits):
+    terms = rules.parse_search(text)
+    assert (terms.names, terms.last_name_first, terms.date_of_birth, terms.digits) == \
+        (names, last_first, dob, digits)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("13/45/2000", "not a date"),
+    ("12", "at least 3 digits"),
+])
+def test_search_explains_what_it_cannot_read(text, problem):
+    terms = rules.parse_search(text)
+    assert terms.is_empty
+    assert problem in terms.problems[0]
+
+
+def test_search_text_is_capped():
+    assert len("".join(rules.parse_search("a" * 5000).names)) <= 100
+
+
+@pytest.mark.parametrize("number", [1_000_000, 4_567_891, 9_999_999])
+def test_mrns_carry_a_check_digit(number):
+    mrn = rules.mrn_from_number(number)
+    assert len(mrn) == 8 and rules.is_valid_mrn(mrn)
+    mistyped = mrn[:-2] + str((int(mrn[-2]) + 1) % 10) + mrn[-1]
+    assert not rules.is_valid_mrn(mistyped)
+
+
+@pytest.mark.parametrize("prefix, bound", [("smi", "smj"), ("a", "b"), ("410", "411"), ("az", "a{")])
+def test_prefix_upper_bound_closes_the_index_range(prefix, bound):
+    assert rules.prefix_upper_bound(prefix) == bound
+    assert prefix + "zzzz" < bound
+
+
+@pytest.mark.parametrize("raw, e164, shown", [
+    ("410-555-0123", "+14105550123", "(410) 555-0123"),
+    ("(443) 555 0100", "+14435550100", "(443) 555-0100"),
+    ("555-0123", None, ""),
+    ("phone me", None, ""),
+])
+def test_phone_numbers_are_parsed_and_shown_the_us_way(raw, e164, shown):
+    assert parse_phone(raw) == e164
+    assert format_phone(e164) == shown
+
+
+def test_phone_search_uses_national_digits():
+    assert search_digits("+14105550123") == "4105550123"
+    assert search_digits(None) is None
