@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import HiddenInput
 
 from backoffice.errors import StaleEdit
+from backoffice.phones import format_phone, parse_phone
 
 MARKUP = re.compile(r"<\s*[a-zA-Z!/?]")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -45,15 +46,27 @@ class PersonName:
 
 
 def text(label: str, max_length: int, *, required: bool = True, validators: list[Any] | None = None,
-         multiline: bool = False, render_kw: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+         multiline: bool = False, render_kw: dict[str, Any] | None = None,
+         field_class: type[StringField] | None = None, **kwargs: Any) -> Any:
     """A trimmed text field with a length limit, refusing markup. Optional ones store None."""
     presence = DataRequired(message="Fill this in.") if required else Optional()
-    field_class = TextAreaField if multiline else StringField
+    field_class = field_class or (TextAreaField if multiline else StringField)
     filters = [strip] if required else [strip, empty_to_none]
     return field_class(label, validators=[presence, Length(max=max_length), NoMarkup(),
                                           *(validators or [])],
                        filters=filters, render_kw={"maxlength": max_length, **(render_kw or {})},
                        **kwargs)
+
+
+class UsPhone:
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and parse_phone(field.data) is None:
+            raise ValidationError("Enter a valid phone number, such as (410) 555-0123.")
+
+
+def phone_field(label: str, *, required: bool) -> Any:
+    return text(label, 25, required=required, validators=[UsPhone()], field_class=PhoneField,
+                render_kw={"inputmode": "tel", "autocomplete": "off"})
 
 
 def person_name(label: str, max_length: int = 60) -> Any:
@@ -64,6 +77,13 @@ def choices(pairs: Iterable[tuple[str, str]], *, blank: str | None = None) -> li
     """Select options from (value, label) pairs, after an optional empty first option."""
     options = [SelectChoice("", blank)] if blank is not None else []
     return options + [SelectChoice(value, label) for value, label in pairs]
+
+
+class PhoneField(StringField):
+    """Shows a stored number as (410) 555-0123; the form's caller parses what is typed."""
+
+    def process_data(self, value: Any) -> None:
+        self.data = format_phone(value) if isinstance(value, str) and value.startswith("+") else value
 
 
 class VersionedForm(FlaskForm):

@@ -7,12 +7,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from backoffice.auth.roles import ALL_ROLES, Role
 from backoffice.auth.rules import MAX_PASSWORD_LENGTH
-from backoffice.forms import VersionedForm, choices, empty_to_none, person_name, strip, text
+from backoffice.forms import NoMarkup, VersionedForm, choices, empty_to_none, person_name, strip, text
 
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(message="Enter your username."),
-                                                   Length(max=40)],
+                                                   Length(max=40), NoMarkup()],
                            filters=[strip], render_kw={"autocomplete": "username", "autofocus": True})
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password."),
                                                      Length(max=MAX_PASSWORD_LENGTH)],

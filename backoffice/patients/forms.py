@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, Field, Form, SelectField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
-from backoffice.forms import VersionedForm, choices, empty_to_none, person_name, strip, text
+from backoffice.forms import VersionedForm, choices, empty_to_none, person_name, phone_field, strip, text
 from backoffice.patients.services import PatientData
 from backoffice.phones import parse_phone
 
@@ -28,19 +28,12 @@ class PlausibleBirthDate:
             raise ValidationError("Check the year of birth.")
 
 
-class UsPhone:
-    def __call__(self, form: Form, field: Field) -> None:
-        if field.data and parse_phone(field.data) is None:
-            raise ValidationError("Enter a valid phone number, such as (410) 555-0123.")
-
-
 class PatientForm(FlaskForm):
     first_name = person_name("First name")
     last_name = person_name("Last name")
     date_of_birth = DateField("Date of birth", validators=[
         InputRequired(message="Enter the date of birth."), PlausibleBirthDate()])
-    phone = text("Phone", 25, required=False, validators=[UsPhone()],
-                 render_kw={"inputmode": "tel", "autocomplete": "off"})
+    phone = phone_field("Phone", required=False)
     email = EmailField("Email", validators=[Optional(), Length(max=254),
                                             Email(message="Enter a valid email address.")],
                        filters=[strip, empty_to_none])
@@ -61,11 +54,11 @@ class PatientForm(FlaskForm):
 
     def to_data(self) -> PatientData:
         office = self.preferred_office_id.data
-        phone = self.phone.data
+        number = self.phone.data
         return PatientData(
             first_name=self.first_name.data or "", last_name=self.last_name.data or "",
             date_of_birth=self.date_of_birth.data,  # type: ignore[arg-type]
-            phone=parse_phone(phone) if phone else None, email=self.email.data,
+            phone=parse_phone(number) if number else None, email=self.email.data,
             address=self.address.data, city=self.city.data,
             state=self.state.data.upper() if self.state.data else None,
             postal_code=self.postal_code.data,

@@ -66,7 +66,6 @@ def edit(patient_id: int) -> Response | tuple[str, int]:
     form = EditPatientForm(obj=patient, office_choices=_office_choices())
     if request.method == "GET":
         form.preferred_office_id.data = str(patient.preferred_office_id or "")
-        form.phone.data = patient.phone_display
     if not form.validate_on_submit():
         return _render_form(form, 400 if form.is_submitted() else 200, patient=patient)
     try:

@@ -13,9 +13,9 @@ from wtforms import (
     SubmitField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Optional, Regexp, ValidationError
+from wtforms.validators import InputRequired, Optional, Regexp
 
-from backoffice.forms import VersionedForm, choices, person_name, text
+from backoffice.forms import VersionedForm, choices, person_name, phone_field, text
 from backoffice.phones import parse_phone
 from backoffice.practice import rules
 from backoffice.practice.models import WEEKDAYS
@@ -40,14 +40,10 @@ class OfficeForm(FlaskForm):
                                                 message="Use the two-letter state code.")])
     postal_code = text("ZIP code", 10, validators=[Regexp(r"^\d{5}(-\d{4})?$",
                                                           message="Use a 5-digit ZIP code.")])
-    phone = text("Phone", 25)
+    phone = phone_field("Phone", required=True)
     timezone = SelectField("Time zone", choices=choices(US_TIMEZONES))
     active = BooleanField("Open for booking", default=True)
     submit = SubmitField("Save office")
-
-    def validate_phone(self, field: object) -> None:
-        if self.phone.data and parse_phone(self.phone.data) is None:
-            raise ValidationError("Enter a valid phone number, such as (410) 555-0100.")
 
     def to_data(self) -> OfficeData:
         name = self.name.data or ""

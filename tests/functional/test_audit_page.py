@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import re
+
+from .test_patient_pages import NEW
+
+
+def test_managers_filter_the_trail_by_user_action_and_patient(signed_in):
+    scheduler = signed_in("scheduler")
+    patient_url = scheduler.post("/patients/new", data=NEW).location
+    scheduler.get(patient_url)
+    manager = signed_in("manager")
+    html = manager.get("/audit?username=scheduler&action=view").get_data(as_text=True)
+    assert html.count('text-bg-info">view<') == 1
+    mrn = scheduler.get(patient_url).get_data(as_text=True).split("MRN <strong>")[1].split("<")[0]
+    by_patient = manager.get(f"/audit?patient_mrn={mrn}").get_data(as_text=True)
+    assert ">create<" in by_patient and ">view<" in by_patient
+    assert "Lovelace" in by_patient  # the before/after of the creation
+
+
+def test_the_trail_pages_back_through_older_events(signed_in):
+    client = signed_in("admin")
+    html = client.get("/audit?action=create").get_data(as_text=True)
+    assert "Older events" in html  # the demo practice alone writes more than one page
+    older_url = re.search(r'href="([^"]*before=\d+[^"]*)">Older events', html).group(1)
+    assert "action=create" in older_url
+    older = client.get(older_url.replace("&amp;", "&")).get_data(as_text=True)
+    first_ids = set(re.findall(r"#(\d+)", html))
+    assert older.count(">create<") > 0 and set(re.findall(r"#(\d+)", older)) != first_ids
+
+
+def test_a_bad_filter_is_explained(signed_in):
+    response = signed_in("manager").get("/audit?patient_mrn=abc&first_day=yesterday")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "An MRN is digits only" in html and "Not a valid date" in html

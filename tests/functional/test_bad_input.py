@@ -1,0 +1,132 @@
+"""Every form, fed empty, over-long, wrongly typed and script-laden values, answers with a
+message next to the field and writes nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from backoffice.extensions import db
+from tests.conftest import DEMO_PASSWORDS
+
+SCRIPT = "<script>alert(1)</script>"
+LONG = "x" * 1001
+VERSION = {"version": ["", "abc"]}
+
+OFFICE = {"name": "Severna Park", "slug": "", "address": "1 Ritchie Hwy", "city": "Severna Park",
+          "state": "MD", "postal_code": "21146", "phone": "410-555-0170",
+          "timezone": "America/New_York", "active": "y"}
+OFFICE_BAD = {"name": ["", LONG, SCRIPT], "slug": ["Severna Park", SCRIPT], "address": ["", LONG, SCRIPT],
+              "state": ["Maryland", "M1"], "postal_code": ["2114", "abcde"], "phone": ["12", SCRIPT],
+              "timezone": ["Mars/Olympus_Mons", ""]}
+PHYSICIAN = {"first_name": "Ada", "last_name": "Lovelace", "credentials": "MD", "npi": "", "user_id": "",
+             "active": "y"}
+PHYSICIAN_BAD = {"first_name": ["", LONG, SCRIPT, "Ada1"], "last_name": ["", SCRIPT],
+                 "credentials": ["", SCRIPT, "M.D.1"], "npi": ["12345", "1234567890", SCRIPT],
+                 "user_id": ["99999", SCRIPT]}
+PATIENT = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1960-12-10",
+           "phone": "410-555-0111", "email": "", "address": "", "city": "", "state": "MD",
+           "postal_code": "21401", "preferred_office_id": "1", "payer": "Aetna", "member_id": "ABC123"}
+PATIENT_BAD = {"first_name": ["", LONG, SCRIPT, "Ada1"], "last_name": ["", LONG, SCRIPT],
+               "date_of_birth": ["", "12/10/1960x", "1960-02-30", "2999-01-01", "1800-01-01"],
+               "phone": ["12", SCRIPT], "email": ["ada@", SCRIPT + "@example.com"],
+               "address": [LONG, SCRIPT], "state": ["Maryland"], "postal_code": ["2140", SCRIPT],
+               "preferred_office_id": ["99", SCRIPT], "payer": [LONG, SCRIPT], "member_id": ["A B", SCRIPT]}
+NEW_PASSWORD = "blue-heron-marsh-walk"
+
+# form: (who, url, a valid submission, {field: [bad values]}); a bad value may be a dict of
+# several fields sent together (a new password and its confirmation).
+FORMS = {
+    "login": (None, "/login", {"username": "scheduler", "password": DEMO_PASSWORDS["scheduler"]},
+              {"username": ["", LONG, SCRIPT], "password": ["", LONG]}),
+    "change password": ("nurse", "/account/password",
+                        {"current_password": DEMO_PASSWORDS["nurse"], "new_password": NEW_PASSWORD,
+                         "confirm_password": NEW_PASSWORD},
+                        {"current_password": ["", LONG, "not my password"],
+                         "new_password": [{"new_password": value, "confirm_password": value}
+                                          for value in ("", "short", LONG, "password1234",
+                                                        "nurse-nurse-nurse")],
+                         "confirm_password": ["", "a different one entirely"]}),
+    "new account": ("admin", "/admin/users/new",
+                    {"username": "jdoe", "full_name": "Jane Doe", "email": "", "roles": "nurse"},
+                    {"username": ["", LONG, SCRIPT, "Jane Doe", "nurse"],
+                     "full_name": ["", LONG, SCRIPT, "R2D2"], "email": ["jane@", SCRIPT],
+                     "roles": ["", "superuser"]}),
+    "edit account": ("admin", "/admin/users/2",
+                     {"full_name": "Luis Ortega", "email": "", "roles": "nurse", "version": "1"},
+                     {"full_name": ["", LONG, SCRIPT], "email": ["luis@"], "roles": ["", "root"],
+                      **VERSION}),
+    "new office": ("admin", "/admin/offices/new", OFFICE, OFFICE_BAD),
+    "edit office": ("admin", "/admin/offices/1", {**OFFICE, "name": "Annapolis", "slug": "annapolis",
+                                                 "version": "1"},
+                    {**OFFICE_BAD, "name": ["", SCRIPT, "Glen Burnie"], "slug": ["glen-burnie"], **VERSION}),
+    "opening hours": ("admin", "/admin/offices/1/hours",
+                      {"days-0-is_open": "y", "days-0-opens": "08:00", "days-0-closes": "17:00"},
+                      {"days-0-opens": ["", "25:99", SCRIPT], "days-0-closes": ["07:00", "noon"]}),
+    "closed day": ("admin", "/admin/offices/1/closures", {"day": "2027-07-05", "reason": "Independence Day"},
+                   {"day": ["", "2027-02-30", SCRIPT, "2026-11-26"], "reason": ["", LONG, SCRIPT]}),
+    "new room": ("admin", "/admin/offices/1/rooms/new", {"name": "Procedure Room 3", "fluoroscopy": "y"},
+                 {"name": ["", LONG, SCRIPT, "Procedure Room 1"]}),
+    "edit room": ("admin", "/admin/rooms/1", {"name": "Procedure Room 1", "fluoroscopy": "y", "active": "y",
+                                              "version": "1"},
+                  {"name": ["", LONG, SCRIPT, "Procedure Room 2"], **VERSION}),
+    "new physician": ("admin", "/admin/physicians/new", PHYSICIAN, PHYSICIAN_BAD),
+    "edit physician": ("admin", "/admin/physicians/1", {**PHYSICIAN, "version": "1"},
+                       {**PHYSICIAN_BAD, **VERSION}),
+    "schedule block": ("admin", "/admin/physicians/1/schedule",
+                       {"office_id": "1", "weekday": "4", "starts": "08:00", "ends": "12:00"},
+                       {"office_id": ["999", SCRIPT], "weekday": ["9", "Friday"],
+                        "starts": ["", "25:00", "06:00"], "ends": ["", "07:00"],
+                        "effective_from": ["soon"], "effective_until": ["2027-02-30"]}),
+    "leave": ("admin", "/admin/physicians/1/leave",
+              {"first_day": "2027-03-01", "last_day": "2027-03-05", "reason": "Conference"},
+              {"first_day": ["", "March"], "last_day": ["2027-02-01"], "reason": ["", LONG, SCRIPT]}),
+    "new patient": ("scheduler", "/patients/new", PATIENT, PATIENT_BAD),
+    "edit patient": ("scheduler", "/patients/1/edit", {**PATIENT, "version": "1"},
+                     {**PATIENT_BAD, **VERSION}),
+}
+
+
+def row_counts() -> dict[str, int]:
+    return {table.name: db.session.scalar(select(func.count()).select_from(table))
+            for table in db.metadata.sorted_tables}
+
+
+def client_for(app, signed_in, who):
+    return app.test_client() if who is None else signed_in(who)
+
+
+def has_error_next_to(html: str, name: str) -> bool:
+    if name == "version":
+        return "This form was altered or is out of date" in html
+    tag = re.search(rf'<(?:input|select|textarea|ul)\b[^>]*\b(?:name|id)="{re.escape(name)}"[^>]*>', html)
+    return bool(tag) and "is-invalid" in tag.group(0) and "invalid-feedback" in html
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_a_valid_submission_is_accepted(app, signed_in, form):
+    who, url, valid, _ = FORMS[form]
+    response = client_for(app, signed_in, who).post(url, data=valid)
+    assert response.status_code in (200, 302), response.get_data(as_text=True)
+    assert 'class="alert alert-danger"' not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_bad_values_get_a_message_next_to_the_field_and_write_nothing(app, signed_in, form):
+    who, url, valid, bad_values = FORMS[form]
+    client = client_for(app, signed_in, who)
+    with app.app_context():
+        before = row_counts()
+    for field, values in bad_values.items():
+        for value in values:
+            changes = value if isinstance(value, dict) else {field: value}
+            response = client.post(url, data={**valid, **changes})
+            html = response.get_data(as_text=True)
+            assert response.status_code in (400, 401, 409), (field, value, response.status_code)
+            if not (form == "login" and response.status_code == 401):
+                assert has_error_next_to(html, field), (field, value)
+            assert SCRIPT not in html, (field, value)  # echoed back escaped, never as markup
+    with app.app_context():
+        assert row_counts() == before
