@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import is_static_endpoint
-from backoffice.config import DEFAULT_INSTANCE_PATH, PROJECT_ROOT, load_config
+from backoffice.config import PROJECT_ROOT, instance_path_from, load_config
 from backoffice.db import configure_sqlite
 from backoffice.extensions import bootstrap, csrf, db, limiter, migrate
 
@@ -33,8 +33,7 @@ CONTENT_SECURITY_POLICY = {
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    instance_path = os.environ.get("BACKOFFICE_INSTANCE_PATH") or str(DEFAULT_INSTANCE_PATH)
-    app = Flask(__name__, instance_path=instance_path,
+    app = Flask(__name__, instance_path=str(instance_path_from(os.environ)),
                 template_folder=str(PROJECT_ROOT / "templates"),
                 static_folder=str(PROJECT_ROOT / "static"))
     app.config.from_mapping(load_config(os.environ, config, Path(app.instance_path)))

@@ -56,6 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", "SECRET_KEY", str, None,
             "Signs sessions and CSRF tokens. When unset outside production, one is generated "
             "into `instance/secret_key` on first run and reused."),
+    Setting("BACKOFFICE_INSTANCE_PATH", "INSTANCE_PATH", str, "instance",
+            "Folder for the SQLite file and the generated secret key (default: `instance/` in "
+            "the project folder)."),
     Setting("PRACTICE_TIMEZONE", "PRACTICE_TIMEZONE", str, "America/New_York",
             "Time zone for times that belong to no office (audit trail, account pages)."),
     Setting("IDLE_TIMEOUT_MINUTES", "IDLE_TIMEOUT_MINUTES", _positive_int, 15,
@@ -90,6 +93,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Redirect plain HTTP to HTTPS. Default: on in production, off otherwise."),
     Setting("LOG_LEVEL", "LOG_LEVEL", str, "INFO", "Python logging level."),
 )
+
+
+def instance_path_from(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("BACKOFFICE_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH)
 
 
 def _secret_key_from_instance(instance_path: Path) -> str:
