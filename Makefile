@@ -1,5 +1,6 @@
 # make run   - set everything up and serve the demo practice on http://127.0.0.1:5000
 # make test  - set everything up and run the whole suite
+# make bench - measure server time of the key pages on a large synthetic practice
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ FLASK  := $(BIN)/flask --app backoffice
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint migrate-check clean
+.PHONY: run test bench lint clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.patient_search
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check backoffice tests

@@ -215,3 +215,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if IN_CI and _skipped:
         print(f"\nBACKOFFICE_CI=1 and {len(_skipped)} tests were skipped, e.g. {_skipped[0]}")
         session.exitstatus = 1
+
+
+class QueryCounter:
+    """Counts the SQL statements an app sends while the `with` block runs."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.statements: list[str] = []
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> QueryCounter:
+        from sqlalchemy import event
+
+        with self.app.app_context():
+            event.listen(db.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from sqlalchemy import event
+
+        with self.app.app_context():
+            event.remove(db.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)

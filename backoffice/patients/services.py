@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
@@ -109,7 +109,7 @@ def search_patients(terms: rules.SearchTerms, *, by: Actor,
     if terms.digits:
         conditions.append(or_(_prefix(Patient.mrn, terms.digits),
                               _prefix(Patient.phone_digits, terms.digits)))
-    query = (select(Patient).where(*conditions)
+    query = (select(Patient).where(*conditions).options(joinedload(Patient.preferred_office))
              .order_by(Patient.last_name_key, Patient.first_name_key, Patient.date_of_birth)
              .limit(limit))
     return list(db.session.scalars(query))

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from backoffice.audit.models import AuditEvent
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
+from tests.conftest import QueryCounter
 
 NEW = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1960-12-10",
        "phone": "410-555-0111", "email": "ada@example.com", "address": "12 Main St",
@@ -83,3 +84,17 @@ def test_search_results_do_not_open_records_in_the_audit_trail(app, signed_in):
     client.get("/patients?q=a")
     with app.app_context():
         assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "view")).all() == []
+
+
+def test_the_search_page_uses_the_same_few_queries_however_many_patients_match(app, signed_in):
+    client = signed_in("scheduler")
+    with QueryCounter(app) as few:
+        client.get("/patients?q=lov")
+    for number in range(30):
+        first_name = "Ada" + chr(97 + number % 26) * (1 + number // 26)
+        client.post("/patients/new", data={**NEW, "first_name": first_name,
+                                           "preferred_office_id": str(1 + number % 2)})
+    with QueryCounter(app) as many:
+        html = client.get("/patients?q=lovelace").get_data(as_text=True)
+    assert html.count("Lovelace, Ada") == 30
+    assert many.count == few.count <= 3
