@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, Engine, ForeignKey, MetaData, String, event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -16,9 +17,10 @@ from sqlalchemy.orm import (
     mapped_column,
     scoped_session,
 )
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
-from backoffice.errors import NotFound
+from backoffice.errors import ConcurrentChange, NotFound
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -114,6 +116,12 @@ def transaction(session: Session | scoped_session[Session], actor: Any = None) -
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         yield session
         session.commit()
+    except (IntegrityError, StaleDataError) as error:
+        session.rollback()
+        # A concurrent writer won a race the checks in Python could not see (two admins adding
+        # the same closed day at the same moment). Services that expect a constraint to fire,
+        # such as bookings, catch ConcurrentChange and read the constraint from __cause__.
+        raise ConcurrentChange() from error
     except BaseException:
         session.rollback()
         raise
@@ -150,7 +158,8 @@ def get_one(session: Session, model: type[ModelT], entity_id: int, *, entity: st
     Raises NotFound."""
     query = select(model).where(model.id == entity_id)  # type: ignore[attr-defined]
     if for_update:
-        query = query.with_for_update()
+        # Refresh a copy the request loaded earlier: version checks must see the locked row.
+        query = query.with_for_update().execution_options(populate_existing=True)
     found = session.scalars(query).first()
     if found is None:
         raise NotFound(entity, entity_id)

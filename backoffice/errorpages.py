@@ -6,7 +6,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from backoffice.errors import NotFound
+from backoffice.errors import DomainError, NotFound
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, check what you entered and try again."),
@@ -14,6 +14,7 @@ MESSAGES = {
                                         "Ask an administrator if you need it."),
     404: ("Not found", "There is nothing at this address, or it is not yours to see."),
     405: ("Not allowed", "This page cannot be used that way."),
+    409: ("Not saved", "Someone else changed this at the same moment. Reload the page and try again."),
     429: ("Too many attempts", "Wait a minute before trying again."),
     500: ("Something went wrong on our side", "Nothing you entered was lost on purpose: go back "
                                               "and try again. If it happens again, tell the "
@@ -36,6 +37,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(NotFound)
     def domain_not_found(error: NotFound) -> tuple[str, int]:
         return render_error(404)
+
+    @app.errorhandler(DomainError)
+    def refused(error: DomainError) -> tuple[str, int]:
+        # A refusal the view did not place next to a field: say it on a page of its own.
+        return render_error(409, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

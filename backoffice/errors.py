@@ -35,6 +35,14 @@ class Refused(DomainError):
     """A rule that refuses the action as a whole (not one field)."""
 
 
+class ConcurrentChange(DomainError):
+    """Someone else saved a conflicting change at the same moment; nothing of this one was saved."""
+
+    def __init__(self) -> None:
+        super().__init__("Someone else saved a conflicting change at the same moment, so nothing "
+                         "was saved. Reload the page, check, and try again.")
+
+
 class StaleEdit(DomainError):
     """Someone saved the record after this user opened it; their save is refused, not merged."""
 

@@ -65,12 +65,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def unavailable(message: str) -> None:
+    """Skip a test whose engine or browser is missing here; in CI, fail it instead."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_postgres() -> str:
     if not POSTGRES_URL:
-        message = "PostgreSQL tests need TEST_POSTGRES_URL"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("PostgreSQL tests need TEST_POSTGRES_URL")
     return POSTGRES_URL
 
 

@@ -137,13 +137,21 @@ def change_own_password(user_id: int, current: str, new: str, *, by: Actor, poli
     new_hash = policy.hash(new)
     with transaction(db.session, by):
         user = _locked_user(user_id)
-        user.password_hash = new_hash
-        user.session_token = secrets.token_hex(16)
-        user.must_change_password = False
-        user.password_changed_at = now
-        user.updated_at = now
-        user.updated_by_id = by.user_id
+        _replace_password(user, new_hash, temporary=False, by=by, now=now)
     return user
+
+
+def _replace_password(user: User, password_hash: str, *, temporary: bool, by: Actor,
+                      now: datetime) -> None:
+    """A new password ends every session of the account and lifts any lock."""
+    user.password_hash = password_hash
+    user.session_token = secrets.token_hex(16)
+    user.must_change_password = temporary
+    user.failed_logins = 0
+    user.locked_until = None
+    user.password_changed_at = now
+    user.updated_at = now
+    user.updated_by_id = by.user_id
 
 
 def _roles_problem(roles: frozenset[Role]) -> dict[str, str]:
@@ -225,14 +233,7 @@ def reset_password(user_id: int, *, by: Actor, policy: AuthPolicy, now: datetime
     password_hash = policy.hash(password)
     with transaction(db.session, by):
         user = _locked_user(user_id)
-        user.password_hash = password_hash
-        user.session_token = secrets.token_hex(16)
-        user.must_change_password = True
-        user.failed_logins = 0
-        user.locked_until = None
-        user.password_changed_at = now
-        user.updated_at = now
-        user.updated_by_id = by.user_id
+        _replace_password(user, password_hash, temporary=True, by=by, now=now)
     return user, password
 
 

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
 from backoffice.auth.roles import Role
-from backoffice.db import get_one, transaction
+from backoffice.db import ModelT, get_one, transaction
 from backoffice.editing import apply_edit
 from backoffice.errors import FieldErrors, NotFound
 from backoffice.extensions import db
@@ -80,12 +80,18 @@ def list_offices(*, active_only: bool = False) -> list[Office]:
     return list(db.session.scalars(query))
 
 
-def get_office(office_id: int) -> Office:
-    office = db.session.scalars(
-        select(Office).where(Office.id == office_id)
-        .options(selectinload(Office.hours), selectinload(Office.closures),
-                 selectinload(Office.rooms))
-    ).first()
+def _locked(query: Select[tuple[ModelT]], for_update: bool) -> Select[tuple[ModelT]]:
+    """Lock the parent row when changing its children, so concurrent edits queue up."""
+    if not for_update:
+        return query
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
+def get_office(office_id: int, *, for_update: bool = False) -> Office:
+    query = (select(Office).where(Office.id == office_id)
+             .options(selectinload(Office.hours), selectinload(Office.closures),
+                      selectinload(Office.rooms)))
+    office = db.session.scalars(_locked(query, for_update)).first()
     if office is None:
         raise NotFound("office", office_id)
     return office
@@ -133,7 +139,7 @@ def set_office_hours(office_id: int, hours: dict[int, tuple[time, time] | None],
     if errors:
         raise FieldErrors(errors)
     with transaction(db.session, by):
-        office = get_office(office_id)
+        office = get_office(office_id, for_update=True)
         current = {row.weekday: row for row in office.hours}
         for weekday, span in hours.items():
             row = current.get(weekday)
@@ -149,7 +155,7 @@ def set_office_hours(office_id: int, hours: dict[int, tuple[time, time] | None],
 
 def add_closure(office_id: int, day: date, reason: str, *, by: Actor) -> OfficeClosure:
     with transaction(db.session, by):
-        office = get_office(office_id)
+        office = get_office(office_id, for_update=True)
         if any(closure.day == day for closure in office.closures):
             raise FieldErrors({"day": f"{office.name} is already closed on that day."})
         closure = OfficeClosure(day=day, reason=reason)
@@ -179,7 +185,7 @@ def _room_name_taken(office_id: int, name: str, room_id: int | None) -> bool:
 
 def create_room(office_id: int, data: RoomData, *, by: Actor, now: datetime) -> Room:
     with transaction(db.session, by):
-        get_office(office_id)
+        get_office(office_id, for_update=True)
         if _room_name_taken(office_id, data.name, None):
             raise FieldErrors({"name": f"This office already has a room called {data.name}."})
         room = Room(office_id=office_id, **vars(data), created_at=now, updated_at=now,
@@ -208,12 +214,11 @@ def list_physicians(*, active_only: bool = False) -> list[Physician]:
     return list(db.session.scalars(query))
 
 
-def get_physician(physician_id: int) -> Physician:
-    physician = db.session.scalars(
-        select(Physician).where(Physician.id == physician_id)
-        .options(selectinload(Physician.schedules).selectinload(PhysicianSchedule.office),
-                 selectinload(Physician.leaves))
-    ).first()
+def get_physician(physician_id: int, *, for_update: bool = False) -> Physician:
+    query = (select(Physician).where(Physician.id == physician_id)
+             .options(selectinload(Physician.schedules).selectinload(PhysicianSchedule.office),
+                      selectinload(Physician.leaves)))
+    physician = db.session.scalars(_locked(query, for_update)).first()
     if physician is None:
         raise NotFound("physician", physician_id)
     return physician
@@ -300,7 +305,7 @@ def _schedule_problems(physician: Physician, data: ScheduleData,
 
 def add_schedule_block(physician_id: int, data: ScheduleData, *, by: Actor) -> PhysicianSchedule:
     with transaction(db.session, by):
-        physician = get_physician(physician_id)
+        physician = get_physician(physician_id, for_update=True)
         office = get_office(data.office_id)
         errors = _schedule_problems(physician, data, office)
         if errors:
@@ -323,7 +328,7 @@ def add_leave(physician_id: int, first_day: date, last_day: date, reason: str, *
     if first_day > last_day:
         raise FieldErrors({"last_day": "The last day comes before the first day."})
     with transaction(db.session, by):
-        physician = get_physician(physician_id)
+        physician = get_physician(physician_id, for_update=True)
         for leave in physician.leaves:
             if rules.periods_overlap(first_day, last_day, leave.first_day, leave.last_day):
                 raise FieldErrors({"first_day": "This overlaps leave already recorded "

@@ -12,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from backoffice.extensions import db
-from tests.conftest import IN_CI, make_app
+from tests.conftest import make_app, unavailable
 
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -21,10 +21,7 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        message = "browser tests need Chromium (Debian package chromium) or CHROMIUM_PATH"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable("browser tests need Chromium (Debian package chromium) or CHROMIUM_PATH")
     return path
 
 

@@ -7,9 +7,11 @@ from sqlalchemy import event, select
 
 from backoffice.auth.models import User
 from backoffice.db import transaction
+from backoffice.errors import ConcurrentChange, StaleEdit
 from backoffice.extensions import db
 from backoffice.patients import services as patients
 from backoffice.patients.models import Patient
+from backoffice.practice.models import Office
 from tests.conftest import make_app
 
 from .helpers import NOW, actor_for, count, make_user, patient_data
@@ -77,3 +79,38 @@ def test_concurrent_registrations_all_succeed_without_database_is_locked(databas
         db.engine.dispose()
     assert errors == []
     assert len(mrns) == 20
+
+
+def test_an_edit_checks_the_version_of_the_row_as_it_is_now_not_as_first_loaded(database_url):
+    """The view loads the record, someone else saves, then this user's save arrives."""
+    app = make_app(database_url)
+    with app.app_context():
+        actor = actor_for(make_user())
+        patient = patients.create_patient(patient_data(), confirm_duplicate=False, by=actor, now=NOW)
+        db.session.remove()
+    with app.app_context():
+        loaded = patients.get_patient(patient.id, by=actor)  # this request's copy, version 1
+        other = make_app(database_url)
+        with other.app_context():
+            patients.update_patient(patient.id, patient_data(payer="Aetna"), expected_version=1,
+                                    confirm_duplicate=False, by=actor, now=NOW)
+            db.session.remove()
+            db.engine.dispose()
+        with pytest.raises(StaleEdit):
+            patients.update_patient(loaded.id, patient_data(payer="Cigna"), expected_version=1,
+                                    confirm_duplicate=False, by=actor, now=NOW)
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.usefixtures("app_context")
+def test_a_constraint_that_fires_at_commit_becomes_a_concurrent_change_message():
+    actor = actor_for(make_user())
+    office = dict(name="Annapolis", slug="annapolis", address="1 Main St", city="Annapolis",
+                  state="MD", postal_code="21401", phone="+14105550100", timezone="America/New_York",
+                  created_at=NOW, updated_at=NOW)
+    with transaction(db.session, actor):
+        db.session.add(Office(**office))
+    with pytest.raises(ConcurrentChange), transaction(db.session, actor):
+        db.session.add(Office(**{**office, "name": "Annapolis 2"}))  # same slug
+    assert count(Office) == 1
