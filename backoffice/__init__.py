@@ -11,11 +11,12 @@ from typing import Any
 from flask import Flask, request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import is_static_endpoint
 from backoffice.config import PROJECT_ROOT, instance_path_from, load_config
-from backoffice.db import configure_sqlite
+from backoffice.db import MAX_ID, configure_sqlite
 from backoffice.extensions import bootstrap, csrf, db, limiter, migrate
 
 CONTENT_SECURITY_POLICY = {
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     _init_extensions(app)
+    app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
 
     from backoffice import cli, errorpages, templating
@@ -50,6 +52,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
     return app
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """Every `<int:...>` in a route: an id the database can hold, so a 20-digit number in a URL
+    is a plain 404 rather than an integer overflow in the driver."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _init_extensions(app: Flask) -> None:

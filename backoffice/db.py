@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Dialect, Engine, ForeignKey, MetaData, String, event, select
+from sqlalchemy import DateTime, Dialect, Engine, ForeignKey, MetaData, Select, String, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -21,6 +22,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
 from backoffice.errors import ConcurrentChange, NotFound
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,6 +97,21 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+# SQLSTATEs of a unique and an exclusion constraint violation (PostgreSQL).
+CONFLICT_SQLSTATES = {"23505", "23P01"}
+SQLITE_CONFLICTS = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+
+
+def constraint_conflict(error: IntegrityError) -> str | None:
+    """The constraint a unique or exclusion violation names (never the values), else None."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return str(original.diag.constraint_name)  # type: ignore[union-attr]
+    if getattr(original, "sqlite_errorname", None) in SQLITE_CONFLICTS:
+        return str(original).removeprefix("UNIQUE constraint failed: ")
+    return None
+
+
 @contextmanager
 def transaction(session: Session | scoped_session[Session], actor: Any = None) -> Iterator[Session]:
     """One user action: begin a write transaction, commit on success, roll back on any error.
@@ -118,9 +136,13 @@ def transaction(session: Session | scoped_session[Session], actor: Any = None) -
         session.commit()
     except (IntegrityError, StaleDataError) as error:
         session.rollback()
+        if isinstance(error, IntegrityError) and constraint_conflict(error) is None:
+            raise  # a NOT NULL, CHECK or foreign key violation is a bug, not a race
         # A concurrent writer won a race the checks in Python could not see (two admins adding
         # the same closed day at the same moment). Services that expect a constraint to fire,
         # such as bookings, catch ConcurrentChange and read the constraint from __cause__.
+        logger.warning("write refused by a concurrent change: %s",
+                       constraint_conflict(error) if isinstance(error, IntegrityError) else "version")
         raise ConcurrentChange() from error
     except BaseException:
         session.rollback()
@@ -149,18 +171,22 @@ class Versioned:
 
 
 ModelT = TypeVar("ModelT", bound=Base)
+# Ids are 32-bit integers on PostgreSQL; a larger number in a URL can match no row.
+MAX_ID = 2**31 - 1
+
+
+def for_update(query: Select[tuple[ModelT]]) -> Select[tuple[ModelT]]:
+    """Lock the selected rows for the rest of the transaction (SELECT ... FOR UPDATE on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), refreshing any copy the
+    request loaded earlier so that version checks see the row as it is now."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def get_one(session: Session, model: type[ModelT], entity_id: int, *, entity: str,
-            for_update: bool = False) -> ModelT:
-    """The row with this id, locked for the rest of the transaction when `for_update`
-    (SELECT ... FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers).
-    Raises NotFound."""
+            lock: bool = False) -> ModelT:
+    """The row with this id, locked (see `for_update`) when `lock`. Raises NotFound."""
     query = select(model).where(model.id == entity_id)  # type: ignore[attr-defined]
-    if for_update:
-        # Refresh a copy the request loaded earlier: version checks must see the locked row.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    found = session.scalars(query).first()
+    found = session.scalars(for_update(query) if lock else query).first()
     if found is None:
         raise NotFound(entity, entity_id)
     return found

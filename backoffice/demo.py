@@ -113,7 +113,8 @@ def _load_offices(now: datetime) -> dict[str, Office]:
         office = practice.create_office(data, by=ACTOR, now=now)
         opens, closes = OPENING_HOURS[data.slug]
         practice.set_office_hours(office.id, {day: (opens, closes) if day < 5 else None
-                                              for day in range(7)}, by=ACTOR)
+                                              for day in range(7)},
+                                  expected_version=office.version, by=ACTOR, now=now)
         for day, reason in CLOSED_DAYS:
             practice.add_closure(office.id, day, reason, by=ACTOR)
         for room in ROOMS[data.slug]:

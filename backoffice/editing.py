@@ -14,20 +14,35 @@ from backoffice.db import Versioned
 from backoffice.errors import StaleEdit
 
 
+def stamps(by: Actor, now: datetime) -> dict[str, Any]:
+    """The change stamps of a new record: `Office(**data, **stamps(by, now))`."""
+    return {"created_at": now, "updated_at": now, "updated_by_id": by.user_id}
+
+
+def mark_changed(record: Versioned, by: Actor, now: datetime) -> None:
+    """Stamp who changed a record and when (which also moves its version on)."""
+    record.updated_at = now
+    record.updated_by_id = by.user_id
+
+
+def ensure_current(session: Session, record: Versioned, expected_version: int, what: str) -> None:
+    """Raise StaleEdit when someone saved `record` after the form was loaded at `expected_version`."""
+    if record.version != expected_version:
+        editor = session.get(User, record.updated_by_id) if record.updated_by_id else None
+        raise StaleEdit(what, editor.full_name if editor else "someone else",
+                        record.updated_at, record.version)
+
+
 def apply_edit(session: Session, record: Versioned, values: Mapping[str, Any], *,
                expected_version: int, by: Actor, now: datetime, what: str) -> bool:
     """Set `values` on `record` if it is still at `expected_version`. True when anything changed.
 
     Raises StaleEdit naming who saved it and when, so the second editor loses nothing silently.
     """
-    if record.version != expected_version:
-        editor = session.get(User, record.updated_by_id) if record.updated_by_id else None
-        raise StaleEdit(what, editor.full_name if editor else "someone else",
-                        record.updated_at, record.version)
+    ensure_current(session, record, expected_version, what)
     for key, value in values.items():
         setattr(record, key, value)
     if not session.is_modified(record):
         return False
-    record.updated_at = now
-    record.updated_by_id = by.user_id
+    mark_changed(record, by, now)
     return True

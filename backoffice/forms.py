@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, Self
 
+import us
 from flask_wtf import FlaskForm
-from wtforms import Field, Form, IntegerField, StringField, TextAreaField
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    DateField,
+    Field,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
 from backoffice.errors import StaleEdit
@@ -47,15 +63,32 @@ class PersonName:
 
 def text(label: str, max_length: int, *, required: bool = True, validators: list[Any] | None = None,
          multiline: bool = False, render_kw: dict[str, Any] | None = None,
-         field_class: type[StringField] | None = None, **kwargs: Any) -> Any:
+         field_class: type[StringField] | None = None, extra_filters: list[Any] | None = None,
+         **kwargs: Any) -> Any:
     """A trimmed text field with a length limit, refusing markup. Optional ones store None."""
     presence = DataRequired(message="Fill this in.") if required else Optional()
     field_class = field_class or (TextAreaField if multiline else StringField)
-    filters = [strip] if required else [strip, empty_to_none]
+    filters = ([strip] if required else [strip, empty_to_none]) + (extra_filters or [])
     return field_class(label, validators=[presence, Length(max=max_length), NoMarkup(),
                                           *(validators or [])],
                        filters=filters, render_kw={"maxlength": max_length, **(render_kw or {})},
                        **kwargs)
+
+
+class PlausibleDate:
+    """Dates people work with: refuse year 9999 and the like before any arithmetic on them."""
+
+    def __init__(self, first_year: int = 1900, last_year: int = 2100) -> None:
+        self.first_year, self.last_year = first_year, last_year
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is not None and not self.first_year <= field.data.year <= self.last_year:
+            raise ValidationError(f"Use a year between {self.first_year} and {self.last_year}.")
+
+
+def date_field(label: str, *, required: bool, message: str = "Choose the date.", **kwargs: Any) -> Any:
+    presence = InputRequired(message=message) if required else Optional()
+    return DateField(label, validators=[presence, PlausibleDate()], **kwargs)
 
 
 class UsPhone:
@@ -69,8 +102,29 @@ def phone_field(label: str, *, required: bool) -> Any:
                 render_kw={"inputmode": "tel", "autocomplete": "off"})
 
 
+US_STATES = tuple(sorted(((state.abbr, state.name) for state in us.states.STATES_AND_TERRITORIES),
+                         key=lambda pair: pair[1]))
+ZIP_CODE = Regexp(r"^\d{5}(-\d{4})?$", message="Use a 5-digit ZIP code (or ZIP+4).")
+
+
+def us_state_field(label: str = "State", *, required: bool) -> SelectField:
+    """US states, DC and territories by name; the two-letter code is what is stored."""
+    return SelectField(label, choices=choices(US_STATES, blank=None if required else "—"),
+                       default="" if not required else None,
+                       validators=[InputRequired(message="Choose the state.")] if required else [])
+
+
+def tidy_name(value: Any) -> Any:
+    """Names typed all in lower or all in upper case get capitals ("o'brien" -> "O'Brien");
+    anything typed with care ("McDonald", "van der Berg") is kept as it is."""
+    if isinstance(value, str) and (value.islower() or value.isupper()):
+        return value.title()
+    return value
+
+
 def person_name(label: str, max_length: int = 60) -> Any:
-    return text(label, max_length, validators=[PersonName()], render_kw={"autocomplete": "off"})
+    return text(label, max_length, validators=[PersonName()], extra_filters=[tidy_name],
+                render_kw={"autocomplete": "off"})
 
 
 def choices(pairs: Iterable[tuple[str, str]], *, blank: str | None = None) -> list[SelectChoice]:
@@ -87,9 +141,88 @@ class PhoneField(StringField):
 
 
 class VersionedForm(FlaskForm):
-    """An edit form that carries the version of the record it was loaded from."""
+    """An edit form that carries the version of the record it was loaded from, and what it showed
+    then, so that a save refused as stale can be redone as this user's own changes on top of
+    what the other user saved (see `merge_stale_edit`)."""
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    original = HiddenField()
+
+    @classmethod
+    def for_record(cls, record: Any, **kwargs: Any) -> Self:
+        """The form as it opens on `record`."""
+        form = cls(formdata=None, obj=record, **kwargs)
+        form.load_record(record)
+        form.version.data = record.version
+        form.original.data = json.dumps(sent_values(form))
+        return form
+
+    def load_record(self, record: Any) -> None:
+        """Adjust values WTForms cannot take from the record as they are (select ids, say)."""
+
+
+BOOKKEEPING_FIELDS = frozenset({"csrf_token", "version", "original", "submit"})
+
+
+def _editable_fields(fields: Iterable[Field]) -> Iterator[Field]:
+    for field in fields:
+        if isinstance(field, (FieldList, FormField)):
+            yield from _editable_fields(field)
+        elif field.short_name not in BOOKKEEPING_FIELDS:
+            yield field
+
+
+def _as_sent(field: Field) -> list[str]:
+    """What a browser submits for the field as it is filled now."""
+    if isinstance(field, BooleanField):
+        return ["y"] if field.data else []
+    if isinstance(field, SelectMultipleField):
+        return [str(value) for value in field.data or []]
+    if isinstance(field, SelectField):
+        return ["" if field.data is None else str(field.data)]
+    return [field._value()]
+
+
+def sent_values(form: Form) -> dict[str, list[str]]:
+    return {field.name: _as_sent(field) for field in _editable_fields(form)}
+
+
+def merge_stale_edit(mine: VersionedForm, current: VersionedForm, stale: StaleEdit) -> VersionedForm:
+    """Refill `current` (the form opened on the record as saved now) with this user's own changes.
+
+    A field this user did not touch takes the other user's saved value, so saving again keeps
+    both people's work; a field both changed keeps this user's value and says what the other
+    saved. Without a snapshot of what was first shown, every typed value is kept.
+    """
+    try:
+        original = json.loads(mine.original.data or "{}")
+    except ValueError:
+        original = {}
+    typed = {field.name: list(field.raw_data or []) for field in _editable_fields(mine)}
+    merged = MultiDict()
+    conflicts: dict[str, list[str]] = {}
+    for name, saved in sent_values(current).items():
+        mine_value = typed.get(name, [])
+        changed_by_me = not original or (name in original and mine_value != original[name])
+        merged.setlist(name, mine_value if changed_by_me else saved)
+        if changed_by_me and original and saved not in (original[name], mine_value):
+            conflicts[name] = saved
+    if "csrf_token" in mine:
+        merged["csrf_token"] = mine.csrf_token.data
+    merged["version"] = str(current.version.data)
+    merged["original"] = current.original.data
+    current.process(formdata=merged)
+    current.form_errors.append(stale.message)
+    fields = {field.name: field for field in _editable_fields(current)}
+    for name, saved in conflicts.items():
+        shown = " ".join(value for value in saved if value) or "empty"
+        fields[name].errors = [f"{stale.changed_by} saved “{shown}” here; yours is kept. Check it."]
+    return current
+
+
+def form_status(form: FlaskForm) -> int:
+    """400 for a submitted form that failed, 200 for a form shown for the first time."""
+    return 400 if form.is_submitted() else 200
 
 
 def add_field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
@@ -102,9 +235,3 @@ def add_field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
 
 
-def show_stale_edit(form: VersionedForm, stale: StaleEdit) -> None:
-    """Keep what the user typed, and move the form to the current version so that saving again
-    is a deliberate overwrite of what they have now seen."""
-    form.version.data = stale.current_version
-    form.version.raw_data = [str(stale.current_version)]
-    form.form_errors.append(stale.message)

@@ -5,21 +5,26 @@ from __future__ import annotations
 import phonenumbers
 
 REGION = "US"
+MAX_EXTENSION_DIGITS = 7
 
 
 def parse_phone(raw: str) -> str | None:
-    """The number in E.164 form (+14105550123), or None when it is not a valid number."""
+    """The number in E.164 form (+14105550123), with an extension as RFC 3966 writes it
+    (+14105550123;ext=22); None when it is not a valid number."""
     try:
         number = phonenumbers.parse(raw, REGION)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if number.extension and len(number.extension) > MAX_EXTENSION_DIGITS:
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
 
 
 def format_phone(e164: str | None) -> str:
-    """(410) 555-0123 for US numbers, the international form otherwise."""
+    """(410) 555-0123 (ext. 22) for US numbers, the international form otherwise."""
     if not e164:
         return ""
     number = phonenumbers.parse(e164, REGION)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
-from wtforms.validators import Optional, Regexp
+from wtforms import IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional, Regexp
+from wtforms.widgets import HiddenInput
 
 from backoffice.audit.services import ACTIONS, AuditFilter
-from backoffice.forms import choices, text
+from backoffice.db import MAX_ID
+from backoffice.forms import choices, date_field, text
 
 
 class AuditFilterForm(FlaskForm):
@@ -19,8 +21,9 @@ class AuditFilterForm(FlaskForm):
     patient_mrn = text("Patient MRN", 12, required=False,
                        validators=[Regexp(r"^\d+$", message="An MRN is digits only.")])
     office_id = SelectField("Office", choices=[], default="")
-    first_day = DateField("From", validators=[Optional()])
-    last_day = DateField("To", validators=[Optional()])
+    first_day = date_field("From", required=False)
+    last_day = date_field("To", required=False)
+    before = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
 
     def __init__(self, *args: object, entity_types: list[str],
                  office_choices: list[tuple[str, str]], **kwargs: object) -> None:

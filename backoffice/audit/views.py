@@ -6,6 +6,7 @@ from backoffice.audit import services
 from backoffice.audit.forms import AuditFilterForm
 from backoffice.auth.access import allow
 from backoffice.auth.roles import Role
+from backoffice.auth.sessions import current_actor
 from backoffice.practice.services import list_offices
 
 bp = Blueprint("audit", __name__)
@@ -17,11 +18,10 @@ def index() -> tuple[str, int]:
     offices = list_offices()
     form = AuditFilterForm(request.args, entity_types=services.entity_types(),
                            office_choices=[(str(o.id), o.name) for o in offices])
-    before = request.args.get("before", type=int)
     if not form.validate():
         return render_template("audit/index.html", form=form, events=[], offices={},
                                older_url=None), 400
-    events = services.search_events(form.to_filter(), before_id=before,
+    events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
     older_url = None
     if len(events) == services.PAGE_SIZE:

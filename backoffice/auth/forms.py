@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
@@ -64,6 +66,9 @@ class NewUserForm(AccountFields, FlaskForm):
 
 class EditUserForm(AccountFields, VersionedForm):
     submit = SubmitField("Save")
+
+    def load_record(self, record: Any) -> None:
+        self.roles.data = [str(role) for role in record.role_set]
 
 
 class ConfirmForm(FlaskForm):

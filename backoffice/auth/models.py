@@ -14,7 +14,8 @@ class User(Audited, Versioned, Base):
     """A member of staff who signs in. `roles` holds one or more of `Role`, comma-separated."""
 
     __tablename__ = "staff_user"
-    __audit_skip__ = frozenset({"failed_logins", "locked_until", "last_login_at"})
+    # Sign-ins, sign-outs, lockouts and unlocks are recorded as events of their own.
+    __audit_skip__ = frozenset({"failed_logins", "locked_until", "last_login_at", "session_token"})
     __audit_secret__ = frozenset({"password_hash", "session_token"})
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
@@ -14,8 +14,8 @@ from backoffice.auth import rules
 from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
 from backoffice.auth.roles import Role
-from backoffice.db import get_one, transaction
-from backoffice.editing import apply_edit
+from backoffice.db import for_update, get_one, transaction
+from backoffice.editing import apply_edit, mark_changed, stamps
 from backoffice.errors import DomainError, FieldErrors, Refused
 from backoffice.extensions import db
 
@@ -23,6 +23,13 @@ from backoffice.extensions import db
 class InvalidCredentials(DomainError):
     def __init__(self) -> None:
         super().__init__("Wrong username or password.")
+
+
+class AccountInactive(DomainError):
+    """Told only to someone who gave the right password, so it reveals nothing to a guesser."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is deactivated. Ask a practice administrator.")
 
 
 class AccountLocked(DomainError):
@@ -49,7 +56,7 @@ def get_user(user_id: int) -> User:
 
 
 def _locked_user(user_id: int) -> User:
-    return get_one(db.session, User, user_id, entity="user", for_update=True)
+    return get_one(db.session, User, user_id, entity="user", lock=True)
 
 
 def _by_username(username: str) -> User | None:
@@ -58,8 +65,8 @@ def _by_username(username: str) -> User | None:
 
 def authenticate(username: str, password: str, *, client_address: str | None,
                  policy: AuthPolicy, now: datetime) -> User:
-    """Check a sign-in. Raises InvalidCredentials or AccountLocked; counts failures in the database
-    so that the lockout holds across server processes."""
+    """Check a sign-in. Raises InvalidCredentials, AccountLocked or AccountInactive; counts failures
+    in the database so that the lockout holds across server processes."""
     username = rules.normalise_username(username)
     candidate = _by_username(username)
     if candidate is not None and candidate.active and rules.is_locked(candidate.locked_until, now):
@@ -82,6 +89,8 @@ def authenticate(username: str, password: str, *, client_address: str | None,
                 return user
     if locked_at is not None:
         raise AccountLocked(locked_at)
+    if candidate is not None and not candidate.active and password_ok:
+        raise AccountInactive()
     raise InvalidCredentials()
 
 
@@ -112,8 +121,13 @@ def _apply_login_result(user: User, verified_password: str | None, actor: Actor,
 
 
 
-def record_logout(actor: Actor) -> None:
+def sign_out(actor: Actor) -> None:
+    """End the account's sessions. Sessions are signed cookies, so a copy of one (from a shared
+    computer's disk, say) would outlive signing out; changing the token they carry ends them all."""
     with transaction(db.session, actor):
+        if actor.user_id is not None:
+            user = _locked_user(actor.user_id)
+            user.session_token = secrets.token_hex(16)
         record_event(db.session, actor, "logout", "staff_user", actor.user_id)
 
 
@@ -150,8 +164,7 @@ def _replace_password(user: User, password_hash: str, *, temporary: bool, by: Ac
     user.failed_logins = 0
     user.locked_until = None
     user.password_changed_at = now
-    user.updated_at = now
-    user.updated_by_id = by.user_id
+    mark_changed(user, by, now)
 
 
 def _roles_problem(roles: frozenset[Role]) -> dict[str, str]:
@@ -159,10 +172,9 @@ def _roles_problem(roles: frozenset[Role]) -> dict[str, str]:
 
 
 def _active_admin_count() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(User)
-        .where(User.active.is_(True), User.roles.contains(Role.ADMIN.value))
-    ) or 0
+    """Counted under lock: two admins demoting each other at once must not leave none."""
+    admins = select(User).where(User.active.is_(True), User.roles.contains(Role.ADMIN.value))
+    return len(db.session.scalars(for_update(admins)).all())
 
 
 def create_user(data: AccountData, *, by: Actor, policy: AuthPolicy, now: datetime,
@@ -186,8 +198,7 @@ def create_user(data: AccountData, *, by: Actor, policy: AuthPolicy, now: dateti
         user = User(username=username, full_name=data.full_name, email=data.email,
                     roles=rules.format_roles(data.roles), password_hash=password_hash,
                     session_token=secrets.token_hex(16), active=True,
-                    must_change_password=temporary, password_changed_at=now,
-                    created_at=now, updated_at=now, updated_by_id=by.user_id)
+                    must_change_password=temporary, password_changed_at=now, **stamps(by, now))
         db.session.add(user)
     return user, password
 
@@ -201,6 +212,8 @@ def update_user(user_id: int, data: AccountData, *, expected_version: int, by: A
     with transaction(db.session, by):
         user = _locked_user(user_id)
         removes_admin = Role.ADMIN in user.role_set and Role.ADMIN not in data.roles
+        if removes_admin and user.id == by.user_id:
+            raise FieldErrors({"roles": "You cannot remove your own admin role; ask another admin."})
         if removes_admin and user.active and _active_admin_count() <= 1:
             raise FieldErrors({"roles": "This is the last active admin; keep the admin role."})
         apply_edit(db.session, user,
@@ -222,8 +235,7 @@ def set_user_active(user_id: int, active: bool, *, by: Actor, now: datetime) -> 
                 raise Refused("This is the last active admin; make another admin first.")
             user.session_token = secrets.token_hex(16)
         user.active = active
-        user.updated_at = now
-        user.updated_by_id = by.user_id
+        mark_changed(user, by, now)
     return user
 
 
@@ -240,12 +252,13 @@ def reset_password(user_id: int, *, by: Actor, policy: AuthPolicy, now: datetime
 def unlock_user(user_id: int, *, by: Actor, now: datetime) -> User:
     with transaction(db.session, by):
         user = _locked_user(user_id)
-        was_locked = rules.is_locked(user.locked_until, now)
+        if user.failed_logins or user.locked_until:
+            what = ("lock lifted" if rules.is_locked(user.locked_until, now)
+                    else f"{user.failed_logins} failed sign-ins cleared")
+            record_event(db.session, by, "account_unlocked", "staff_user", user.id,
+                         summary=f"{user.username}: {what}")
         user.failed_logins = 0
         user.locked_until = None
-        if was_locked:
-            record_event(db.session, by, "account_unlocked", "staff_user", user.id,
-                         summary=user.username)
     return user
 
 

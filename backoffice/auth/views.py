@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -18,7 +20,7 @@ from backoffice.auth.sessions import auth_policy, current_actor, end_session, st
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors, Refused, StaleEdit
 from backoffice.extensions import limiter
-from backoffice.forms import add_field_errors, show_stale_edit
+from backoffice.forms import add_field_errors, form_status, merge_stale_edit
 from backoffice.timefmt import local_datetime
 
 bp = Blueprint("auth", __name__)
@@ -30,10 +32,16 @@ def _login_rate_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site; never another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("core.home")
+    """Only a path on this site: no scheme, no host, nothing a browser could read as one
+    (backslashes, tabs and other control characters are refused outright)."""
+    if not target or not target.startswith("/") or "\\" in target:
+        return url_for("core.home")
+    if any(ch.isspace() or not ch.isprintable() for ch in unquote(target)):
+        return url_for("core.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return url_for("core.home")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -45,7 +53,7 @@ def login() -> Response | str | tuple[str, int]:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+        return render_template("auth/login.html", form=form), form_status(form)
     now = utcnow()
     try:
         user = services.authenticate(form.username.data or "", form.password.data or "",
@@ -53,14 +61,26 @@ def login() -> Response | str | tuple[str, int]:
                                      now=now)
     except services.AccountLocked as locked:
         until = local_datetime(locked.until, current_app.config["PRACTICE_TIMEZONE"])
-        form.form_errors.append(f"{locked.message} Try again after {until:%H:%M}, "
-                                "or ask an administrator to unlock it.")
-        return render_template("auth/login.html", form=form), 403
+        form.form_errors.append(f"{locked.message} Try again after {until:%H:%M %Z} "
+                                f"({until:%m/%d/%Y}), or ask an administrator to unlock it.")
+        return _login_again(form, 403)
+    except services.AccountInactive as inactive:
+        form.form_errors.append(inactive.message)
+        return _login_again(form, 403)
     except services.InvalidCredentials as wrong:
-        form.form_errors.append(wrong.message)
-        return render_template("auth/login.html", form=form), 401
+        lockout = auth_policy().lockout
+        form.form_errors.append(f"{wrong.message} After {lockout.max_failures} wrong passwords in a "
+                                f"row an account is locked for {lockout.lock_minutes} minutes.")
+        return _login_again(form, 401)
     start_session(user, now)
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _login_again(form: LoginForm, status: int) -> tuple[str, int]:
+    """The sign-in page after a refusal, with the cursor in the password box."""
+    form.username.render_kw = {**(form.username.render_kw or {}), "autofocus": False}
+    form.password.render_kw = {**(form.password.render_kw or {}), "autofocus": True}
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.post("/logout")
@@ -68,7 +88,7 @@ def login() -> Response | str | tuple[str, int]:
 def logout() -> Response:
     actor = current_actor()
     end_session()
-    services.record_logout(actor)
+    services.sign_out(actor)
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -78,8 +98,7 @@ def logout() -> Response:
 def change_password() -> Response | tuple[str, int] | str:
     form = ChangePasswordForm()
     if not form.validate_on_submit():
-        status = 400 if form.is_submitted() else 200
-        return render_template("auth/change_password.html", form=form), status
+        return render_template("auth/change_password.html", form=form), form_status(form)
     now = utcnow()
     try:
         user = services.change_own_password(current_user.id, form.current_password.data or "",
@@ -113,7 +132,7 @@ def new_user() -> str | tuple[str, int]:
     form = NewUserForm()
     if not form.validate_on_submit():
         return render_template("auth/user_form.html", form=form, user=None), \
-            400 if form.is_submitted() else 200
+            form_status(form)
     data = services.AccountData(form.username.data or "", form.full_name.data or "",
                                 form.email.data, form.role_values())
     try:
@@ -129,11 +148,10 @@ def new_user() -> str | tuple[str, int]:
 @allow(Role.ADMIN)
 def edit_user(user_id: int) -> Response | str | tuple[str, int]:
     user = services.get_user(user_id)
-    form = EditUserForm(obj=user, data={"roles": [str(r) for r in user.role_set]}
-                        if request.method == "GET" else None)
+    form = EditUserForm.for_record(user) if request.method == "GET" else EditUserForm()
     if not form.validate_on_submit():
         return render_template("auth/user_form.html", form=form, user=user), \
-            400 if form.is_submitted() else 200
+            form_status(form)
     data = services.AccountData(user.username, form.full_name.data or "", form.email.data,
                                 form.role_values())
     try:
@@ -143,9 +161,9 @@ def edit_user(user_id: int) -> Response | str | tuple[str, int]:
         add_field_errors(form, error.errors)
         return render_template("auth/user_form.html", form=form, user=user), 400
     except StaleEdit as stale:
-        show_stale_edit(form, stale)
-        return render_template("auth/user_form.html", form=form, user=services.get_user(user_id),
-                               stale=stale), 409
+        current = services.get_user(user_id)
+        form = merge_stale_edit(form, EditUserForm.for_record(current), stale)
+        return render_template("auth/user_form.html", form=form, user=current, stale=stale), 409
     flash(f"Saved the account {user.username}.", "success")
     return redirect(url_for("auth.users"))
 

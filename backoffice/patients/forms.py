@@ -1,17 +1,26 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, Field, Form, SelectField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
-from backoffice.forms import VersionedForm, choices, empty_to_none, person_name, phone_field, strip, text
+from backoffice.forms import (
+    ZIP_CODE,
+    VersionedForm,
+    choices,
+    empty_to_none,
+    person_name,
+    phone_field,
+    strip,
+    text,
+    us_state_field,
+)
 from backoffice.patients.services import PatientData
 from backoffice.phones import parse_phone
 
-US_STATE = Regexp(r"^[A-Za-z]{2}$", message="Use the two-letter state code, such as MD.")
-ZIP_CODE = Regexp(r"^\d{5}(-\d{4})?$", message="Use a 5-digit ZIP code (or ZIP+4).")
 MEMBER_ID = Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and hyphens only.")
 COMMON_PAYERS = ("Medicare", "Maryland Medicaid", "CareFirst BlueCross BlueShield", "Aetna",
                  "UnitedHealthcare", "Cigna", "TRICARE", "Johns Hopkins EHP", "Workers' comp",
@@ -39,7 +48,7 @@ class PatientForm(FlaskForm):
                        filters=[strip, empty_to_none])
     address = text("Street address", 120, required=False)
     city = text("City", 60, required=False)
-    state = text("State", 2, required=False, validators=[US_STATE])
+    state = us_state_field(required=False)
     postal_code = text("ZIP code", 10, required=False, validators=[ZIP_CODE])
     preferred_office_id = SelectField("Preferred office", choices=[], default="")
     payer = text("Payer", 80, required=False, render_kw={"list": "payers"})
@@ -60,14 +69,15 @@ class PatientForm(FlaskForm):
             date_of_birth=self.date_of_birth.data,  # type: ignore[arg-type]
             phone=parse_phone(number) if number else None, email=self.email.data,
             address=self.address.data, city=self.city.data,
-            state=self.state.data.upper() if self.state.data else None,
+            state=self.state.data or None,
             postal_code=self.postal_code.data,
             preferred_office_id=int(office) if office else None,
             payer=self.payer.data, member_id=self.member_id.data)
 
 
 class EditPatientForm(PatientForm, VersionedForm):
-    pass
+    def load_record(self, record: Any) -> None:
+        self.preferred_office_id.data = str(record.preferred_office_id or "")
 
 
 class SearchForm(FlaskForm):

@@ -26,7 +26,7 @@ class Patient(Audited, Versioned, Base):
     first_name: Mapped[str] = mapped_column(String(60))
     last_name: Mapped[str] = mapped_column(String(60))
     date_of_birth: Mapped[date]
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(120))
     city: Mapped[str | None] = mapped_column(String(60))
@@ -49,6 +49,13 @@ class Patient(Audited, Versioned, Base):
     @property
     def sortable_name(self) -> str:
         return f"{self.last_name}, {self.first_name}"
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address as printed on an envelope, leaving out what was not given."""
+        town = ", ".join(part for part in (self.city, " ".join(
+            part for part in (self.state, self.postal_code) if part)) if part)
+        return [line for line in (self.address, town) if line]
 
     @property
     def phone_display(self) -> str:

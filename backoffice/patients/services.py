@@ -14,7 +14,7 @@ from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
 from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.db import get_one, transaction
-from backoffice.editing import apply_edit
+from backoffice.editing import apply_edit, stamps
 from backoffice.errors import DomainError, NotFound
 from backoffice.extensions import db
 from backoffice.patients import rules
@@ -60,11 +60,11 @@ def _may_see_patients(actor: Actor) -> bool:
     return actor.has_any_role(*CLINICAL_ROLES)
 
 
-def get_patient(patient_id: int, *, by: Actor, for_update: bool = False) -> Patient:
+def get_patient(patient_id: int, *, by: Actor, lock: bool = False) -> Patient:
     """A patient the actor may see; NotFound otherwise (whether or not the id exists)."""
     if not _may_see_patients(by):
         raise NotFound("patient", patient_id)
-    return get_one(db.session, Patient, patient_id, entity="patient", for_update=for_update)
+    return get_one(db.session, Patient, patient_id, entity="patient", lock=lock)
 
 
 def open_patient_record(patient_id: int, *, by: Actor) -> Patient:
@@ -140,8 +140,7 @@ def create_patient(data: PatientData, *, confirm_duplicate: bool, by: Actor,
         matches = find_same_person(data.first_name, data.last_name, data.date_of_birth)
         if matches and not confirm_duplicate:
             raise PossibleDuplicate(matches)
-        patient = Patient(mrn=allocate_mrn(), **data.columns(), created_at=now, updated_at=now,
-                          updated_by_id=by.user_id)
+        patient = Patient(mrn=allocate_mrn(), **data.columns(), **stamps(by, now))
         db.session.add(patient)
     return patient
 
@@ -149,7 +148,7 @@ def create_patient(data: PatientData, *, confirm_duplicate: bool, by: Actor,
 def update_patient(patient_id: int, data: PatientData, *, expected_version: int,
                    confirm_duplicate: bool, by: Actor, now: datetime) -> Patient:
     with transaction(db.session, by):
-        patient = get_patient(patient_id, by=by, for_update=True)
+        patient = get_patient(patient_id, by=by, lock=True)
         identity_changed = (rules.name_key(data.first_name) != patient.first_name_key
                             or rules.name_key(data.last_name) != patient.last_name_key
                             or data.date_of_birth != patient.date_of_birth)

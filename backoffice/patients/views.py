@@ -8,16 +8,12 @@ from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.auth.sessions import current_actor
 from backoffice.db import utcnow
 from backoffice.errors import StaleEdit
-from backoffice.forms import show_stale_edit
+from backoffice.forms import form_status, merge_stale_edit
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
-from backoffice.practice.services import list_offices
+from backoffice.practice.services import office_choices
 
 bp = Blueprint("patients", __name__)
-
-
-def _office_choices() -> list[tuple[str, str]]:
-    return [(str(office.id), office.name) for office in list_offices(active_only=True)]
 
 
 def _render_form(form: PatientForm, status: int, **context: object) -> tuple[str, int]:
@@ -38,16 +34,17 @@ def search() -> str:
 @bp.route("/patients/new", methods=["GET", "POST"])
 @allow(*CLINICAL_ROLES)
 def new() -> Response | tuple[str, int]:
-    form = PatientForm(office_choices=_office_choices())
+    form = PatientForm(office_choices=office_choices())
     if not form.validate_on_submit():
-        return _render_form(form, 400 if form.is_submitted() else 200, patient=None)
+        return _render_form(form, form_status(form), patient=None)
     try:
         patient = services.create_patient(form.to_data(), confirm_duplicate=form.confirm_duplicate.data,
                                           by=current_actor(), now=utcnow())
     except services.PossibleDuplicate as duplicate:
         return _render_form(form, 409, patient=None, duplicates=duplicate.matches,
                             duplicate_message=duplicate.message)
-    flash(f"Registered {patient.full_name}, MRN {patient.mrn}.", "success")
+    # Flash messages travel in the session cookie, which is signed but readable: no patient data.
+    flash("Patient registered. The new MRN is shown below.", "success")
     return redirect(url_for("patients.show", patient_id=patient.id))
 
 
@@ -62,12 +59,14 @@ def show(patient_id: int) -> str:
 @allow(*CLINICAL_ROLES)
 def edit(patient_id: int) -> Response | tuple[str, int]:
     actor = current_actor()
-    patient = services.get_patient(patient_id, by=actor)
-    form = EditPatientForm(obj=patient, office_choices=_office_choices())
     if request.method == "GET":
-        form.preferred_office_id.data = str(patient.preferred_office_id or "")
+        patient = services.open_patient_record(patient_id, by=actor)
+    else:
+        patient = services.get_patient(patient_id, by=actor)
+    form = (EditPatientForm.for_record(patient, office_choices=office_choices())
+            if request.method == "GET" else EditPatientForm(office_choices=office_choices()))
     if not form.validate_on_submit():
-        return _render_form(form, 400 if form.is_submitted() else 200, patient=patient)
+        return _render_form(form, form_status(form), patient=patient)
     try:
         services.update_patient(patient_id, form.to_data(), expected_version=form.version.data or 0,
                                 confirm_duplicate=form.confirm_duplicate.data, by=actor,
@@ -76,8 +75,9 @@ def edit(patient_id: int) -> Response | tuple[str, int]:
         return _render_form(form, 409, patient=patient, duplicates=duplicate.matches,
                             duplicate_message=duplicate.message)
     except StaleEdit as stale:
-        show_stale_edit(form, stale)
-        return _render_form(form, 409, patient=services.get_patient(patient_id, by=actor),
-                            stale=stale)
-    flash(f"Saved the record of {patient.full_name}.", "success")
+        current = services.get_patient(patient_id, by=actor)
+        form = merge_stale_edit(
+            form, EditPatientForm.for_record(current, office_choices=office_choices()), stale)
+        return _render_form(form, 409, patient=current, stale=stale)
+    flash("Saved the patient's details.", "success")
     return redirect(url_for("patients.show", patient_id=patient_id))

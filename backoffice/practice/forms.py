@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -15,7 +15,16 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Optional, Regexp
 
-from backoffice.forms import VersionedForm, choices, person_name, phone_field, text
+from backoffice.forms import (
+    ZIP_CODE,
+    VersionedForm,
+    choices,
+    date_field,
+    person_name,
+    phone_field,
+    text,
+    us_state_field,
+)
 from backoffice.phones import parse_phone
 from backoffice.practice import rules
 from backoffice.practice.models import WEEKDAYS
@@ -36,10 +45,8 @@ class OfficeForm(FlaskForm):
                 description="Lower-case letters, digits and hyphens; made from the name when empty.")
     address = text("Street address", 120)
     city = text("City", 60)
-    state = text("State", 2, validators=[Regexp(r"^[A-Za-z]{2}$",
-                                                message="Use the two-letter state code.")])
-    postal_code = text("ZIP code", 10, validators=[Regexp(r"^\d{5}(-\d{4})?$",
-                                                          message="Use a 5-digit ZIP code.")])
+    state = us_state_field(required=True)
+    postal_code = text("ZIP code", 10, validators=[ZIP_CODE])
     phone = phone_field("Phone", required=True)
     timezone = SelectField("Time zone", choices=choices(US_TIMEZONES))
     active = BooleanField("Open for booking", default=True)
@@ -49,7 +56,7 @@ class OfficeForm(FlaskForm):
         name = self.name.data or ""
         return OfficeData(name=name, slug=self.slug.data or rules.slugify(name),
                           address=self.address.data or "", city=self.city.data or "",
-                          state=(self.state.data or "").upper(),
+                          state=self.state.data or "",
                           postal_code=self.postal_code.data or "",
                           phone=parse_phone(self.phone.data or "") or "",
                           timezone=self.timezone.data or "", active=self.active.data)
@@ -73,9 +80,17 @@ class DayHoursForm(Form):
         return True
 
 
-class HoursForm(FlaskForm):
+class HoursForm(VersionedForm):
     days = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
     submit = SubmitField("Save opening hours")
+
+    def load_record(self, record: Any) -> None:
+        by_day = {row.weekday: row for row in record.hours}
+        for weekday, day in enumerate(self.days):
+            row = by_day.get(weekday)
+            day.is_open.data = row is not None
+            day.opens.data = row.opens if row else None
+            day.closes.data = row.closes if row else None
 
     def to_hours(self) -> dict[int, tuple[time, time] | None]:
         return {weekday: (day.opens.data, day.closes.data) if day.is_open.data else None
@@ -83,7 +98,7 @@ class HoursForm(FlaskForm):
 
 
 class ClosureForm(FlaskForm):
-    day = DateField("Date", validators=[InputRequired(message="Choose the date.")])
+    day = date_field("Date", required=True)
     reason = text("Reason", 120, render_kw={"placeholder": "Thanksgiving Day"})
     submit = SubmitField("Add closed day")
 
@@ -131,9 +146,8 @@ class ScheduleForm(FlaskForm):
     weekday = SelectField("Weekday", choices=WEEKDAY_CHOICES)
     starts = TimeField("From", validators=[InputRequired(message="Give the start time.")])
     ends = TimeField("To", validators=[InputRequired(message="Give the end time.")])
-    effective_from = DateField("First day", validators=[Optional()],
-                               description="Leave empty for no limit.")
-    effective_until = DateField("Last day", validators=[Optional()])
+    effective_from = date_field("First day", required=False, description="Leave empty for no limit.")
+    effective_until = date_field("Last day", required=False)
     submit = SubmitField("Add block")
 
     def __init__(self, *args: object, office_choices: list[tuple[str, str]], **kwargs: object):
@@ -149,8 +163,8 @@ class ScheduleForm(FlaskForm):
 
 
 class LeaveForm(FlaskForm):
-    first_day = DateField("First day", validators=[InputRequired(message="Choose the first day.")])
-    last_day = DateField("Last day", validators=[InputRequired(message="Choose the last day.")])
+    first_day = date_field("First day", required=True, message="Choose the first day.")
+    last_day = date_field("Last day", required=True, message="Choose the last day.")
     reason = text("Reason", 120, render_kw={"placeholder": "Vacation"})
     submit = SubmitField("Add leave")
 
@@ -164,4 +178,5 @@ class EditRoomForm(RoomForm, VersionedForm):
 
 
 class EditPhysicianForm(PhysicianForm, VersionedForm):
-    pass
+    def load_record(self, record: Any) -> None:
+        self.user_id.data = str(record.user_id or "")

@@ -21,7 +21,7 @@ class Office(Audited, Versioned, Base):
     city: Mapped[str] = mapped_column(String(60))
     state: Mapped[str] = mapped_column(String(2))
     postal_code: Mapped[str] = mapped_column(String(10))
-    phone: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str] = mapped_column(String(30))
     timezone: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
 

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
 from backoffice.auth.roles import Role
-from backoffice.db import ModelT, get_one, transaction
-from backoffice.editing import apply_edit
+from backoffice.db import for_update, get_one, transaction
+from backoffice.editing import apply_edit, ensure_current, mark_changed, stamps
 from backoffice.errors import FieldErrors, NotFound
 from backoffice.extensions import db
 from backoffice.practice import rules
@@ -80,18 +80,16 @@ def list_offices(*, active_only: bool = False) -> list[Office]:
     return list(db.session.scalars(query))
 
 
-def _locked(query: Select[tuple[ModelT]], for_update: bool) -> Select[tuple[ModelT]]:
-    """Lock the parent row when changing its children, so concurrent edits queue up."""
-    if not for_update:
-        return query
-    return query.with_for_update().execution_options(populate_existing=True)
+def office_choices() -> list[tuple[str, str]]:
+    """(id, name) of the offices open for booking, for select fields."""
+    return [(str(office.id), office.name) for office in list_offices(active_only=True)]
 
 
-def get_office(office_id: int, *, for_update: bool = False) -> Office:
+def get_office(office_id: int, *, lock: bool = False) -> Office:
     query = (select(Office).where(Office.id == office_id)
              .options(selectinload(Office.hours), selectinload(Office.closures),
                       selectinload(Office.rooms)))
-    office = db.session.scalars(_locked(query, for_update)).first()
+    office = db.session.scalars(for_update(query) if lock else query).first()
     if office is None:
         raise NotFound("office", office_id)
     return office
@@ -114,7 +112,7 @@ def create_office(data: OfficeData, *, by: Actor, now: datetime) -> Office:
         errors = _office_clashes(data, None)
         if errors:
             raise FieldErrors(errors)
-        office = Office(**vars(data), created_at=now, updated_at=now, updated_by_id=by.user_id)
+        office = Office(**vars(data), **stamps(by, now))
         db.session.add(office)
     return office
 
@@ -122,7 +120,7 @@ def create_office(data: OfficeData, *, by: Actor, now: datetime) -> Office:
 def update_office(office_id: int, data: OfficeData, *, expected_version: int, by: Actor,
                   now: datetime) -> Office:
     with transaction(db.session, by):
-        office = get_one(db.session, Office, office_id, entity="office", for_update=True)
+        office = get_one(db.session, Office, office_id, entity="office", lock=True)
         errors = _office_clashes(data, office_id)
         if errors:
             raise FieldErrors(errors)
@@ -131,15 +129,31 @@ def update_office(office_id: int, data: OfficeData, *, expected_version: int, by
     return office
 
 
+def _blocks_outside(office: Office, hours: dict[int, tuple[time, time] | None]) -> list[str]:
+    """Schedule blocks at this office that the new opening hours would leave outside."""
+    blocks = db.session.scalars(
+        select(PhysicianSchedule).where(PhysicianSchedule.office_id == office.id)
+        .options(selectinload(PhysicianSchedule.physician))).all()
+    opening = {day: span for day, span in hours.items() if span is not None}
+    return [f"{block.physician.short_name} works {WEEKDAYS[block.weekday]}s "
+            f"{block.starts:%H:%M}-{block.ends:%H:%M} at {office.name}"
+            for block in blocks if not rules.is_within_hours(_block(block), opening)]
+
+
 def set_office_hours(office_id: int, hours: dict[int, tuple[time, time] | None], *,
-                     by: Actor) -> Office:
-    """Replace the weekly opening hours; a weekday mapped to None is closed."""
+                     expected_version: int, by: Actor, now: datetime) -> Office:
+    """Replace the weekly opening hours; a weekday mapped to None is closed. Refused while a
+    physician's schedule block would fall outside the new hours."""
     errors = {f"day_{weekday}": f"{WEEKDAYS[weekday]}: opening must be before closing."
               for weekday, span in hours.items() if span is not None and span[0] >= span[1]}
     if errors:
         raise FieldErrors(errors)
     with transaction(db.session, by):
-        office = get_office(office_id, for_update=True)
+        office = get_office(office_id, lock=True)
+        ensure_current(db.session, office, expected_version, f"The office {office.name}")
+        outside = _blocks_outside(office, hours)
+        if outside:
+            raise FieldErrors({"hours": "Change those schedules first: " + "; ".join(outside) + "."})
         current = {row.weekday: row for row in office.hours}
         for weekday, span in hours.items():
             row = current.get(weekday)
@@ -150,12 +164,13 @@ def set_office_hours(office_id: int, hours: dict[int, tuple[time, time] | None],
                 office.hours.append(OfficeHours(weekday=weekday, opens=span[0], closes=span[1]))
             else:
                 row.opens, row.closes = span
+        mark_changed(office, by, now)
     return office
 
 
 def add_closure(office_id: int, day: date, reason: str, *, by: Actor) -> OfficeClosure:
     with transaction(db.session, by):
-        office = get_office(office_id, for_update=True)
+        office = get_office(office_id, lock=True)
         if any(closure.day == day for closure in office.closures):
             raise FieldErrors({"day": f"{office.name} is already closed on that day."})
         closure = OfficeClosure(day=day, reason=reason)
@@ -185,11 +200,10 @@ def _room_name_taken(office_id: int, name: str, room_id: int | None) -> bool:
 
 def create_room(office_id: int, data: RoomData, *, by: Actor, now: datetime) -> Room:
     with transaction(db.session, by):
-        get_office(office_id, for_update=True)
+        get_office(office_id, lock=True)
         if _room_name_taken(office_id, data.name, None):
             raise FieldErrors({"name": f"This office already has a room called {data.name}."})
-        room = Room(office_id=office_id, **vars(data), created_at=now, updated_at=now,
-                    updated_by_id=by.user_id)
+        room = Room(office_id=office_id, **vars(data), **stamps(by, now))
         db.session.add(room)
     return room
 
@@ -197,7 +211,7 @@ def create_room(office_id: int, data: RoomData, *, by: Actor, now: datetime) -> 
 def update_room(room_id: int, data: RoomData, *, expected_version: int, by: Actor,
                 now: datetime) -> Room:
     with transaction(db.session, by):
-        room = get_one(db.session, Room, room_id, entity="room", for_update=True)
+        room = get_one(db.session, Room, room_id, entity="room", lock=True)
         if _room_name_taken(room.office_id, data.name, room_id):
             raise FieldErrors({"name": f"This office already has a room called {data.name}."})
         apply_edit(db.session, room, vars(data), expected_version=expected_version, by=by,
@@ -214,11 +228,11 @@ def list_physicians(*, active_only: bool = False) -> list[Physician]:
     return list(db.session.scalars(query))
 
 
-def get_physician(physician_id: int, *, for_update: bool = False) -> Physician:
+def get_physician(physician_id: int, *, lock: bool = False) -> Physician:
     query = (select(Physician).where(Physician.id == physician_id)
              .options(selectinload(Physician.schedules).selectinload(PhysicianSchedule.office),
                       selectinload(Physician.leaves)))
-    physician = db.session.scalars(_locked(query, for_update)).first()
+    physician = db.session.scalars(for_update(query) if lock else query).first()
     if physician is None:
         raise NotFound("physician", physician_id)
     return physician
@@ -257,8 +271,7 @@ def create_physician(data: PhysicianData, *, by: Actor, now: datetime) -> Physic
         errors = _physician_problems(data, None)
         if errors:
             raise FieldErrors(errors)
-        physician = Physician(**vars(data), created_at=now, updated_at=now,
-                              updated_by_id=by.user_id)
+        physician = Physician(**vars(data), **stamps(by, now))
         db.session.add(physician)
     return physician
 
@@ -267,7 +280,7 @@ def update_physician(physician_id: int, data: PhysicianData, *, expected_version
                      by: Actor, now: datetime) -> Physician:
     with transaction(db.session, by):
         physician = get_one(db.session, Physician, physician_id, entity="physician",
-                            for_update=True)
+                            lock=True)
         errors = _physician_problems(data, physician_id)
         if errors:
             raise FieldErrors(errors)
@@ -305,7 +318,7 @@ def _schedule_problems(physician: Physician, data: ScheduleData,
 
 def add_schedule_block(physician_id: int, data: ScheduleData, *, by: Actor) -> PhysicianSchedule:
     with transaction(db.session, by):
-        physician = get_physician(physician_id, for_update=True)
+        physician = get_physician(physician_id, lock=True)
         office = get_office(data.office_id)
         errors = _schedule_problems(physician, data, office)
         if errors:
@@ -328,7 +341,7 @@ def add_leave(physician_id: int, first_day: date, last_day: date, reason: str, *
     if first_day > last_day:
         raise FieldErrors({"last_day": "The last day comes before the first day."})
     with transaction(db.session, by):
-        physician = get_physician(physician_id, for_update=True)
+        physician = get_physician(physician_id, lock=True)
         for leave in physician.leaves:
             if rules.periods_overlap(first_day, last_day, leave.first_day, leave.last_day):
                 raise FieldErrors({"first_day": "This overlaps leave already recorded "

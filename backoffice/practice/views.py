@@ -14,7 +14,7 @@ from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, show_stale_edit
+from backoffice.forms import add_field_errors, form_status, merge_stale_edit
 from backoffice.practice import services
 from backoffice.practice.forms import (
     ClosureForm,
@@ -35,10 +35,6 @@ bp = Blueprint("practice", __name__, url_prefix="/admin")
 Page = Response | str | tuple[str, int]
 
 
-def _status(form: Any) -> int:
-    return 400 if form.is_submitted() else 200
-
-
 # Offices
 
 @bp.get("/offices")
@@ -52,7 +48,7 @@ def offices() -> str:
 def new_office() -> Page:
     form = OfficeForm()
     if not form.validate_on_submit():
-        return render_template("practice/office_new.html", form=form), _status(form)
+        return render_template("practice/office_new.html", form=form), form_status(form)
     try:
         office = services.create_office(form.to_data(), by=current_actor(), now=utcnow())
     except FieldErrors as error:
@@ -62,18 +58,9 @@ def new_office() -> Page:
     return redirect(url_for("practice.office", office_id=office.id))
 
 
-def _hours_form(office: Office) -> HoursForm:
-    by_day = {row.weekday: row for row in office.hours}
-    days = [{"is_open": weekday in by_day,
-             "opens": by_day[weekday].opens if weekday in by_day else None,
-             "closes": by_day[weekday].closes if weekday in by_day else None}
-            for weekday in range(7)]
-    return HoursForm(formdata=None, data={"days": days})
-
-
 def _office_page(office: Office, status: int = 200, **forms: Any) -> tuple[str, int]:
-    forms.setdefault("details", EditOfficeForm(formdata=None, obj=office))
-    forms.setdefault("hours", _hours_form(office))
+    forms.setdefault("details", EditOfficeForm.for_record(office))
+    forms.setdefault("hours", HoursForm.for_record(office))
     forms.setdefault("closure", ClosureForm(formdata=None))
     return render_template("practice/office.html", office=office, confirm=ConfirmForm(),
                            **forms), status
@@ -95,8 +82,9 @@ def office(office_id: int) -> Page:
         add_field_errors(form, error.errors)
         return _office_page(office, 400, details=form)
     except StaleEdit as stale:
-        show_stale_edit(form, stale)
-        return _office_page(services.get_office(office_id), 409, details=form)
+        current = services.get_office(office_id)
+        return _office_page(current, 409,
+                            details=merge_stale_edit(form, EditOfficeForm.for_record(current), stale))
     flash(f"Saved {form.name.data}.", "success")
     return redirect(url_for("practice.office", office_id=office_id))
 
@@ -108,7 +96,16 @@ def office_hours(office_id: int) -> Page:
     form = HoursForm()
     if not form.validate_on_submit():
         return _office_page(office, 400, hours=form)
-    services.set_office_hours(office_id, form.to_hours(), by=current_actor())
+    try:
+        services.set_office_hours(office_id, form.to_hours(), expected_version=form.version.data or 0,
+                                  by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _office_page(office, 400, hours=form)
+    except StaleEdit as stale:
+        current = services.get_office(office_id)
+        return _office_page(current, 409,
+                            hours=merge_stale_edit(form, HoursForm.for_record(current), stale))
     flash(f"Saved the opening hours of {office.name}.", "success")
     return redirect(url_for("practice.office", office_id=office_id))
 
@@ -148,7 +145,7 @@ def new_room(office_id: int) -> Page:
     form = RoomForm()
     if not form.validate_on_submit():
         return render_template("practice/room.html", form=form, office=office,
-                               room=None), _status(form)
+                               room=None), form_status(form)
     try:
         room = services.create_room(office_id, form.to_data(), by=current_actor(), now=utcnow())
     except FieldErrors as error:
@@ -162,10 +159,10 @@ def new_room(office_id: int) -> Page:
 @allow(Role.ADMIN)
 def room(room_id: int) -> Page:
     room = services.get_room(room_id)
-    form = EditRoomForm(obj=room)
+    form = EditRoomForm.for_record(room) if request.method == "GET" else EditRoomForm()
     context = {"office": room.office, "room": room}
     if not form.validate_on_submit():
-        return render_template("practice/room.html", form=form, **context), _status(form)
+        return render_template("practice/room.html", form=form, **context), form_status(form)
     try:
         services.update_room(room_id, form.to_data(), expected_version=form.version.data or 0,
                              by=current_actor(), now=utcnow())
@@ -173,9 +170,10 @@ def room(room_id: int) -> Page:
         add_field_errors(form, error.errors)
         return render_template("practice/room.html", form=form, **context), 400
     except StaleEdit as stale:
-        show_stale_edit(form, stale)
-        return render_template("practice/room.html", form=form, office=room.office,
-                               room=services.get_room(room_id)), 409
+        current = services.get_room(room_id)
+        form = merge_stale_edit(form, EditRoomForm.for_record(current), stale)
+        return render_template("practice/room.html", form=form, office=current.office, room=current,
+                               stale=stale), 409
     flash(f"Saved {form.name.data}.", "success")
     return redirect(url_for("practice.office", office_id=room.office_id))
 
@@ -185,10 +183,6 @@ def room(room_id: int) -> Page:
 def _account_choices() -> list[tuple[str, str]]:
     return [(str(user.id), f"{user.full_name} ({user.username})")
             for user in services.physician_accounts()]
-
-
-def _office_choices() -> list[tuple[str, str]]:
-    return [(str(office.id), office.name) for office in services.list_offices(active_only=True)]
 
 
 @bp.get("/physicians")
@@ -202,7 +196,7 @@ def physicians() -> str:
 def new_physician() -> Page:
     form = PhysicianForm(account_choices=_account_choices())
     if not form.validate_on_submit():
-        return render_template("practice/physician_new.html", form=form), _status(form)
+        return render_template("practice/physician_new.html", form=form), form_status(form)
     try:
         physician = services.create_physician(form.to_data(), by=current_actor(), now=utcnow())
     except FieldErrors as error:
@@ -214,11 +208,8 @@ def new_physician() -> Page:
 
 def _physician_page(physician: Physician, status: int = 200, **forms: Any) -> tuple[str, int]:
     if "details" not in forms:
-        details = EditPhysicianForm(formdata=None, obj=physician,
-                                    account_choices=_account_choices())
-        details.user_id.data = str(physician.user_id or "")
-        forms["details"] = details
-    forms.setdefault("schedule", ScheduleForm(formdata=None, office_choices=_office_choices()))
+        forms["details"] = EditPhysicianForm.for_record(physician, account_choices=_account_choices())
+    forms.setdefault("schedule", ScheduleForm(formdata=None, office_choices=services.office_choices()))
     forms.setdefault("leave", LeaveForm(formdata=None))
     return render_template("practice/physician.html", physician=physician,
                            confirm=ConfirmForm(), **forms), status
@@ -241,9 +232,11 @@ def physician(physician_id: int) -> Page:
         add_field_errors(form, error.errors)
         return _physician_page(physician, 400, details=form)
     except StaleEdit as stale:
-        show_stale_edit(form, stale)
-        return _physician_page(services.get_physician(physician_id), 409, details=form)
-    flash("Saved.", "success")
+        current = services.get_physician(physician_id)
+        merged = merge_stale_edit(
+            form, EditPhysicianForm.for_record(current, account_choices=_account_choices()), stale)
+        return _physician_page(current, 409, details=merged)
+    flash(f"Saved {physician.display_name}.", "success")
     return redirect(url_for("practice.physician", physician_id=physician_id))
 
 
@@ -251,7 +244,7 @@ def physician(physician_id: int) -> Page:
 @allow(Role.ADMIN)
 def add_schedule_block(physician_id: int) -> Page:
     physician = services.get_physician(physician_id)
-    form = ScheduleForm(office_choices=_office_choices())
+    form = ScheduleForm(office_choices=services.office_choices())
     if not form.validate_on_submit():
         return _physician_page(physician, 400, schedule=form)
     try:

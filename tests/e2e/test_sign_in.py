@@ -34,7 +34,8 @@ def test_a_wrong_password_keeps_the_user_on_the_login_page_with_a_message(page):
     page.get_by_label("Username").fill("nurse")
     page.get_by_label("Password").fill("not the right one")
     page.get_by_role("button", name="Sign in").click()
-    assert page.get_by_role("alert").inner_text() == "Wrong username or password."
+    assert page.get_by_role("alert").inner_text().startswith("Wrong username or password.")
+    assert page.evaluate("document.activeElement.name") == "password"
 
 
 def test_an_admin_signs_in_and_out_through_the_menu(page):

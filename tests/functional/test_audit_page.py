@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from sqlalchemy import select
+
+from backoffice.extensions import db
+
 from .test_patient_pages import NEW
 
 
@@ -15,7 +20,22 @@ def test_managers_filter_the_trail_by_user_action_and_patient(signed_in):
     mrn = scheduler.get(patient_url).get_data(as_text=True).split("MRN <strong>")[1].split("<")[0]
     by_patient = manager.get(f"/audit?patient_mrn={mrn}").get_data(as_text=True)
     assert ">create<" in by_patient and ">view<" in by_patient
-    assert "Lovelace" in by_patient  # the before/after of the creation
+    assert "last name" in by_patient  # which fields the creation set
+
+
+@pytest.mark.parametrize("roles, sees_values", [("manager", False), ("admin", False),
+                                                ("manager,physician", True)])
+def test_patient_values_in_the_trail_are_for_clinical_eyes_only(app, signed_in, roles, sees_values):
+    signed_in("scheduler").post("/patients/new", data=NEW)
+    with app.app_context():
+        from backoffice.auth.models import User
+        manager = db.session.scalars(select(User).where(User.username == "manager")).one()
+        manager.roles = roles
+        db.session.commit()
+    html = signed_in("manager").get("/audit?entity_type=patient").get_data(as_text=True)
+    assert ("Lovelace" in html) is sees_values
+    assert ("1960-12-10" in html) is sees_values
+    assert "date of birth" in html
 
 
 def test_the_trail_pages_back_through_older_events(signed_in):

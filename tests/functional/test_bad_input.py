@@ -63,8 +63,11 @@ FORMS = {
                                                  "version": "1"},
                     {**OFFICE_BAD, "name": ["", SCRIPT, "Glen Burnie"], "slug": ["glen-burnie"], **VERSION}),
     "opening hours": ("admin", "/admin/offices/1/hours",
-                      {"days-0-is_open": "y", "days-0-opens": "08:00", "days-0-closes": "17:00"},
-                      {"days-0-opens": ["", "25:99", SCRIPT], "days-0-closes": ["07:00", "noon"]}),
+                      {**{f"days-{day}-{field}": value for day in range(5)
+                          for field, value in (("is_open", "y"), ("opens", "07:00"), ("closes", "17:00"))},
+                       "version": "1"},
+                      {"days-0-opens": ["", "25:99", SCRIPT], "days-0-closes": ["07:00", "noon"],
+                       **VERSION}),
     "closed day": ("admin", "/admin/offices/1/closures", {"day": "2027-07-05", "reason": "Independence Day"},
                    {"day": ["", "2027-02-30", SCRIPT, "2026-11-26"], "reason": ["", LONG, SCRIPT]}),
     "new room": ("admin", "/admin/offices/1/rooms/new", {"name": "Procedure Room 3", "fluoroscopy": "y"},

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from backoffice.auth.models import User
@@ -9,6 +11,8 @@ from backoffice.auth.sessions import SEEN_AT, SIGNED_IN_AT
 from backoffice.db import utcnow
 from backoffice.extensions import db
 from tests.conftest import DEMO_PASSWORDS, make_app, sign_in
+
+from .browser_form import form_values
 
 
 def page(response) -> str:
@@ -23,8 +27,11 @@ def test_signing_in_lands_on_the_page_asked_for(client, demo):
     assert response.location == "/admin/users"
 
 
-def test_sign_in_never_redirects_to_another_site(client, demo):
-    response = client.post("/login?next=//evil.example/x", data={
+@pytest.mark.parametrize("target", ["//evil.example/x", "/%09/evil.example", "/\t/evil.example",
+                                    "/\\evil.example", "https://evil.example/", "/%0d%0a/evil.example",
+                                    "javascript:alert(1)", "/ /evil.example"])
+def test_sign_in_never_redirects_to_another_site(client, demo, target):
+    response = client.post("/login", query_string={"next": target}, data={
         "username": "admin", "password": DEMO_PASSWORDS["admin"]})
     assert response.location == "/"
 
@@ -32,7 +39,10 @@ def test_sign_in_never_redirects_to_another_site(client, demo):
 def test_a_wrong_password_is_refused_with_a_message(client, demo):
     response = sign_in(client, "nurse", "not the password at all")
     assert response.status_code == 401
-    assert "Wrong username or password" in page(response)
+    assert "Wrong username or password. After 5 wrong passwords in a row" in page(response)
+    password_box = re.search(r'<input[^>]*name="password"[^>]*>', page(response)).group(0)
+    username_box = re.search(r'<input[^>]*name="username"[^>]*>', page(response)).group(0)
+    assert "autofocus" in password_box and "autofocus" not in username_box
     assert client.get("/").status_code == 302
 
 
@@ -90,10 +100,14 @@ def test_the_session_is_renewed_at_sign_in(client, demo):
         assert "planted" not in session
 
 
-def test_signing_out_ends_the_session(client, demo):
+def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(app, client, demo):
     sign_in(client, "scheduler")
+    copied = client.get_cookie("session").value
     assert client.post("/logout").location == "/login"
     assert client.get("/patients").status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", copied)
+    assert replay.get("/patients").status_code == 302
 
 
 def test_deactivating_an_account_ends_its_sessions(app, signed_in):
@@ -103,7 +117,8 @@ def test_deactivating_an_account_ends_its_sessions(app, signed_in):
         nurse_id = db.session.scalars(select(User.id).where(User.username == "nurse")).one()
     admin.post(f"/admin/users/{nurse_id}/deactivate")
     assert nurse.get("/patients").status_code == 302
-    assert sign_in(app.test_client(), "nurse").status_code == 401
+    refused = sign_in(app.test_client(), "nurse")
+    assert refused.status_code == 403 and "This account is deactivated" in page(refused)
 
 
 def test_a_temporary_password_must_be_replaced_before_anything_else(app, signed_in):
@@ -146,3 +161,17 @@ def test_the_login_form_is_rate_limited_per_address(database_url, demo):
     assert response.status_code == 302
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_account_form_shows_the_roles_the_account_holds(app, signed_in):
+    admin = signed_in("admin")
+    with app.app_context():
+        manager = db.session.scalars(select(User).where(User.username == "manager")).one()
+        manager.roles = "manager,nurse"
+        db.session.commit()
+    html = page(admin.get(f"/admin/users/{manager.id}"))
+    assert set(form_values(html)["roles"]) == {"manager", "nurse"}
+    response = admin.post(f"/admin/users/{manager.id}", data={
+        "full_name": "Morgan Blake", "email": "mblake@example.com", "roles": ["manager", "nurse"],
+        "version": str(manager.version)})
+    assert response.status_code == 302

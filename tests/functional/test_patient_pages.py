@@ -7,9 +7,11 @@ from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from tests.conftest import QueryCounter
 
+from .browser_form import form_values
+
 NEW = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1960-12-10",
        "phone": "410-555-0111", "email": "ada@example.com", "address": "12 Main St",
-       "city": "Annapolis", "state": "md", "postal_code": "21401", "preferred_office_id": "1",
+       "city": "Annapolis", "state": "MD", "postal_code": "21401", "preferred_office_id": "1",
        "payer": "Aetna", "member_id": "ABC123"}
 
 
@@ -49,25 +51,41 @@ def test_a_possible_duplicate_is_shown_and_needs_a_tick_to_register(app, signed_
         assert len(db.session.scalars(select(Patient).where(Patient.last_name == "Lovelace")).all()) == 2
 
 
-def test_the_second_of_two_editors_is_refused_and_loses_nothing(app, signed_in):
+def edit_form(client, patient_id):
+    return form_values(client.get(f"/patients/{patient_id}/edit").get_data(as_text=True))
+
+
+def test_the_second_of_two_editors_keeps_both_peoples_changes(app, signed_in):
     first, second = signed_in("scheduler"), signed_in("nurse")
     patient_id = int(first.post("/patients/new", data=NEW).location.rsplit("/", 1)[1])
-    assert first.post(f"/patients/{patient_id}/edit",
-                      data={**NEW, "payer": "Medicare", "version": "1"}).status_code == 302
-    refused = second.post(f"/patients/{patient_id}/edit",
-                          data={**NEW, "member_id": "XYZ999", "version": "1"})
+    first_form, second_form = edit_form(first, patient_id), edit_form(second, patient_id)
+
+    first_form["phone"] = ["(443) 555-0199"]
+    assert first.post(f"/patients/{patient_id}/edit", data=first_form).status_code == 302
+    second_form["email"] = ["ada.l@example.com"]
+    refused = second.post(f"/patients/{patient_id}/edit", data=second_form)
+
     assert refused.status_code == 409
     html = refused.get_data(as_text=True)
-    assert "changed by Dana Whitaker" in html            # who saved first
-    assert "Medicare" in html                             # what they saved
-    assert 'value="XYZ999"' in html                       # what this user typed is kept
-    assert 'name="version" type="hidden" value="2"' in html
-    saved_again = second.post(f"/patients/{patient_id}/edit",
-                              data={**NEW, "payer": "Medicare", "member_id": "XYZ999", "version": "2"})
-    assert saved_again.status_code == 302
+    assert "changed by Dana Whitaker after you opened it" in html
+    merged = form_values(html)
+    assert merged["phone"] == ["(443) 555-0199"]          # what the first editor saved
+    assert merged["email"] == ["ada.l@example.com"]       # what this editor typed
+    assert second.post(f"/patients/{patient_id}/edit", data=merged).status_code == 302
     with app.app_context():
         patient = db.session.get(Patient, patient_id)
-        assert (patient.payer, patient.member_id, patient.version) == ("Medicare", "XYZ999", 3)
+        assert (patient.phone, patient.email, patient.version) == ("+14435550199", "ada.l@example.com", 3)
+
+
+def test_a_field_both_editors_changed_keeps_mine_and_says_what_the_other_saved(signed_in):
+    first, second = signed_in("scheduler"), signed_in("nurse")
+    patient_id = int(first.post("/patients/new", data=NEW).location.rsplit("/", 1)[1])
+    first_form, second_form = edit_form(first, patient_id), edit_form(second, patient_id)
+    first.post(f"/patients/{patient_id}/edit", data={**first_form, "payer": "Medicare"})
+    refused = second.post(f"/patients/{patient_id}/edit", data={**second_form, "payer": "Cigna"})
+    html = refused.get_data(as_text=True)
+    assert form_values(html)["payer"] == ["Cigna"]
+    assert "Dana Whitaker saved “Medicare” here; yours is kept. Check it." in html
 
 
 def test_search_page_lists_matches_and_explains_no_match(signed_in):
@@ -98,3 +116,19 @@ def test_the_search_page_uses_the_same_few_queries_however_many_patients_match(a
         html = client.get("/patients?q=lovelace").get_data(as_text=True)
     assert html.count("Lovelace, Ada") == 30
     assert many.count == few.count <= 3
+
+
+def test_opening_the_edit_page_is_a_record_opening_too(app, signed_in):
+    client = signed_in("nurse")
+    patient_id = int(client.post("/patients/new", data=NEW).location.rsplit("/", 1)[1])
+    client.get(f"/patients/{patient_id}/edit")
+    assert [e.action for e in patient_events(app, patient_id)] == ["create", "view"]
+
+
+def test_no_patient_data_travels_in_the_session_cookie(app, signed_in):
+    client = signed_in("scheduler")
+    patient_url = client.post("/patients/new", data=NEW).location
+    client.post(f"{patient_url}/edit", data={**NEW, "payer": "Cigna", "version": "1"})
+    serializer = app.session_interface.get_signing_serializer(app)
+    session = serializer.loads(client.get_cookie("session").value)
+    assert "Lovelace" not in str(session) and "Ada" not in str(session)

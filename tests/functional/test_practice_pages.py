@@ -8,18 +8,38 @@ from backoffice.extensions import db
 from backoffice.practice.models import Office, OfficeHours, PhysicianSchedule
 
 
-def test_admin_sets_opening_hours_and_closes_a_weekday(app, signed_in):
+def week(opens="07:00", closes="17:00", closed=(5, 6), **extra):
+    days = {"version": "1", **extra}
+    for day in set(range(7)) - set(closed):
+        days |= {f"days-{day}-is_open": "y", f"days-{day}-opens": opens, f"days-{day}-closes": closes}
+    return days
+
+
+def test_admin_sets_opening_hours_and_opens_on_saturday(app, signed_in):
     client = signed_in("admin")
-    days = {}
-    for day in range(5):
-        days |= {f"days-{day}-is_open": "y", f"days-{day}-opens": "08:00", f"days-{day}-closes": "16:00"}
-    days |= {"days-5-is_open": "y", "days-5-opens": "09:00", "days-5-closes": "12:00"}
-    del days["days-4-is_open"]
+    days = week(closed=(6,)) | {"days-5-opens": "09:00", "days-5-closes": "12:00"}
     assert client.post("/admin/offices/2/hours", data=days).status_code == 302
     with app.app_context():
         hours = {row.weekday: (row.opens, row.closes) for row in
                  db.session.scalars(select(OfficeHours).where(OfficeHours.office_id == 2))}
-    assert hours[0] == (time(8), time(16)) and hours[5] == (time(9), time(12)) and 4 not in hours
+    assert hours[0] == (time(7), time(17)) and hours[5] == (time(9), time(12)) and 6 not in hours
+
+
+def test_hours_that_would_leave_a_physician_outside_them_are_refused(app, signed_in):
+    response = signed_in("admin").post("/admin/offices/2/hours", data=week(closed=(4, 5, 6)))
+    assert response.status_code == 400
+    assert "Dr. Whitfield works Fridays 08:00-16:00 at Glen Burnie" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(OfficeHours).where(OfficeHours.office_id == 2,
+                                                            OfficeHours.weekday == 4)).one()
+
+
+def test_two_admins_saving_hours_at_once_do_not_overwrite_each_other(signed_in):
+    first, second = signed_in("admin"), signed_in("admin")
+    assert first.post("/admin/offices/2/hours", data=week(closes="18:00")).status_code == 302
+    refused = second.post("/admin/offices/2/hours", data=week(closes="17:30"))
+    assert refused.status_code == 409
+    assert "was changed by Alex Kim" in refused.get_data(as_text=True)
 
 
 def test_a_schedule_block_outside_opening_hours_is_refused_with_the_hours(signed_in):
@@ -59,7 +79,7 @@ def test_closing_an_office_on_a_day_shows_in_its_list(signed_in):
 
 def test_a_new_office_gets_its_slug_from_its_name(app, signed_in):
     response = signed_in("admin").post("/admin/offices/new", data={
-        "name": "Severna Park", "address": "1 Ritchie Hwy", "city": "Severna Park", "state": "md",
+        "name": "Severna Park", "address": "1 Ritchie Hwy", "city": "Severna Park", "state": "MD",
         "postal_code": "21146", "phone": "410 555 0170", "timezone": "America/New_York"})
     assert response.status_code == 302
     with app.app_context():

@@ -85,3 +85,24 @@ def test_every_form_refuses_a_post_without_its_csrf_token(database_url, demo):
     with app.app_context():
         assert count_rows() == before
         db.engine.dispose()
+
+
+HUGE = "9" * 25
+
+
+@pytest.mark.parametrize("path", [f"/patients/{HUGE}", f"/patients/{HUGE}/edit", f"/admin/users/{HUGE}",
+                                  f"/admin/offices/{HUGE}", f"/admin/rooms/{HUGE}", "/patients/2147483648"])
+def test_ids_too_large_for_the_database_are_not_found(signed_in, path):
+    account = "scheduler" if path.startswith("/patients") else "admin"
+    assert signed_in(account).get(path).status_code == 404
+
+
+@pytest.mark.parametrize("query", [f"before={HUGE}", "last_day=9999-12-31", "first_day=0001-01-01",
+                                   "before=-5"])
+def test_audit_filters_out_of_range_are_explained(signed_in, query):
+    response = signed_in("manager").get(f"/audit?{query}")
+    assert response.status_code == 400
+
+
+def test_unlocking_with_a_huge_id_is_not_found(signed_in):
+    assert signed_in("admin").post(f"/admin/users/{HUGE}/unlock").status_code == 404

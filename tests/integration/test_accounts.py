@@ -71,13 +71,15 @@ def test_an_admin_unlocks_a_locked_account():
 
 
 @pytest.mark.usefixtures("app_context")
-def test_unknown_and_deactivated_accounts_get_the_same_answer_as_a_wrong_password():
+def test_only_the_right_password_learns_that_an_account_is_deactivated():
     admin = make_user("akim", Role.ADMIN)
     user = make_user()
     with pytest.raises(accounts.InvalidCredentials):
         accounts.authenticate("nobody", PASSWORD, client_address=None, policy=auth_policy(), now=NOW)
     accounts.set_user_active(user.id, False, by=actor_for(admin), now=NOW)
     with pytest.raises(accounts.InvalidCredentials):
+        attempt("wrong password here")
+    with pytest.raises(accounts.AccountInactive):
         attempt(PASSWORD)
 
 

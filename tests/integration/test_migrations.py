@@ -3,7 +3,7 @@ from __future__ import annotations
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from backoffice.extensions import db
 from tests.conftest import make_app
@@ -31,4 +31,25 @@ def test_flask_db_check_passes(database_url):
     app = make_app(database_url)
     with app.app_context():
         flask_migrate.check()
+        db.engine.dispose()
+
+
+def test_phone_extensions_survive_upgrade_and_are_dropped_cleanly_on_downgrade(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        flask_migrate.downgrade(revision="0004")
+        with db.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO office (name, slug, address, city, state, postal_code, phone, timezone, "
+                "active, version, created_at, updated_at) VALUES ('Annapolis', 'annapolis', '1 Main St', "
+                "'Annapolis', 'MD', '21401', '+14105550100', 'America/New_York', true, 1, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        flask_migrate.upgrade()
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE office SET phone = '+14105550100;ext=1234567'"))
+        flask_migrate.downgrade(revision="0004")
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT phone FROM office")).scalar() == "+14105550100"
+        flask_migrate.upgrade()
+        assert _drift(app) == []
         db.engine.dispose()
