@@ -61,12 +61,17 @@ class PersonName:
             raise ValidationError("Use letters, spaces, hyphens, apostrophes and periods only.")
 
 
+def _in_sentence(label: str) -> str:
+    """"First name" -> "first name", but "ZIP code" and "NPI" stay as they are."""
+    return label[0].lower() + label[1:] if label[1:2].islower() else label
+
+
 def text(label: str, max_length: int, *, required: bool = True, validators: list[Any] | None = None,
          multiline: bool = False, render_kw: dict[str, Any] | None = None,
          field_class: type[StringField] | None = None, extra_filters: list[Any] | None = None,
          **kwargs: Any) -> Any:
     """A trimmed text field with a length limit, refusing markup. Optional ones store None."""
-    presence = DataRequired(message="Fill this in.") if required else Optional()
+    presence = DataRequired(message=f"Enter the {_in_sentence(label)}.") if required else Optional()
     field_class = field_class or (TextAreaField if multiline else StringField)
     filters = ([strip] if required else [strip, empty_to_none]) + (extra_filters or [])
     return field_class(label, validators=[presence, Length(max=max_length), NoMarkup(),

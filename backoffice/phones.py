@@ -24,10 +24,14 @@ def parse_phone(raw: str) -> str | None:
 
 
 def format_phone(e164: str | None) -> str:
-    """(410) 555-0123 (ext. 22) for US numbers, the international form otherwise."""
+    """(410) 555-0123 (ext. 22) for US numbers, the international form otherwise; anything that
+    is not a number comes back as it is."""
     if not e164:
         return ""
-    number = phonenumbers.parse(e164, REGION)
+    try:
+        number = phonenumbers.parse(e164, REGION)
+    except phonenumbers.NumberParseException:
+        return e164
     style = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 1
              else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(number, style)

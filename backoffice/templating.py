@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from flask import Flask, current_app
 
 from backoffice.auth.access import can_access
 from backoffice.phones import format_phone
-from backoffice.timefmt import format_date, format_datetime
+from backoffice.timefmt import format_date, format_datetime, timezone_label
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Patients", "patients.search"),
     NavItem("Audit trail", "audit.index"),
-    NavItem("Users", "auth.users", "admin"),
+    NavItem("Staff accounts", "auth.users", "admin"),
     NavItem("Offices and rooms", "practice.offices", "admin"),
     NavItem("Physicians", "practice.physicians", "admin"),
 )
@@ -41,8 +42,32 @@ def _date(value: date | None) -> str:
     return format_date(value)
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def _audit_value(value: Any) -> str:
+    """A recorded value shown as the rest of the app shows it."""
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str):
+        try:
+            if value.startswith("+") and value[1:2].isdigit():
+                return format_phone(value) or value
+            if ISO_DATE.match(value):
+                return format_date(date.fromisoformat(value))
+            if ISO_DATETIME.match(value):
+                return _practice_datetime(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone)
+    app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
+                                 audit_value=_audit_value, timezone_label=timezone_label)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access)
 
     @app.context_processor

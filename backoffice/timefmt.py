@@ -10,6 +10,18 @@ TIME_FORMAT = "%H:%M"
 DATETIME_FORMAT = f"{DATE_FORMAT} {TIME_FORMAT}"
 
 
+US_TIMEZONES = (
+    ("America/New_York", "Eastern (New York)"), ("America/Chicago", "Central (Chicago)"),
+    ("America/Denver", "Mountain (Denver)"), ("America/Phoenix", "Arizona (Phoenix)"),
+    ("America/Los_Angeles", "Pacific (Los Angeles)"), ("America/Anchorage", "Alaska"),
+    ("Pacific/Honolulu", "Hawaii"), ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
+)
+
+
+def timezone_label(name: str) -> str:
+    return dict(US_TIMEZONES).get(name, name)
+
+
 def local_datetime(value: datetime, timezone: str) -> datetime:
     return value.astimezone(ZoneInfo(timezone))
 
@@ -19,6 +31,7 @@ def format_date(value: date | None) -> str:
 
 
 def format_datetime(value: datetime | None, timezone: str) -> str:
+    """11/24/2026 09:00 EST: the zone's abbreviation, because staff work across time changes."""
     if value is None:
         return ""
-    return local_datetime(value, timezone).strftime(DATETIME_FORMAT)
+    return local_datetime(value, timezone).strftime(f"{DATETIME_FORMAT} %Z")

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional, Regexp
+from wtforms import DateField, IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
 from backoffice.audit.services import ACTIONS, AuditFilter
@@ -14,7 +14,7 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    username = text("User", 40, required=False)
+    username = text("Username", 40, required=False, description="Or its first letters.")
     action = SelectField("Action", default="",
                          choices=choices(((a, a.replace("_", " ")) for a in ACTIONS), blank="Any"))
     entity_type = SelectField("Record type", choices=[], default="")
@@ -31,6 +31,10 @@ class AuditFilterForm(FlaskForm):
         self.entity_type.choices = choices(((t, t.replace("_", " ")) for t in entity_types),
                                            blank="Any")
         self.office_id.choices = choices(office_choices, blank="Any")
+
+    def validate_last_day(self, field: DateField) -> None:
+        if field.data and self.first_day.data and field.data < self.first_day.data:
+            raise ValidationError("“To” comes before “From”.")
 
     def to_filter(self) -> AuditFilter:
         return AuditFilter(username=self.username.data, action=self.action.data or None,

@@ -70,7 +70,7 @@ def search_events(criteria: AuditFilter, *, viewer: Actor, timezone: str,
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     if criteria.username:
-        query = query.where(AuditEvent.username == criteria.username.lower())
+        query = query.where(AuditEvent.username.startswith(criteria.username.lower(), autoescape=True))
     if criteria.action:
         query = query.where(AuditEvent.action == criteria.action)
     if criteria.entity_type:

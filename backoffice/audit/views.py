@@ -20,12 +20,13 @@ def index() -> tuple[str, int]:
                            office_choices=[(str(o.id), o.name) for o in offices])
     if not form.validate():
         return render_template("audit/index.html", form=form, events=[], offices={},
-                               older_url=None), 400
+                               older_url=None, newest_url=None), 400
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
-    older_url = None
-    if len(events) == services.PAGE_SIZE:
-        args = {key: value for key, value in request.args.items() if key != "before"}
-        older_url = url_for("audit.index", before=events[-1].id, **args)
+    filters = {key: value for key, value in request.args.items() if key != "before"}
+    older_url = (url_for("audit.index", before=events[-1].id, **filters)
+                 if len(events) == services.PAGE_SIZE else None)
+    newest_url = url_for("audit.index", **filters) if form.before.data else None
     return render_template("audit/index.html", form=form, events=events,
-                           offices={o.id: o.name for o in offices}, older_url=older_url), 200
+                           offices={o.id: o.name for o in offices}, older_url=older_url,
+                           newest_url=newest_url), 200

@@ -4,11 +4,11 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from backoffice.auth.roles import ALL_ROLES, Role
-from backoffice.auth.rules import MAX_PASSWORD_LENGTH
+from backoffice.auth.rules import MAX_PASSWORD_LENGTH, USERNAME_PATTERN, USERNAME_RULE, normalise_username
 from backoffice.forms import NoMarkup, VersionedForm, choices, empty_to_none, person_name, strip, text
 
 
@@ -59,8 +59,10 @@ class AccountFields:
 
 
 class NewUserForm(AccountFields, FlaskForm):
-    username = text("Username", 40, description="Lower-case letters, digits, '.', '_' or '-'.",
-                    render_kw={"autocomplete": "off"})
+    username = text("Username", 40, description="Lower-case letters, digits, '.', '_' or '-'; "
+                                                 "it cannot be changed later.",
+                    validators=[Regexp(USERNAME_PATTERN, message=USERNAME_RULE)],
+                    extra_filters=[normalise_username], render_kw={"autocomplete": "off"})
     submit = SubmitField("Create account")
 
 

@@ -14,10 +14,12 @@ MAX_PASSWORD_LENGTH = 128
 # sit the common passwords and their easy variants ("password1234", "qwertyuiop12").
 MIN_GUESSABILITY_SCORE = 3
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,39}$")
+USERNAME_RULE = ("Use 3-40 characters: lower-case letters, digits, '.', '_' or '-', "
+                 "starting with a letter.")
 
 
 def normalise_username(raw: str) -> str:
-    return raw.strip().lower()
+    return raw.strip().lower() if isinstance(raw, str) else raw
 
 
 def is_valid_username(username: str) -> bool:
@@ -39,8 +41,8 @@ def password_problems(password: str, *, username: str, other_inputs: Iterable[st
         return ["Do not use your username in your password."]
     result = zxcvbn(password, user_inputs=[username, *other_inputs])
     if result["score"] < MIN_GUESSABILITY_SCORE:
-        warning = result["feedback"].get("warning") or "It is too easy to guess."
-        return [f"This password is too common or too easy to guess. {warning}".strip()]
+        warning = result["feedback"].get("warning") or "This password is too easy to guess."
+        return [f"{warning} Choose a less common one; a few unrelated words work well."]
     return []
 
 

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from faker.providers.lorem.en_US import Provider as LoremWords
 from sqlalchemy import select
 
 from backoffice.audit.actor import Actor
@@ -47,8 +48,11 @@ class AccountData:
 
 
 def temporary_password() -> str:
-    """A one-time password an admin hands over; the user must replace it at first sign-in."""
-    return "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    """A one-time password an admin reads out to the person, who must replace it at first
+    sign-in: four common words and two digits, about 50 bits."""
+    words = [word for word in LoremWords.word_list if 4 <= len(word) <= 8]
+    chosen = [secrets.choice(words) for _ in range(4)]
+    return "-".join([*chosen, f"{secrets.randbelow(100):02d}"])
 
 
 def get_user(user_id: int) -> User:
@@ -183,8 +187,7 @@ def create_user(data: AccountData, *, by: Actor, policy: AuthPolicy, now: dateti
     username = rules.normalise_username(data.username)
     errors = _roles_problem(data.roles)
     if not rules.is_valid_username(username):
-        errors["username"] = ("Use 3-40 characters: lower-case letters, digits, '.', '_' or '-', "
-                              "starting with a letter.")
+        errors["username"] = rules.USERNAME_RULE
     if errors:
         raise FieldErrors(errors)
     temporary = password is None

@@ -103,7 +103,6 @@ def guard_request() -> Response | None:
     if is_allowed(access, current_user):
         if (current_user.is_authenticated and current_user.must_change_password
                 and endpoint not in PASSWORD_CHANGE_ENDPOINTS and access != PUBLIC):
-            flash("Choose your own password before you continue.", "warning")
             return redirect(url_for("auth.change_password"))
         return None
     if not current_user.is_authenticated:

@@ -97,6 +97,8 @@ def logout() -> Response:
 @signed_in
 def change_password() -> Response | tuple[str, int] | str:
     form = ChangePasswordForm()
+    if current_user.must_change_password:
+        form.current_password.label.text = "Temporary password"
     if not form.validate_on_submit():
         return render_template("auth/change_password.html", form=form), form_status(form)
     now = utcnow()

@@ -85,6 +85,4 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = text("Find a patient", 100, required=False,
-             description="Name (\"smith\", \"smith, jo\"), date of birth (MM/DD/YYYY), "
-                         "MRN or phone.",
              render_kw={"autofocus": True, "autocomplete": "off", "type": "search"})

@@ -29,13 +29,8 @@ from backoffice.phones import parse_phone
 from backoffice.practice import rules
 from backoffice.practice.models import WEEKDAYS
 from backoffice.practice.services import OfficeData, PhysicianData, RoomData, ScheduleData
+from backoffice.timefmt import US_TIMEZONES
 
-US_TIMEZONES = (
-    ("America/New_York", "Eastern (New York)"), ("America/Chicago", "Central (Chicago)"),
-    ("America/Denver", "Mountain (Denver)"), ("America/Phoenix", "Arizona (Phoenix)"),
-    ("America/Los_Angeles", "Pacific (Los Angeles)"), ("America/Anchorage", "Alaska"),
-    ("Pacific/Honolulu", "Hawaii"), ("America/Puerto_Rico", "Atlantic (Puerto Rico)"),
-)
 WEEKDAY_CHOICES = choices((str(number), name) for number, name in enumerate(WEEKDAYS))
 
 
@@ -146,8 +141,8 @@ class ScheduleForm(FlaskForm):
     weekday = SelectField("Weekday", choices=WEEKDAY_CHOICES)
     starts = TimeField("From", validators=[InputRequired(message="Give the start time.")])
     ends = TimeField("To", validators=[InputRequired(message="Give the end time.")])
-    effective_from = date_field("First day", required=False, description="Leave empty for no limit.")
-    effective_until = date_field("Last day", required=False)
+    effective_from = date_field("Valid from", required=False, description="Empty: no limit.")
+    effective_until = date_field("Valid until", required=False, description="Empty: no limit.")
     submit = SubmitField("Add block")
 
     def __init__(self, *args: object, office_choices: list[tuple[str, str]], **kwargs: object):

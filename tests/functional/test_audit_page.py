@@ -5,9 +5,17 @@ import re
 import pytest
 from sqlalchemy import select
 
+from backoffice.auth.models import User
 from backoffice.extensions import db
 
 from .test_patient_pages import NEW
+
+
+def give_roles(app, username: str, roles: str) -> None:
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == username)).one()
+        user.roles = roles
+        db.session.commit()
 
 
 def test_managers_filter_the_trail_by_user_action_and_patient(signed_in):
@@ -27,14 +35,10 @@ def test_managers_filter_the_trail_by_user_action_and_patient(signed_in):
                                                 ("manager,physician", True)])
 def test_patient_values_in_the_trail_are_for_clinical_eyes_only(app, signed_in, roles, sees_values):
     signed_in("scheduler").post("/patients/new", data=NEW)
-    with app.app_context():
-        from backoffice.auth.models import User
-        manager = db.session.scalars(select(User).where(User.username == "manager")).one()
-        manager.roles = roles
-        db.session.commit()
+    give_roles(app, "manager", roles)
     html = signed_in("manager").get("/audit?entity_type=patient").get_data(as_text=True)
     assert ("Lovelace" in html) is sees_values
-    assert ("1960-12-10" in html) is sees_values
+    assert ("12/10/1960" in html) is sees_values
     assert "date of birth" in html
 
 
@@ -54,3 +58,22 @@ def test_a_bad_filter_is_explained(signed_in):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "An MRN is digits only" in html and "Not a valid date" in html
+
+
+def test_the_user_filter_takes_the_start_of_a_username(signed_in):
+    signed_in("scheduler").post("/patients/new", data=NEW)
+    html = signed_in("manager").get("/audit?username=SCHED&action=create").get_data(as_text=True)
+    assert ">scheduler<" in html and ">demo-data<" not in html
+
+
+def test_a_reversed_date_range_is_explained(signed_in):
+    response = signed_in("manager").get("/audit?first_day=2026-12-01&last_day=2026-11-01")
+    assert response.status_code == 400
+    assert "“To” comes before “From”" in response.get_data(as_text=True)
+
+
+def test_values_are_shown_as_the_rest_of_the_app_shows_them(app, signed_in):
+    signed_in("scheduler").post("/patients/new", data=NEW)
+    give_roles(app, "manager", "manager,physician")
+    html = signed_in("manager").get("/audit?entity_type=patient&action=create").get_data(as_text=True)
+    assert "(410) 555-0111" in html and "12/10/1960" in html and "+14105550111" not in html

@@ -80,3 +80,17 @@ def test_phone_numbers_are_parsed_and_shown_the_us_way(raw, e164, shown):
 def test_phone_search_uses_national_digits():
     assert search_digits("+14105550123") == "4105550123"
     assert search_digits(None) is None
+
+
+@pytest.mark.parametrize("raw, stored, shown", [
+    ("410-555-0100 x22", "+14105550100;ext=22", "(410) 555-0100 ext. 22"),
+    ("(410) 555-0100 ext. 1234", "+14105550100;ext=1234", "(410) 555-0100 ext. 1234"),
+    ("410-555-0100 x12345678", None, ""),
+])
+def test_phone_extensions_are_kept(raw, stored, shown):
+    assert parse_phone(raw) == stored
+    assert format_phone(stored) == shown
+
+
+def test_text_that_is_not_a_number_is_shown_as_it_is():
+    assert format_phone("+not a number") == "+not a number"
