@@ -190,6 +190,18 @@ DEMO_PASSWORDS = {
 }
 
 
+def give_roles(app: Flask, username: str, roles: str) -> None:
+    """Change a demo account's roles directly in the database ("manager,physician")."""
+    from sqlalchemy import select
+
+    from backoffice.auth.models import User
+
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.username == username)).one()
+        user.roles = roles
+        db.session.commit()
+
+
 def sign_in(client: FlaskClient, username: str, password: str | None = None) -> Any:
     return client.post("/login", data={"username": username,
                                        "password": password or DEMO_PASSWORDS[username]})

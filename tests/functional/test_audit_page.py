@@ -3,19 +3,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
-from backoffice.auth.models import User
-from backoffice.extensions import db
+from tests.conftest import give_roles
 
 from .test_patient_pages import NEW
-
-
-def give_roles(app, username: str, roles: str) -> None:
-    with app.app_context():
-        user = db.session.scalars(select(User).where(User.username == username)).one()
-        user.roles = roles
-        db.session.commit()
 
 
 def test_managers_filter_the_trail_by_user_action_and_patient(signed_in):

@@ -10,7 +10,7 @@ from backoffice.auth.models import User
 from backoffice.auth.sessions import SEEN_AT, SIGNED_IN_AT
 from backoffice.db import utcnow
 from backoffice.extensions import db
-from tests.conftest import DEMO_PASSWORDS, make_app, sign_in
+from tests.conftest import DEMO_PASSWORDS, give_roles, make_app, sign_in
 
 from .browser_form import form_values
 
@@ -165,10 +165,9 @@ def test_the_login_form_is_rate_limited_per_address(database_url, demo):
 
 def test_the_account_form_shows_the_roles_the_account_holds(app, signed_in):
     admin = signed_in("admin")
+    give_roles(app, "manager", "manager,nurse")
     with app.app_context():
         manager = db.session.scalars(select(User).where(User.username == "manager")).one()
-        manager.roles = "manager,nurse"
-        db.session.commit()
     html = page(admin.get(f"/admin/users/{manager.id}"))
     assert set(form_values(html)["roles"]) == {"manager", "nurse"}
     response = admin.post(f"/admin/users/{manager.id}", data={
