@@ -133,3 +133,20 @@ def test_bad_values_get_a_message_next_to_the_field_and_write_nothing(app, signe
             assert SCRIPT not in html, (field, value)  # echoed back escaped, never as markup
     with app.app_context():
         assert row_counts() == before
+
+
+@pytest.mark.parametrize("who, url, field, value", [
+    ("scheduler", "/patients", "q", SCRIPT),
+    ("scheduler", "/patients", "q", LONG),
+    ("manager", "/audit", "username", SCRIPT),
+    ("manager", "/audit", "patient_mrn", "12ab"),
+    ("manager", "/audit", "first_day", "tomorrow"),
+    ("manager", "/audit", "office_id", "99"),
+    ("manager", "/audit", "action", SCRIPT),
+])
+def test_search_and_filter_forms_explain_bad_values(app, signed_in, who, url, field, value):
+    response = signed_in(who).get(url, query_string={field: value})
+    html = response.get_data(as_text=True)
+    assert response.status_code in (200, 400)
+    assert has_error_next_to(html, field), (field, value)
+    assert SCRIPT not in html
