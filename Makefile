@@ -25,14 +25,15 @@ run: $(VENV)/.runtime
 	@echo "Serving on http://$(HOST):$(PORT) (Ctrl-C stops it)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev
+test: lint
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.patient_search
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check backoffice tests
+	$(BIN)/ruff check backoffice tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

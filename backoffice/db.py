@@ -34,6 +34,10 @@ NAMING_CONVENTION = {
 }
 
 
+# Services pass Flask-SQLAlchemy's request-scoped session; tests and tools may pass a plain one.
+AnySession = Session | scoped_session[Any]
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -113,7 +117,7 @@ def constraint_conflict(error: IntegrityError) -> str | None:
 
 
 @contextmanager
-def transaction(session: Session | scoped_session[Session], actor: Any = None) -> Iterator[Session]:
+def transaction(session: AnySession, actor: Any = None) -> Iterator[Session]:
     """One user action: begin a write transaction, commit on success, roll back on any error.
 
     On SQLite the transaction starts with BEGIN IMMEDIATE, which takes the write lock up front,
@@ -123,8 +127,7 @@ def transaction(session: Session | scoped_session[Session], actor: Any = None) -
 
     `actor` is whom the audit trail records for every change flushed inside the block.
     """
-    if isinstance(session, scoped_session):
-        session = session()
+    session = session() if isinstance(session, scoped_session) else session
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("changes were made outside a service transaction")
@@ -175,18 +178,21 @@ ModelT = TypeVar("ModelT", bound=Base)
 MAX_ID = 2**31 - 1
 
 
-def for_update(query: Select[tuple[ModelT]]) -> Select[tuple[ModelT]]:
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def for_update(query: SelectT) -> SelectT:
     """Lock the selected rows for the rest of the transaction (SELECT ... FOR UPDATE on
     PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), refreshing any copy the
     request loaded earlier so that version checks see the row as it is now."""
     return query.with_for_update().execution_options(populate_existing=True)
 
 
-def get_one(session: Session, model: type[ModelT], entity_id: int, *, entity: str,
+def get_one(session: AnySession, model: type[ModelT], entity_id: int, *, entity: str,
             lock: bool = False) -> ModelT:
     """The row with this id, locked (see `for_update`) when `lock`. Raises NotFound."""
     query = select(model).where(model.id == entity_id)  # type: ignore[attr-defined]
-    found = session.scalars(for_update(query) if lock else query).first()
+    found: ModelT | None = session.scalars(for_update(query) if lock else query).first()
     if found is None:
         raise NotFound(entity, entity_id)
     return found

@@ -6,11 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
-from backoffice.db import Versioned
+from backoffice.db import AnySession, Versioned
 from backoffice.errors import StaleEdit
 
 
@@ -25,7 +23,7 @@ def mark_changed(record: Versioned, by: Actor, now: datetime) -> None:
     record.updated_by_id = by.user_id
 
 
-def ensure_current(session: Session, record: Versioned, expected_version: int, what: str) -> None:
+def ensure_current(session: AnySession, record: Versioned, expected_version: int, what: str) -> None:
     """Raise StaleEdit when someone saved `record` after the form was loaded at `expected_version`."""
     if record.version != expected_version:
         editor = session.get(User, record.updated_by_id) if record.updated_by_id else None
@@ -33,7 +31,7 @@ def ensure_current(session: Session, record: Versioned, expected_version: int, w
                         record.updated_at, record.version)
 
 
-def apply_edit(session: Session, record: Versioned, values: Mapping[str, Any], *,
+def apply_edit(session: AnySession, record: Versioned, values: Mapping[str, Any], *,
                expected_version: int, by: Actor, now: datetime, what: str) -> bool:
     """Set `values` on `record` if it is still at `expected_version`. True when anything changed.
 

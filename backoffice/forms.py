@@ -204,7 +204,7 @@ def merge_stale_edit(mine: VersionedForm, current: VersionedForm, stale: StaleEd
     except ValueError:
         original = {}
     typed = {field.name: list(field.raw_data or []) for field in _editable_fields(mine)}
-    merged = MultiDict()
+    merged: MultiDict[str, str] = MultiDict()
     conflicts: dict[str, list[str]] = {}
     for name, saved in sent_values(current).items():
         mine_value = typed.get(name, [])

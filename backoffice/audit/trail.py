@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.models import AuditEvent
-from backoffice.db import utcnow
+from backoffice.db import AnySession, utcnow
 
 SYSTEM = Actor.system("system")
 # Bookkeeping columns whose change is not news on its own.
@@ -119,18 +119,18 @@ def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> N
 
 @event.listens_for(Session, "after_flush")
 def _record_row_changes(session: Session, _context: Any) -> None:
-    rows = [
+    candidates = [
         _event_row(session, obj, action)
         for action, objects in (("create", session.new), ("update", session.dirty),
                                 ("delete", session.deleted))
         for obj in _audited(objects)
     ]
-    rows = [row for row in rows if row is not None]
+    rows = [row for row in candidates if row is not None]
     if rows:
         session.connection().execute(insert(AuditEvent), rows)
 
 
-def record_event(session: Session, actor: Actor, action: str, entity_type: str,
+def record_event(session: AnySession, actor: Actor, action: str, entity_type: str,
                  entity_id: int | None, *, patient_id: int | None = None,
                  office_id: int | None = None, summary: str = "",
                  changes: dict[str, Any] | None = None) -> None:

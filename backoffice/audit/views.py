@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from backoffice.audit import services
@@ -23,7 +25,7 @@ def index() -> tuple[str, int]:
                                older_url=None, newest_url=None), 400
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
-    filters = {key: value for key, value in request.args.items() if key != "before"}
+    filters: dict[str, Any] = {key: value for key, value in request.args.items() if key != "before"}
     older_url = (url_for("audit.index", before=events[-1].id, **filters)
                  if len(events) == services.PAGE_SIZE else None)
     newest_url = url_for("audit.index", **filters) if form.before.data else None

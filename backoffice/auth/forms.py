@@ -55,7 +55,7 @@ class AccountFields:
     roles = _roles_field()
 
     def role_values(self) -> frozenset[Role]:
-        return frozenset(Role(value) for value in self.roles.data or [])  # type: ignore[attr-defined]
+        return frozenset(Role(value) for value in self.roles.data or [])
 
 
 class NewUserForm(AccountFields, FlaskForm):

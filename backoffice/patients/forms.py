@@ -66,7 +66,7 @@ class PatientForm(FlaskForm):
         number = self.phone.data
         return PatientData(
             first_name=self.first_name.data or "", last_name=self.last_name.data or "",
-            date_of_birth=self.date_of_birth.data,  # type: ignore[arg-type]
+            date_of_birth=self.date_of_birth.data,
             phone=parse_phone(number) if number else None, email=self.email.data,
             address=self.address.data, city=self.city.data,
             state=self.state.data or None,

@@ -152,7 +152,7 @@ class ScheduleForm(FlaskForm):
     def to_data(self) -> ScheduleData:
         return ScheduleData(office_id=int(self.office_id.data or 0),
                             weekday=int(self.weekday.data or 0),
-                            starts=self.starts.data, ends=self.ends.data,  # type: ignore[arg-type]
+                            starts=self.starts.data, ends=self.ends.data,
                             effective_from=self.effective_from.data,
                             effective_until=self.effective_until.data)
 

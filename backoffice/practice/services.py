@@ -89,7 +89,7 @@ def get_office(office_id: int, *, lock: bool = False) -> Office:
     query = (select(Office).where(Office.id == office_id)
              .options(selectinload(Office.hours), selectinload(Office.closures),
                       selectinload(Office.rooms)))
-    office = db.session.scalars(for_update(query) if lock else query).first()
+    office: Office | None = db.session.scalars(for_update(query) if lock else query).first()
     if office is None:
         raise NotFound("office", office_id)
     return office
@@ -232,7 +232,7 @@ def get_physician(physician_id: int, *, lock: bool = False) -> Physician:
     query = (select(Physician).where(Physician.id == physician_id)
              .options(selectinload(Physician.schedules).selectinload(PhysicianSchedule.office),
                       selectinload(Physician.leaves)))
-    physician = db.session.scalars(for_update(query) if lock else query).first()
+    physician: Physician | None = db.session.scalars(for_update(query) if lock else query).first()
     if physician is None:
         raise NotFound("physician", physician_id)
     return physician

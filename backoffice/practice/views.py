@@ -118,7 +118,7 @@ def add_closure(office_id: int) -> Page:
     if not form.validate_on_submit():
         return _office_page(office, 400, closure=form)
     try:
-        services.add_closure(office_id, form.day.data, form.reason.data or "",  # type: ignore[arg-type]
+        services.add_closure(office_id, form.day.data, form.reason.data or "",
                              by=current_actor())
     except FieldErrors as error:
         add_field_errors(form, error.errors)
@@ -273,7 +273,7 @@ def add_leave(physician_id: int) -> Page:
     if not form.validate_on_submit():
         return _physician_page(physician, 400, leave=form)
     try:
-        services.add_leave(physician_id, form.first_day.data, form.last_day.data,  # type: ignore[arg-type]
+        services.add_leave(physician_id, form.first_day.data, form.last_day.data,
                            form.reason.data or "", by=current_actor())
     except FieldErrors as error:
         add_field_errors(form, error.errors)
