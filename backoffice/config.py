@@ -91,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Send the session cookie only over HTTPS. Default: on in production, off otherwise."),
     Setting("FORCE_HTTPS", "FORCE_HTTPS", _bool, None,
             "Redirect plain HTTP to HTTPS. Default: on in production, off otherwise."),
+    Setting("TRAVEL_MINUTES", "TRAVEL_MINUTES", _positive_int, 30,
+            "Minutes a physician needs between a case at one office and a case at another."),
+    Setting("AVAILABILITY_DAYS", "AVAILABILITY_DAYS", _positive_int, 60,
+            "How many days ahead “next available” looks."),
     Setting("LOG_LEVEL", "LOG_LEVEL", str, "INFO", "Python logging level."),
 )
 

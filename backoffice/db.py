@@ -181,11 +181,12 @@ MAX_ID = 2**31 - 1
 SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
-def for_update(query: SelectT) -> SelectT:
+def for_update(query: SelectT, *, of: Any = None) -> SelectT:
     """Lock the selected rows for the rest of the transaction (SELECT ... FOR UPDATE on
     PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), refreshing any copy the
-    request loaded earlier so that version checks see the row as it is now."""
-    return query.with_for_update().execution_options(populate_existing=True)
+    request loaded earlier so that version checks see the row as it is now. `of` names the table
+    to lock when the query also outer-joins others (PostgreSQL cannot lock their null side)."""
+    return query.with_for_update(of=of).execution_options(populate_existing=True)
 
 
 def get_one(session: AnySession, model: type[ModelT], entity_id: int, *, entity: str,

@@ -27,6 +27,9 @@ from backoffice.patients.services import PatientData, allocate_mrn
 from backoffice.phones import parse_phone
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, Physician
+from backoffice.procedures.catalog import CATALOG
+from backoffice.procedures.services import create_procedure_type, list_procedure_types
+from backoffice.scheduling import demo_schedule
 
 ACTOR = Actor.system("demo-data")
 SEED = 2026
@@ -207,14 +210,23 @@ def _load_patients(count: int, offices: dict[str, Office], now: datetime) -> int
     return added
 
 
-def load(*, patient_count: int, policy: AuthPolicy, now: datetime) -> str:
+def _load_catalog(now: datetime) -> None:
+    known = {procedure.code for procedure in list_procedure_types()}
+    for data in CATALOG:
+        if data.code not in known:
+            create_procedure_type(data, by=ACTOR, now=now)
+
+
+def load(*, patient_count: int, policy: AuthPolicy, now: datetime, appointments: bool = True) -> str:
     offices = _load_offices(now)
     users = _load_accounts(policy, now)
     _load_physicians(offices, users, now)
+    _load_catalog(now)
     added = _load_patients(patient_count, offices, now)
+    booked = demo_schedule.load(now) if appointments else 0
     physicians = db.session.scalar(select(func.count()).select_from(Physician))
     return (f"Demo practice ready: {len(offices)} offices, {physicians} physicians, "
-            f"{added} new synthetic patients.")
+            f"{len(CATALOG)} procedures, {added} new synthetic patients, {booked} new appointments.")
 
 
 def logins_text() -> str:

@@ -4,14 +4,16 @@ from backoffice.audit.models import AuditEvent
 from backoffice.auth.models import User
 from backoffice.patients.models import Patient
 from backoffice.practice.models import (
-                                        Office,
-                                        OfficeClosure,
-                                        OfficeHours,
-                                        Physician,
-                                        PhysicianLeave,
-                                        PhysicianSchedule,
-                                        Room,
+    Office,
+    OfficeClosure,
+    OfficeHours,
+    Physician,
+    PhysicianLeave,
+    PhysicianSchedule,
+    Room,
 )
+from backoffice.procedures.models import ProcedureType
+from backoffice.scheduling.models import Appointment
 
-__all__ = ["AuditEvent", "Office", "OfficeClosure", "OfficeHours", "Patient", "Physician",
-           "PhysicianLeave", "PhysicianSchedule", "Room", "User"]
+__all__ = ["Appointment", "AuditEvent", "Office", "OfficeClosure", "OfficeHours", "Patient", "Physician",
+           "PhysicianLeave", "PhysicianSchedule", "ProcedureType", "Room", "User"]

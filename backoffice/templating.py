@@ -11,7 +11,8 @@ from flask import Flask, current_app
 
 from backoffice.auth.access import can_access
 from backoffice.phones import format_phone
-from backoffice.timefmt import format_date, format_datetime, timezone_label
+from backoffice.scheduling.rules import Status, allowed_moves
+from backoffice.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,16 @@ class NavItem:
 
 
 NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Calendar", "scheduling.calendar_home"),
+    NavItem("Day board", "scheduling.board_home"),
+    NavItem("Next available", "scheduling.availability"),
+    NavItem("Book", "scheduling.new_appointment"),
     NavItem("Patients", "patients.search"),
     NavItem("Audit trail", "audit.index"),
     NavItem("Staff accounts", "auth.users", "admin"),
     NavItem("Offices and rooms", "practice.offices", "admin"),
     NavItem("Physicians", "practice.physicians", "admin"),
+    NavItem("Procedure catalog", "procedures.catalog", "admin"),
 )
 
 
@@ -65,9 +71,19 @@ def _audit_value(value: Any) -> str:
     return str(value)
 
 
+def _local_time(value: datetime, timezone: str) -> str:
+    return local_datetime(value, timezone).strftime(TIME_FORMAT)
+
+
+def _status_moves(status: Status) -> list[Status]:
+    """The one-click moves (cancelling has a page of its own, for its reason)."""
+    return [move for move in allowed_moves(status) if move is not Status.CANCELLED]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
-                                 audit_value=_audit_value, timezone_label=timezone_label)
+                                 audit_value=_audit_value, timezone_label=timezone_label,
+                                 local_time=_local_time, status_moves=_status_moves)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access)
 
     @app.context_processor

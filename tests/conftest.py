@@ -164,7 +164,8 @@ def _restore(connection: Any, snapshot: dict[str, list[dict[str, Any]]]) -> None
 
 @pytest.fixture
 def demo(app: Flask) -> None:
-    """The demo practice (offices, rooms, physicians, one account per role), 20 patients."""
+    """The demo practice (offices, rooms, physicians, procedures, one account per role) and 20
+    patients, without the demo appointments: tests book what they need."""
     from backoffice import demo as demo_data
     from backoffice.auth.sessions import auth_policy
     from backoffice.db import utcnow
@@ -175,10 +176,39 @@ def demo(app: Flask) -> None:
             with db.engine.begin() as connection:
                 _restore(connection, _demo_snapshots[dialect])
         else:
-            demo_data.load(patient_count=20, policy=auth_policy(), now=utcnow())
+            demo_data.load(patient_count=20, policy=auth_policy(), now=utcnow(), appointments=False)
             with db.engine.connect() as connection:
                 _demo_snapshots[dialect] = _snapshot(connection)
         db.session.remove()
+
+
+@pytest.fixture
+def one_appointment(app: Flask, demo: None) -> int:
+    """A booked MBB (appointment 1) in the demo practice, a fortnight from today."""
+    from datetime import date, time, timedelta
+
+    from sqlalchemy import select
+
+    from backoffice.db import utcnow
+    from backoffice.models import Office, Patient, Physician, ProcedureType, Room
+    from backoffice.scheduling import services
+    from backoffice.scheduling.rules import Limits
+    from tests.integration.scheduling_helpers import SCHEDULER
+
+    with app.app_context():
+        monday = date.today() + timedelta(days=14 - date.today().weekday())
+        reyes = db.session.scalars(select(Physician).where(Physician.last_name == "Reyes")).one()
+        annapolis = db.session.scalars(select(Office).where(Office.slug == "annapolis")).one()
+        room = db.session.scalars(select(Room).where(Room.office_id == annapolis.id,
+                                                     Room.name == "Procedure Room 1")).one()
+        mbb = db.session.scalars(select(ProcedureType).where(ProcedureType.code == "MBB")).one()
+        patient = db.session.scalars(select(Patient).order_by(Patient.id)).first()
+        appointment = services.book_appointment(
+            services.BookingRequest(patient.id, mbb.id, reyes.id, annapolis.id, room.id, monday, time(9, 0),
+                                    "lumbar", "right", 1), by=SCHEDULER, now=utcnow(), limits=Limits())
+        appointment_id = appointment.id
+        db.session.remove()
+    return appointment_id
 
 
 DEMO_PASSWORDS = {

@@ -12,7 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import CLINICAL_ROLES
+from backoffice.auth.roles import CLINICAL_ROLES, Role
 from backoffice.db import get_one, transaction
 from backoffice.editing import apply_edit, stamps
 from backoffice.errors import DomainError, NotFound
@@ -60,6 +60,17 @@ def _may_see_patients(actor: Actor) -> bool:
     return actor.has_any_role(*CLINICAL_ROLES)
 
 
+def _may_look_up_patients(actor: Actor) -> bool:
+    """Finding a patient by name or MRN, to book them: clinical staff and managers."""
+    return actor.has_any_role(*CLINICAL_ROLES, Role.MANAGER)
+
+
+def find_by_mrn(mrn: str, *, by: Actor) -> Patient | None:
+    if not _may_look_up_patients(by) or not rules.is_valid_mrn(mrn):
+        return None
+    return db.session.scalars(select(Patient).where(Patient.mrn == mrn)).first()
+
+
 def get_patient(patient_id: int, *, by: Actor, lock: bool = False) -> Patient:
     """A patient the actor may see; NotFound otherwise (whether or not the id exists)."""
     if not _may_see_patients(by):
@@ -98,7 +109,7 @@ def search_patients(terms: rules.SearchTerms, *, by: Actor,
                     limit: int = rules.MAX_RESULTS) -> list[Patient]:
     """Prefix search on names, exact date of birth, MRN or phone prefix; every part must match.
     Each condition is an index range scan, so it stays fast on a large practice."""
-    if terms.is_empty or not _may_see_patients(by):
+    if terms.is_empty or not _may_look_up_patients(by):
         return []
     conditions: list[ColumnElement[bool]] = []
     name_condition = _name_condition(terms)

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import allow
-from backoffice.auth.roles import CLINICAL_ROLES
+from backoffice.auth.roles import CLINICAL_ROLES, Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import utcnow
 from backoffice.errors import StaleEdit
@@ -12,6 +12,7 @@ from backoffice.forms import form_status, merge_stale_edit
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
 from backoffice.practice.services import office_choices
+from backoffice.timefmt import format_date
 
 bp = Blueprint("patients", __name__)
 
@@ -29,6 +30,17 @@ def search() -> str:
     results = services.search_patients(terms, by=current_actor())
     return render_template("patients/search.html", form=form, terms=terms, results=results,
                            searched=bool(form.q.data), limit=rules.MAX_RESULTS)
+
+
+@bp.get("/patients/search.json")
+@allow(*CLINICAL_ROLES, Role.MANAGER)
+def search_json() -> Response:
+    """Search as you type, for the booking form: the few fields needed to pick the patient."""
+    form = SearchForm(request.args)
+    terms = rules.parse_search(form.q.data or "") if form.validate() else rules.SearchTerms()
+    found = services.search_patients(terms, by=current_actor(), limit=10)
+    return jsonify([{"mrn": p.mrn, "label": f"{p.sortable_name}, born {format_date(p.date_of_birth)}, "
+                                            f"MRN {p.mrn}"} for p in found])
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])

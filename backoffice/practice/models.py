@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
 from backoffice.db import Base, Versioned
+from backoffice.practice.rules import Capability
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -98,10 +99,14 @@ class Room(Audited, Versioned, Base):
     office: Mapped[Office] = relationship(back_populates="rooms")
 
     @property
+    def capabilities(self) -> frozenset[Capability]:
+        flags = ((Capability.FLUOROSCOPY, self.fluoroscopy),
+                 (Capability.STERILE_IMPLANT, self.sterile_implant), (Capability.SEDATION, self.sedation))
+        return frozenset(capability for capability, present in flags if present)
+
+    @property
     def capability_labels(self) -> list[str]:
-        flags = (("fluoroscopy", self.fluoroscopy), ("sterile implant room", self.sterile_implant),
-                 ("sedation", self.sedation))
-        return [label for label, present in flags if present]
+        return sorted(str(capability) for capability in self.capabilities)
 
     def audit_office_id(self) -> int | None:
         return self.office_id

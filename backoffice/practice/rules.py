@@ -6,10 +6,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time
+from enum import StrEnum
 
 from stdnum import luhn
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class Capability(StrEnum):
+    """What a room offers and a procedure may need."""
+
+    FLUOROSCOPY = "fluoroscopy"
+    STERILE_IMPLANT = "sterile implant room"
+    SEDATION = "sedation"
 
 
 @dataclass(frozen=True)

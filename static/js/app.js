@@ -16,3 +16,191 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) {
+    window.print();
+  }
+});
+
+// Booking: search patients as you type; picking one puts their MRN in the field.
+function setUpPatientSearch(input) {
+  const list = document.getElementById("patient-suggestions");
+  const chosen = document.getElementById("chosen-patient");
+  if (!list) {
+    return;
+  }
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-controls", list.id);
+  input.setAttribute("aria-expanded", "false");
+  input.removeAttribute("maxlength");
+  let timer = null;
+  let active = -1;
+
+  function close() {
+    list.hidden = true;
+    list.replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    active = -1;
+  }
+
+  function pick(option) {
+    input.value = option.dataset.mrn;
+    if (chosen) {
+      chosen.textContent = option.textContent;
+    }
+    close();
+  }
+
+  function highlight(index) {
+    const options = list.querySelectorAll("[role=option]");
+    options.forEach((option, i) => option.setAttribute("aria-selected", String(i === index)));
+    active = index;
+    if (options[index]) {
+      input.setAttribute("aria-activedescendant", options[index].id);
+    }
+  }
+
+  async function search() {
+    const query = input.value.trim();
+    if (query.length < 2 || /^\d{8}$/.test(query)) {
+      close();
+      return;
+    }
+    const response = await fetch(`${input.dataset.patientSearch}?q=${encodeURIComponent(query)}`,
+                                 {headers: {Accept: "application/json"}});
+    if (!response.ok) {
+      close();
+      return;
+    }
+    const patients = await response.json();
+    list.replaceChildren(...patients.map((patient, index) => {
+      const option = document.createElement("li");
+      option.className = "list-group-item list-group-item-action";
+      option.id = `patient-option-${index}`;
+      option.setAttribute("role", "option");
+      option.dataset.mrn = patient.mrn;
+      option.textContent = patient.label;
+      option.addEventListener("mousedown", (e) => { e.preventDefault(); pick(option); });
+      return option;
+    }));
+    if (!patients.length) {
+      const none = document.createElement("li");
+      none.className = "list-group-item text-muted";
+      none.textContent = "No patient matches.";
+      list.append(none);
+    }
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    highlight(patients.length ? 0 : -1);
+  }
+
+  input.addEventListener("input", () => {
+    if (chosen) {
+      chosen.textContent = "";
+    }
+    clearTimeout(timer);
+    timer = setTimeout(search, 200);
+  });
+  input.addEventListener("keydown", (event) => {
+    const options = list.querySelectorAll("[role=option]");
+    if (list.hidden || !options.length) {
+      return;
+    }
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      highlight(Math.min(active + 1, options.length - 1));
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      highlight(Math.max(active - 1, 0));
+    } else if (event.key === "Enter" && active >= 0) {
+      event.preventDefault();
+      pick(options[active]);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 150));
+}
+
+// Booking: only the rooms of the chosen office, and when the procedure ends.
+function setUpBookingForm(form) {
+  const office = form.querySelector("#office_id");
+  const room = form.querySelector("#room_id");
+  const procedure = form.querySelector("#procedure_type_id");
+  const time = form.querySelector("#time");
+  const end = document.getElementById("booking-end");
+
+  function showRoomsOfOffice() {
+    if (!office || !room) {
+      return;
+    }
+    const name = office.options[office.selectedIndex]?.text;
+    let firstVisible = null;
+    room.querySelectorAll("optgroup").forEach((group) => {
+      const here = group.label === name;
+      group.hidden = !here;
+      group.disabled = !here;
+      if (here && !firstVisible) {
+        firstVisible = group.querySelector("option");
+      }
+    });
+    const current = room.options[room.selectedIndex];
+    if ((!current || current.parentElement.disabled) && firstVisible) {
+      firstVisible.selected = true;
+    }
+  }
+
+  function showEnd() {
+    if (!end || !procedure || !time || !time.value) {
+      return;
+    }
+    const option = procedure.options[procedure.selectedIndex];
+    const minutes = Number(option?.dataset.minutes || 0);
+    if (!minutes) {
+      end.textContent = "";
+      return;
+    }
+    const [hours, mins] = time.value.split(":").map(Number);
+    const total = hours * 60 + mins + minutes;
+    const pad = (n) => String(n).padStart(2, "0");
+    const turnover = Number(option.dataset.turnover || 0);
+    end.textContent = `Ends ${pad(Math.floor(total / 60) % 24)}:${pad(total % 60)}` +
+      (turnover ? `; the room is turned over for ${turnover} minutes after.` : ".");
+  }
+
+  office?.addEventListener("change", showRoomsOfOffice);
+  procedure?.addEventListener("change", showEnd);
+  time?.addEventListener("input", showEnd);
+  showRoomsOfOffice();
+  showEnd();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("input[data-patient-search]").forEach(setUpPatientSearch);
+  document.querySelectorAll("form.booking-form").forEach(setUpBookingForm);
+});
+
+// Booking: ask region, side and levels only when the chosen procedure does.
+document.addEventListener("DOMContentLoaded", () => {
+  const procedure = document.querySelector("form.booking-form #procedure_type_id");
+  if (!procedure) {
+    return;
+  }
+  const fields = {region: ["region"], side: ["side"], levels: ["levels_count", "levels"]};
+  function showQuestions() {
+    const option = procedure.options[procedure.selectedIndex];
+    const asks = (option?.dataset.asks || "").split(" ");
+    for (const [question, ids] of Object.entries(fields)) {
+      for (const id of ids) {
+        const wrapper = document.getElementById(id)?.closest("[class*=col-]");
+        if (wrapper) {
+          wrapper.hidden = Boolean(option?.value) && !asks.includes(question);
+        }
+      }
+    }
+  }
+  procedure.addEventListener("change", showQuestions);
+  showQuestions();
+});

@@ -62,9 +62,11 @@ def test_finds_a_patient_by_mrn_prefix(actor):
     assert maria.id in {p.id for p in found}
 
 
-def test_roles_without_clinical_work_find_no_patients(actor):
-    admin = Actor(99, "akim", frozenset({"admin", "manager"}))
+def test_admins_find_no_patients_and_managers_find_them_to_book(actor):
+    admin = Actor(99, "akim", frozenset({"admin"}))
     assert patients.search_patients(rules.parse_search("smith"), by=admin) == []
+    manager = Actor(98, "mblake", frozenset({"manager"}))
+    assert len(patients.search_patients(rules.parse_search("smith"), by=manager)) == 3
 
 
 def test_a_same_name_and_birth_date_registration_needs_confirmation(actor):

@@ -1,0 +1,1 @@
+"""The procedure catalog; later, follow-ups, candidacy rules and worklists."""

@@ -1,0 +1,108 @@
+"""Procedure catalog rules. Pure: plain values in and out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    EPIDURAL = "epidural"
+    FACET = "facet"
+    ABLATION = "ablation"
+    JOINT = "joint"
+    NEUROMODULATION = "neuromodulation"
+    INTRATHECAL = "intrathecal"
+    REGENERATIVE = "regenerative"
+    VISIT = "visit"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.EPIDURAL: "Epidural injections",
+    Category.FACET: "Facet and medial branch",
+    Category.ABLATION: "Radiofrequency ablation",
+    Category.JOINT: "Joint and trigger point",
+    Category.NEUROMODULATION: "Spinal cord stimulation",
+    Category.INTRATHECAL: "Intrathecal pumps",
+    Category.REGENERATIVE: "Regenerative",
+    Category.VISIT: "Office visits",
+}
+
+
+class Region(StrEnum):
+    CERVICAL = "cervical"
+    THORACIC = "thoracic"
+    LUMBAR = "lumbar"
+    SACRAL = "sacral"
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BILATERAL = "bilateral"
+
+
+class FrequencyGroup(StrEnum):
+    """Procedures counted together against a frequency limit (per spinal region)."""
+
+    EPIDURAL = "epidural"
+    FACET_DIAGNOSTIC = "facet_diagnostic"
+    FACET_THERAPEUTIC = "facet_therapeutic"
+    ABLATION = "ablation"
+
+    @property
+    def label(self) -> str:
+        return group_label(self.value)
+
+
+GROUP_LABELS = {"epidural": "epidural steroid injections", "facet_diagnostic": "diagnostic facet blocks",
+                "facet_therapeutic": "therapeutic facet injections", "ablation": "radiofrequency ablations"}
+
+
+def group_label(group: str) -> str:
+    return GROUP_LABELS.get(group, group.replace("_", " "))
+
+
+OFFSET = re.compile(r"^(\d{1,3})\s*([hdw])$")
+UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+MAX_FOLLOW_UPS = 4
+
+
+@dataclass(frozen=True)
+class FollowUpOffset:
+    """One default follow-up after a procedure: "6h", "1d", "2w"."""
+
+    amount: int
+    unit: str
+
+    @property
+    def delay(self) -> timedelta:
+        return timedelta(hours=self.amount * UNIT_HOURS[self.unit])
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+def parse_follow_ups(text: str) -> list[FollowUpOffset]:
+    """"14d, 90d" -> offsets in order. Raises ValueError with a message for people."""
+    offsets = []
+    for part in (piece.strip().lower() for piece in text.split(",")):
+        if not part:
+            continue
+        match = OFFSET.match(part)
+        if match is None or int(match.group(1)) == 0:
+            raise ValueError(f"“{part}” is not a delay: write a number and h, d or w, such as 6h, 14d or 6w.")
+        offsets.append(FollowUpOffset(int(match.group(1)), match.group(2)))
+    if len(offsets) > MAX_FOLLOW_UPS:
+        raise ValueError(f"At most {MAX_FOLLOW_UPS} follow-ups per procedure.")
+    return sorted(offsets, key=lambda offset: offset.delay)
+
+
+def format_follow_ups(offsets: list[FollowUpOffset]) -> str:
+    return ", ".join(str(offset) for offset in offsets)

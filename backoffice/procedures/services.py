@@ -1,0 +1,79 @@
+"""Procedure catalog actions (admin). Each public function is one user action, one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from backoffice.audit.actor import Actor
+from backoffice.db import get_one, transaction
+from backoffice.editing import apply_edit, stamps
+from backoffice.errors import FieldErrors
+from backoffice.extensions import db
+from backoffice.procedures import rules
+from backoffice.procedures.catalog import ProcedureData
+from backoffice.procedures.models import ProcedureType
+
+
+def list_procedure_types(*, active_only: bool = False) -> list[ProcedureType]:
+    query = select(ProcedureType).order_by(ProcedureType.category, ProcedureType.name)
+    if active_only:
+        query = query.where(ProcedureType.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+def get_procedure_type(procedure_type_id: int) -> ProcedureType:
+    return get_one(db.session, ProcedureType, procedure_type_id, entity="procedure")
+
+
+def _columns(data: ProcedureData) -> dict[str, Any]:
+    values = asdict(data)
+    values["category"] = str(data.category)
+    values["frequency_group"] = str(data.frequency_group) if data.frequency_group else None
+    values["follow_ups"] = rules.format_follow_ups(rules.parse_follow_ups(data.follow_ups))
+    return values
+
+
+def _problems(data: ProcedureData, procedure_type_id: int | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    try:
+        rules.parse_follow_ups(data.follow_ups)
+    except ValueError as error:
+        errors["follow_ups"] = str(error)
+    if data.max_per_year is not None and data.frequency_group is None:
+        errors["frequency_group"] = "Choose what the yearly limit counts."
+    if data.min_days_between is not None and data.frequency_group is None:
+        errors["frequency_group"] = "Choose what the minimum interval counts."
+    for field in ("code", "name"):
+        value = getattr(data, field)
+        other = db.session.scalars(
+            select(ProcedureType).where(getattr(ProcedureType, field) == value)).first()
+        if other is not None and other.id != procedure_type_id:
+            errors[field] = f"Another procedure already uses {value}."
+    return errors
+
+
+def create_procedure_type(data: ProcedureData, *, by: Actor, now: datetime) -> ProcedureType:
+    with transaction(db.session, by):
+        errors = _problems(data, None)
+        if errors:
+            raise FieldErrors(errors)
+        procedure_type = ProcedureType(**_columns(data), **stamps(by, now))
+        db.session.add(procedure_type)
+    return procedure_type
+
+
+def update_procedure_type(procedure_type_id: int, data: ProcedureData, *, expected_version: int,
+                          by: Actor, now: datetime) -> ProcedureType:
+    with transaction(db.session, by):
+        procedure_type = get_one(db.session, ProcedureType, procedure_type_id, entity="procedure",
+                                 lock=True)
+        errors = _problems(data, procedure_type_id)
+        if errors:
+            raise FieldErrors(errors)
+        apply_edit(db.session, procedure_type, _columns(data), expected_version=expected_version,
+                   by=by, now=now, what=f"The procedure {procedure_type.name}")
+    return procedure_type

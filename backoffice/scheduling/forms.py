@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, SubmitField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
+
+from backoffice.forms import VersionedForm, choices, date_field, text
+from backoffice.procedures.rules import Region, Side
+from backoffice.scheduling.rules import CancelReason, PartOfDay, Status
+from backoffice.scheduling.services import BookingRequest, Move
+
+REGIONS = choices(((r.value, r.value.capitalize()) for r in Region), blank="—")
+SIDES = choices(((s.value, s.value.capitalize()) for s in Side), blank="—")
+MRN = Regexp(r"^\d{8}$", message="Choose a patient from the list, or type their 8-digit MRN.")
+
+
+def grouped(options: list[tuple[str, str, str]], data: dict[str, dict[str, Any]] | None = None,
+            blank: str | None = None) -> list[SelectChoice]:
+    """(value, label, group) -> select options under <optgroup> headings, with data-* attributes."""
+    first = [SelectChoice("", blank)] if blank else []
+    return first + [SelectChoice(value, label, render_kw=(data or {}).get(value, {}), optgroup=group)
+                    for value, label, group in options]
+
+
+class WhenAndWhere:
+    """The fields that place an appointment: shared by booking and rescheduling."""
+
+    office_id = SelectField("Office", choices=[], validators=[InputRequired(message="Choose the office.")])
+    room_id = SelectField("Room", choices=[], validators=[InputRequired(message="Choose the room.")])
+    physician_id = SelectField("Physician", choices=[], validators=[InputRequired(message="Choose the physician.")])
+    date = date_field("Date", required=True)
+    time = TimeField("Start time", validators=[InputRequired(message="Choose the start time.")],
+                     render_kw={"step": 300})
+    override_reason = text("Override the limit because", 300, required=False, multiline=True,
+                           description="Physicians only: why this patient needs it despite the limit.")
+
+    def set_choices(self, *, offices: list[tuple[str, str]], rooms: list[tuple[str, str, str]],
+                    physicians: list[tuple[str, str]]) -> None:
+        self.office_id.choices = choices(offices, blank="Choose…")
+        self.room_id.choices = grouped(rooms, blank="Choose…")
+        self.physician_id.choices = choices(physicians, blank="Choose…")
+
+
+class BookingForm(WhenAndWhere, FlaskForm):
+    patient = text("Patient", 8, validators=[MRN], render_kw={
+        "autocomplete": "off", "data-patient-search": "/patients/search.json", "inputmode": "numeric"},
+        description="Type a name, date of birth or MRN and pick the patient.")
+    procedure_type_id = SelectField("Procedure", choices=[],
+                                    validators=[InputRequired(message="Choose the procedure.")])
+    region = SelectField("Spinal region", choices=REGIONS, default="")
+    side = SelectField("Side", choices=SIDES, default="")
+    levels_count = IntegerField("Levels", validators=[Optional(), NumberRange(1, 3)])
+    levels = text("Which levels", 60, required=False, render_kw={"placeholder": "L4-L5, L5-S1"})
+    prior_auth_ref = text("Prior authorization number", 40, required=False)
+    notes = text("Notes for the day", 500, required=False, multiline=True)
+    submit = SubmitField("Book")
+
+    def set_procedures(self, procedures: list[tuple[str, str, str]], data: dict[str, dict[str, Any]]) -> None:
+        """Options carry their minutes, turnover and what they ask, so the page can show when
+        the booking ends and only the questions that apply."""
+        self.procedure_type_id.choices = grouped(procedures, data, blank="Choose…")
+
+    def to_request(self, patient_id: int) -> BookingRequest:
+        return BookingRequest(
+            patient_id=patient_id, procedure_type_id=int(self.procedure_type_id.data),
+            physician_id=int(self.physician_id.data), office_id=int(self.office_id.data),
+            room_id=int(self.room_id.data), day=self.date.data, time=self.time.data,
+            region=self.region.data or None, side=self.side.data or None,
+            levels_count=self.levels_count.data, levels=self.levels.data,
+            prior_auth_ref=self.prior_auth_ref.data, notes=self.notes.data,
+            override_reason=self.override_reason.data)
+
+
+class RescheduleForm(WhenAndWhere, VersionedForm):
+    submit = SubmitField("Move the appointment")
+
+    def to_move(self) -> Move:
+        return Move(physician_id=int(self.physician_id.data), office_id=int(self.office_id.data),
+                    room_id=int(self.room_id.data), day=self.date.data, time=self.time.data,
+                    override_reason=self.override_reason.data)
+
+    def load_record(self, record: Any) -> None:
+        self.office_id.data = str(record.office_id)
+        self.room_id.data = str(record.room_id)
+        self.physician_id.data = str(record.physician_id)
+        local = record.starts_at.astimezone(ZoneInfo(record.office.timezone))
+        self.date.data, self.time.data = local.date(), local.time()
+
+
+class CancelForm(VersionedForm):
+    reason = SelectField("Reason", choices=choices(((r.value, r.label) for r in CancelReason), blank="—"),
+                         validators=[InputRequired(message="Choose the reason.")])
+    note = text("Note", 200, required=False, description="Required when the reason is “other”.")
+    submit = SubmitField("Cancel the appointment")
+
+
+class StatusForm(VersionedForm):
+    """A one-click status move from the day board or the appointment's page."""
+
+    target = SelectField(choices=choices((status.value, status.label) for status in Status))
+
+
+class AvailabilityForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    procedure_type_id = SelectField("Procedure", choices=[])
+    physician_id = SelectField("Physician", choices=[], default="")
+    office_id = SelectField("Office", choices=[], default="")
+    earliest = date_field("From", required=False)
+    part = SelectField("Time of day", default=PartOfDay.ANY.value, choices=choices(
+        (p.value, {"any": "Any time", "morning": "Mornings", "afternoon": "Afternoons"}[p.value])
+         for p in PartOfDay))
+    region = SelectField("Spinal region", choices=REGIONS, default="")
+    side = SelectField("Side", choices=SIDES, default="")
+    patient = text("Patient MRN", 8, required=False, validators=[MRN])
+
+    def set_choices(self, *, procedures: list[tuple[str, str, str]], physicians: list[tuple[str, str]],
+                    offices: list[tuple[str, str]]) -> None:
+        self.procedure_type_id.choices = grouped(procedures)
+        self.physician_id.choices = choices(physicians, blank="Any physician")
+        self.office_id.choices = choices(offices, blank="Either office")
+

@@ -1,0 +1,89 @@
+"""The day calendar as a table: rooms as columns, five-minute rows, appointments spanning rows.
+
+Pure: appointments come in as plain values with their local times. A table with row spans keeps
+every appointment at its wall-clock time (also on the days the clocks change), needs no inline
+styles, prints, and reads as a table to a screen reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+STEP_MINUTES = 5
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One appointment as the grid places it, in the office's local time."""
+
+    room_id: int
+    start: datetime
+    end: datetime
+    blocked_until: datetime
+    item: Any
+
+
+@dataclass
+class Cell:
+    kind: str  # "appointment", "turnover", "free"
+    rowspan: int
+    start: time
+    entry: Entry | None = None
+
+
+@dataclass
+class Row:
+    start: time
+    label: str | None
+    cells: dict[int, Cell] = field(default_factory=dict)
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _row_of(moment: datetime, day: date, first: int) -> int:
+    if moment.date() < day:
+        return 0
+    if moment.date() > day:
+        return 24 * 60 // STEP_MINUTES
+    return (_minutes(moment.time()) - first) // STEP_MINUTES
+
+
+def day_rows(day: date, opens: time, closes: time, room_ids: Sequence[int],
+             entries: Sequence[Entry]) -> list[Row]:
+    """Rows from the earlier of opening or the first appointment to the later of closing or the
+    last one; each room column holds appointment, turnover and free cells."""
+    first = min([_minutes(opens)] + [_minutes(e.start.time()) for e in entries if e.start.date() == day])
+    first -= first % STEP_MINUTES
+    last = max([_minutes(closes)] + [_minutes(e.end.time()) for e in entries if e.end.date() == day])
+    count = max(1, -(-(last - first) // STEP_MINUTES))
+    rows = [Row(start=(datetime.combine(day, time(0)) + timedelta(minutes=first + i * STEP_MINUTES)).time(),
+                label=None) for i in range(count)]
+    for index, row in enumerate(rows):
+        if index % 3 == 0:
+            row.label = f"{row.start:%H:%M}"
+    for room_id in room_ids:
+        _fill_room(rows, room_id, [e for e in entries if e.room_id == room_id], day, first)
+    return rows
+
+
+def _fill_room(rows: list[Row], room_id: int, entries: Sequence[Entry], day: date, first: int) -> None:
+    taken = [False] * len(rows)
+    for entry in sorted(entries, key=lambda e: e.start):
+        start = max(0, _row_of(entry.start, day, first))
+        end = min(len(rows), max(start + 1, _row_of(entry.end, day, first)))
+        if any(taken[start:end]):
+            continue  # overlapping data cannot be drawn in one column; the database forbids it
+        rows[start].cells[room_id] = Cell("appointment", end - start, rows[start].start, entry)
+        taken[start:end] = [True] * (end - start)
+        turnover_end = min(len(rows), _row_of(entry.blocked_until, day, first))
+        if turnover_end > end and not any(taken[end:turnover_end]):
+            rows[end].cells[room_id] = Cell("turnover", turnover_end - end, rows[end].start, entry)
+            taken[end:turnover_end] = [True] * (turnover_end - end)
+    for index, row in enumerate(rows):
+        if not taken[index]:
+            row.cells[room_id] = Cell("free", 1, row.start)

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.audit.trail import Audited
+from backoffice.auth.models import User
+from backoffice.db import Base, UTCDateTime, Versioned
+from backoffice.patients.models import Patient
+from backoffice.practice.models import Office, Physician, Room
+from backoffice.procedures.models import ProcedureType
+from backoffice.scheduling.rules import OPEN_STATUSES, Status
+
+# On PostgreSQL, migration 0007 adds exclusion constraints (btree_gist) so that no two active
+# appointments overlap in a room (with turnover), for a physician or for a patient, whatever
+# the application does. They live in the migration only: SQLite has no equivalent and relies
+# on BEGIN IMMEDIATE serialising writers.
+
+
+class Appointment(Audited, Versioned, Base):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        CheckConstraint("starts_at < ends_at AND ends_at <= blocked_until", name="times_in_order"),
+        CheckConstraint("status IN ({})".format(", ".join(f"'{s}'" for s in Status)), name="known_status"),
+        Index("ix_appointment_office_start", "office_id", "starts_at"),
+        Index("ix_appointment_room_start", "room_id", "starts_at"),
+        Index("ix_appointment_physician_start", "physician_id", "starts_at"),
+        Index("ix_appointment_patient_start", "patient_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    procedure_type_id: Mapped[int] = mapped_column(ForeignKey("procedure_type.id"))
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    room_id: Mapped[int] = mapped_column(ForeignKey("room.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # ends_at plus the room's turnover: the room is held [starts_at, blocked_until).
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    region: Mapped[str | None] = mapped_column(String(10))
+    side: Mapped[str | None] = mapped_column(String(10))
+    levels_count: Mapped[int | None]
+    levels: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(12), default=Status.SCHEDULED.value)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(30))
+    cancel_note: Mapped[str | None] = mapped_column(String(200))
+    # A rescheduled appointment and the one that replaced it point at each other this way.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"), unique=True)
+    override_reason: Mapped[str | None] = mapped_column(String(300))
+    prior_auth_ref: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(String(500))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    patient: Mapped[Patient] = relationship()
+    procedure_type: Mapped[ProcedureType] = relationship()
+    physician: Mapped[Physician] = relationship()
+    office: Mapped[Office] = relationship()
+    room: Mapped[Room] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    replaces: Mapped[Appointment | None] = relationship(remote_side=[id], foreign_keys=[replaces_id],
+                                                        back_populates="replaced_by")
+    replaced_by: Mapped[Appointment | None] = relationship(back_populates="replaces",
+                                                           foreign_keys=[replaces_id])
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status_enum in OPEN_STATUSES
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_office_id(self) -> int | None:
+        return self.office_id
+
+    def audit_summary(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M} UTC, {self.status}"

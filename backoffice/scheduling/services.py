@@ -1,0 +1,474 @@
+"""Scheduling actions. Each public function is one user action and one transaction.
+
+Double bookings are kept out three times over: the rules check what is booked (and say what is
+in the way); on SQLite the check and the insert run inside one BEGIN IMMEDIATE transaction, so
+no other writer can slip in between; on PostgreSQL the physician, patient and room rows are
+locked for the transaction and exclusion constraints refuse any overlap that still gets through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from backoffice.audit.actor import Actor
+from backoffice.audit.trail import record_event
+from backoffice.auth.roles import Role
+from backoffice.db import for_update, transaction
+from backoffice.editing import ensure_current, mark_changed, stamps
+from backoffice.errors import ConcurrentChange, DomainError, FieldErrors, NotFound
+from backoffice.extensions import db
+from backoffice.patients.models import Patient
+from backoffice.practice.models import Office, Physician, Room
+from backoffice.practice.rules import WorkBlock
+from backoffice.procedures.models import ProcedureType
+from backoffice.scheduling import rules
+from backoffice.scheduling.models import Appointment
+from backoffice.scheduling.rules import (
+    ACTIVE_STATUSES,
+    Booked,
+    BusyIndex,
+    CancelReason,
+    Limits,
+    OfficeSpec,
+    PhysicianSpec,
+    PriorProcedure,
+    Problem,
+    ProcedureSpec,
+    RoomSpec,
+    Slot,
+    SlotRequest,
+    Status,
+)
+
+ACTIVE = [status.value for status in ACTIVE_STATUSES]
+ALTERNATIVES = 3
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    patient_id: int
+    procedure_type_id: int
+    physician_id: int
+    office_id: int
+    room_id: int
+    day: date
+    time: time
+    region: str | None = None
+    side: str | None = None
+    levels_count: int | None = None
+    levels: str | None = None
+    prior_auth_ref: str | None = None
+    notes: str | None = None
+    override_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """Where a rescheduled appointment goes."""
+
+    physician_id: int
+    office_id: int
+    room_id: int
+    day: date
+    time: time
+    override_reason: str | None = None
+
+
+class BookingConflict(DomainError):
+    """The slot cannot be booked: what is in the way, field by field, and free alternatives."""
+
+    def __init__(self, problems: Sequence[Problem], alternatives: Sequence[Slot] = ()) -> None:
+        super().__init__(" ".join(problem.message for problem in problems))
+        self.problems = list(problems)
+        self.alternatives = list(alternatives)
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for problem in self.problems:
+            errors[problem.field] = " ".join(filter(None, [errors.get(problem.field), problem.message]))
+        return errors
+
+    @property
+    def overridable(self) -> bool:
+        return all(problem.overridable for problem in self.problems)
+
+
+class StatusRefused(DomainError):
+    pass
+
+
+# Specs: the rules' view of the practice.
+
+def procedure_spec(procedure: ProcedureType) -> ProcedureSpec:
+    return ProcedureSpec(
+        id=procedure.id, name=procedure.name, code=procedure.code,
+        duration=timedelta(minutes=procedure.duration_minutes),
+        turnover=timedelta(minutes=procedure.turnover_minutes), needs=procedure.capabilities,
+        asks_region=procedure.asks_region, asks_side=procedure.asks_side,
+        asks_levels=procedure.asks_levels, max_levels=procedure.max_levels,
+        frequency_group=procedure.frequency_group, max_per_year=procedure.max_per_year,
+        min_days_between=procedure.min_days_between, active=procedure.active)
+
+
+def office_spec(office: Office) -> OfficeSpec:
+    return OfficeSpec(office.id, office.name, office.timezone,
+                      {row.weekday: (row.opens, row.closes) for row in office.hours},
+                      {closure.day: closure.reason for closure in office.closures}, office.active)
+
+
+def room_spec(room: Room) -> RoomSpec:
+    return RoomSpec(room.id, room.office_id, room.name, room.capabilities, room.active)
+
+
+def physician_spec(physician: Physician) -> PhysicianSpec:
+    blocks = tuple(WorkBlock(b.weekday, b.starts, b.ends, b.office_id, b.effective_from, b.effective_until)
+                   for b in physician.schedules)
+    leave = tuple(rules.Leave(item.first_day, item.last_day, item.reason) for item in physician.leaves)
+    return PhysicianSpec(physician.id, physician.short_name, blocks, leave, physician.active)
+
+
+def offices_query() -> Select[Office]:
+    return select(Office).options(selectinload(Office.hours), selectinload(Office.closures))
+
+
+def physicians_query() -> Select[Physician]:
+    return select(Physician).options(selectinload(Physician.schedules), selectinload(Physician.leaves))
+
+
+def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
+    return query.options(joinedload(Appointment.procedure_type), joinedload(Appointment.physician),
+                         joinedload(Appointment.room), joinedload(Appointment.office))
+
+
+def booked(appointment: Appointment) -> Booked:
+    return Booked(appointment.id, appointment.office_id, appointment.room_id, appointment.physician_id,
+                  appointment.patient_id, appointment.starts_at, appointment.ends_at,
+                  appointment.blocked_until,
+                  rules.with_article(appointment.procedure_type.name[:1].lower()
+                                     + appointment.procedure_type.name[1:]),
+                  appointment.physician.short_name, appointment.room.name, appointment.office.name,
+                  appointment.office.timezone)
+
+
+def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] = (),
+                    physician_ids: Iterable[int] = (), patient_ids: Iterable[int] = ()) -> list[Booked]:
+    """Active appointments touching [start, end) of these rooms, physicians or patients."""
+    who = [column.in_(list(ids)) for column, ids in ((Appointment.room_id, room_ids),
+                                                     (Appointment.physician_id, physician_ids),
+                                                     (Appointment.patient_id, patient_ids)) if ids]
+    if not who:
+        return []
+    query = _with_labels(select(Appointment).where(
+        Appointment.status.in_(ACTIVE), Appointment.starts_at < end, Appointment.blocked_until > start,
+        or_(*who)))
+    return [booked(appointment) for appointment in db.session.scalars(query).unique()]
+
+
+def _history(patient_id: int | None, around: date, *, ignore: int | None = None) -> list[PriorProcedure]:
+    """The patient's procedures that count against limits, two years either side of `around`."""
+    if patient_id is None:
+        return []
+    start = datetime.combine(around - timedelta(days=730), time(0), UTC)
+    end = datetime.combine(around + timedelta(days=730), time(0), UTC)
+    query = (select(Appointment).join(Appointment.procedure_type)
+             .where(Appointment.patient_id == patient_id, Appointment.starts_at >= start,
+                    Appointment.starts_at < end, ProcedureType.frequency_group.is_not(None))
+             .options(joinedload(Appointment.procedure_type), joinedload(Appointment.office)))
+    return [prior_procedure(appointment) for appointment in db.session.scalars(query).unique()
+            if appointment.id != ignore]
+
+
+def prior_procedure(appointment: Appointment) -> PriorProcedure:
+    local_day = appointment.starts_at.astimezone(ZoneInfo(appointment.office.timezone)).date()
+    return PriorProcedure(appointment.id, local_day, appointment.procedure_type.frequency_group,
+                          appointment.region, appointment.procedure_type.name, Status(appointment.status))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Everything the rules need for one slot, loaded in a fixed number of queries."""
+
+    procedure: ProcedureSpec
+    office: OfficeSpec
+    room: RoomSpec
+    physician: PhysicianSpec
+
+
+def _load_setting(procedure_type_id: int, office_id: int, room_id: int, physician_id: int) -> Setting:
+    procedure = db.session.get(ProcedureType, procedure_type_id)
+    office = db.session.scalars(offices_query().where(Office.id == office_id)).first()
+    room = db.session.get(Room, room_id)
+    physician = db.session.scalars(physicians_query().where(Physician.id == physician_id)).first()
+    errors = {name: message for name, missing, message in (
+        ("procedure_type_id", procedure is None, "Choose a procedure."),
+        ("office_id", office is None, "Choose an office."),
+        ("room_id", room is None, "Choose a room."),
+        ("physician_id", physician is None, "Choose a physician.")) if missing}
+    if errors:
+        raise FieldErrors(errors)
+    assert procedure and office and room and physician
+    return Setting(procedure_spec(procedure), office_spec(office), room_spec(room), physician_spec(physician))
+
+
+def _start(setting: Setting, day: date, wall: time) -> datetime:
+    start = rules.local_to_utc(day, wall, setting.office.timezone)
+    if start is None:
+        raise FieldErrors({"time": f"{wall:%H:%M} does not exist on {day:%m/%d/%Y}: the clocks change."})
+    return start
+
+
+def _problems(request: SlotRequest, *, now: datetime, limits: Limits,
+              ignore: int | None = None) -> list[Problem]:
+    window = timedelta(days=1)
+    busy = BusyIndex(_active_between(request.start - window, request.blocked_until + window,
+                                     room_ids=[request.room.id], physician_ids=[request.physician.id],
+                                     patient_ids=[request.patient_id] if request.patient_id else []),
+                     ignore=ignore)
+    day = request.start.astimezone(ZoneInfo(request.office.timezone)).date()
+    return rules.slot_problems(request, busy, now=now, limits=limits,
+                               history=_history(request.patient_id, day, ignore=ignore))
+
+
+def _refusal(request: SlotRequest, problems: Sequence[Problem], *, now: datetime,
+             limits: Limits) -> BookingConflict:
+    """The problems, with the next free slots for the same procedure and physician (at this
+    office first, then anywhere) when the time itself is the trouble."""
+    alternatives: list[Slot] = []
+    if any(problem.field in ("time", "room_id", "date", "physician_id") for problem in problems):
+        earliest = max(request.start, now)
+        for office_id in (request.office.id, None):
+            alternatives = find_next_available(
+                request.procedure.id, physician_id=request.physician.id, office_id=office_id,
+                earliest=earliest, now=now, limits=limits, count=ALTERNATIVES, days=14,
+                patient_id=request.patient_id)
+            if alternatives:
+                break
+    return BookingConflict(problems, alternatives)
+
+
+def _lock_people_and_room(physician_id: int, patient_id: int, room_id: int) -> None:
+    """Bookings of the same physician, patient or room queue up behind one another (PostgreSQL
+    row locks; SQLite already serialises every writer)."""
+    for model, entity_id in ((Physician, physician_id), (Patient, patient_id), (Room, room_id)):
+        db.session.execute(for_update(select(model.id).where(model.id == entity_id)))
+
+
+def _check_or_override(problems: list[Problem], override_reason: str | None, by: Actor) -> bool:
+    """True when the problems are limits a physician overrides with a reason."""
+    return rules.is_overridden(problems, override_reason=override_reason,
+                               by_physician=by.has_any_role(Role.PHYSICIAN))
+
+
+def book_appointment(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) -> Appointment:
+    """Book one procedure. Raises BookingConflict (what is in the way, and alternatives)."""
+    try:
+        with transaction(db.session, by):
+            appointment = _book(request, by=by, now=now, limits=limits)
+    except ConcurrentChange as race:
+        # Someone booked the same time a moment earlier: say what they booked.
+        setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id,
+                                request.physician_id)
+        slot = _slot_request(setting, request)
+        problems = _problems(slot, now=now, limits=limits)
+        if not problems:
+            raise
+        raise _refusal(slot, problems, now=now, limits=limits) from race
+    return appointment
+
+
+def _slot_request(setting: Setting, request: BookingRequest) -> SlotRequest:
+    return SlotRequest(setting.procedure, setting.office, setting.room, setting.physician,
+                       _start(setting, request.day, request.time), request.patient_id,
+                       request.region, request.side, request.levels_count)
+
+
+def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) -> Appointment:
+    if db.session.get(Patient, request.patient_id) is None:
+        raise FieldErrors({"patient": "Choose a patient."})
+    _lock_people_and_room(request.physician_id, request.patient_id, request.room_id)
+    setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id,
+                            request.physician_id)
+    slot = _slot_request(setting, request)
+    problems = _problems(slot, now=now, limits=limits)
+    overridden = _check_or_override(problems, request.override_reason, by)
+    if problems and not overridden:
+        raise _refusal(slot, problems, now=now, limits=limits)
+    appointment = Appointment(
+        patient_id=request.patient_id, procedure_type_id=request.procedure_type_id,
+        physician_id=request.physician_id, office_id=request.office_id, room_id=request.room_id,
+        starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until,
+        region=request.region if setting.procedure.asks_region else None,
+        side=request.side if setting.procedure.asks_side else None,
+        levels_count=request.levels_count if setting.procedure.asks_levels else None,
+        levels=request.levels if setting.procedure.asks_levels else None,
+        status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=request.prior_auth_ref,
+        notes=request.notes, override_reason=request.override_reason if overridden else None,
+        created_by_id=by.user_id, **stamps(by, now))
+    db.session.add(appointment)
+    db.session.flush()
+    if overridden:
+        _record_override(appointment, problems, request.override_reason or "", by)
+    return appointment
+
+
+def _record_override(appointment: Appointment, problems: Sequence[Problem], reason: str, by: Actor) -> None:
+    record_event(db.session, by, "override", "appointment", appointment.id,
+                 patient_id=appointment.patient_id, office_id=appointment.office_id,
+                 summary=f"limit overridden: {reason}",
+                 changes={"refused": [None, " ".join(p.message for p in problems)],
+                          "override_reason": [None, reason]})
+
+
+# Reading.
+
+def _visible(by: Actor) -> bool:
+    return by.has_any_role(Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN, Role.MANAGER)
+
+
+def get_appointment(appointment_id: int, *, by: Actor, lock: bool = False) -> Appointment:
+    if not _visible(by):
+        raise NotFound("appointment", appointment_id)
+    query = _with_labels(select(Appointment).where(Appointment.id == appointment_id)).options(
+        joinedload(Appointment.patient), joinedload(Appointment.replaces),
+        joinedload(Appointment.replaced_by))
+    appointment = db.session.scalars(for_update(query, of=Appointment) if lock else query).unique().first()
+    if appointment is None:
+        raise NotFound("appointment", appointment_id)
+    return appointment
+
+
+def open_appointment(appointment_id: int, *, by: Actor) -> Appointment:
+    """An appointment's page shows its patient: the opening is audited like a patient record's."""
+    with transaction(db.session, by):
+        appointment = get_appointment(appointment_id, by=by)
+        record_event(db.session, by, "view", "appointment", appointment.id,
+                     patient_id=appointment.patient_id, office_id=appointment.office_id)
+    return appointment
+
+
+# Changes.
+
+def _locked_for_change(appointment_id: int, expected_version: int, by: Actor) -> Appointment:
+    appointment = get_appointment(appointment_id, by=by, lock=True)
+    ensure_current(db.session, appointment, expected_version,
+                   f"The {appointment.procedure_type.name.lower()} appointment")
+    return appointment
+
+
+def change_status(appointment_id: int, target: Status, *, expected_version: int, by: Actor,
+                  now: datetime) -> Appointment:
+    """Confirm, check in, send to the room, complete, or mark a no-show."""
+    if target in (Status.CANCELLED, Status.RESCHEDULED):
+        raise StatusRefused("Cancel or reschedule from the appointment's page.")
+    with transaction(db.session, by):
+        appointment = _locked_for_change(appointment_id, expected_version, by)
+        problem = rules.status_move_problem(appointment.status_enum, target, start=appointment.starts_at,
+                                            now=now, timezone=appointment.office.timezone)
+        if problem:
+            raise StatusRefused(problem)
+        appointment.status = target.value
+        appointment.status_changed_at = now
+        mark_changed(appointment, by, now)
+    return appointment
+
+
+def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | None, *,
+                       expected_version: int, by: Actor, now: datetime) -> Appointment:
+    with transaction(db.session, by):
+        appointment = _locked_for_change(appointment_id, expected_version, by)
+        problem = rules.status_move_problem(appointment.status_enum, Status.CANCELLED,
+                                            start=appointment.starts_at, now=now,
+                                            timezone=appointment.office.timezone)
+        if problem:
+            raise StatusRefused(problem)
+        if reason is CancelReason.OTHER and not note:
+            raise FieldErrors({"note": "Say why, when the reason is “other”."})
+        appointment.status = Status.CANCELLED.value
+        appointment.cancel_reason = reason.value
+        appointment.cancel_note = note
+        appointment.status_changed_at = now
+        mark_changed(appointment, by, now)
+    return appointment
+
+
+def reschedule_appointment(appointment_id: int, move: Move, *, expected_version: int, by: Actor,
+                           now: datetime, limits: Limits) -> Appointment:
+    """Move an open appointment: a new appointment takes its place and points back at it."""
+    try:
+        with transaction(db.session, by):
+            old = _locked_for_change(appointment_id, expected_version, by)
+            if not old.is_open or old.status_enum is Status.IN_ROOM:
+                state = old.status_enum.label.lower()
+                raise StatusRefused(f"An appointment that is {state} cannot be moved.")
+            request = _move_request(old, move)
+            _lock_people_and_room(move.physician_id, old.patient_id, move.room_id)
+            setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id)
+            slot = _slot_request(setting, request)
+            problems = _problems(slot, now=now, limits=limits, ignore=old.id)
+            overridden = _check_or_override(problems, move.override_reason, by)
+            if problems and not overridden:
+                raise _refusal(slot, problems, now=now, limits=limits)
+            new = Appointment(
+                patient_id=old.patient_id, procedure_type_id=old.procedure_type_id,
+                physician_id=move.physician_id, office_id=move.office_id, room_id=move.room_id,
+                starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until,
+                region=old.region, side=old.side, levels_count=old.levels_count, levels=old.levels,
+                status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=old.prior_auth_ref,
+                notes=old.notes, replaces_id=old.id,
+                override_reason=move.override_reason if overridden else old.override_reason,
+                created_by_id=by.user_id, **stamps(by, now))
+            old.status = Status.RESCHEDULED.value
+            old.status_changed_at = now
+            mark_changed(old, by, now)
+            db.session.flush()  # the old one stops holding its time before the new one takes it
+            db.session.add(new)
+            db.session.flush()
+            if overridden:
+                _record_override(new, problems, move.override_reason or "", by)
+    except ConcurrentChange as race:
+        raise BookingConflict([Problem("race", "time", "Someone booked that time a moment ago. "
+                                                        "Choose another time.")]) from race
+    return new
+
+
+def _move_request(old: Appointment, move: Move) -> BookingRequest:
+    return BookingRequest(old.patient_id, old.procedure_type_id, move.physician_id, move.office_id,
+                          move.room_id, move.day, move.time, old.region, old.side, old.levels_count,
+                          old.levels)
+
+
+# Next available.
+
+def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
+                        office_id: int | None = None, earliest: datetime, now: datetime, limits: Limits,
+                        part: rules.PartOfDay = rules.PartOfDay.ANY, count: int = 10, days: int = 60,
+                        patient_id: int | None = None) -> list[Slot]:
+    """The first free slots for a procedure: a fixed number of queries, then pure rules."""
+    procedure = db.session.get(ProcedureType, procedure_type_id)
+    if procedure is None:
+        raise FieldErrors({"procedure_type_id": "Choose a procedure."})
+    which_offices = offices_query().where(Office.active.is_(True)).order_by(Office.name)
+    if office_id is not None:
+        which_offices = which_offices.where(Office.id == office_id)
+    offices = [office_spec(office) for office in db.session.scalars(which_offices)]
+    which_physicians = physicians_query().where(Physician.active.is_(True)).order_by(Physician.last_name)
+    if physician_id is not None:
+        which_physicians = which_physicians.where(Physician.id == physician_id)
+    physicians = [physician_spec(physician) for physician in db.session.scalars(which_physicians)]
+    rooms = [room_spec(room) for room in db.session.scalars(
+        select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
+    until = earliest + timedelta(days=days + 1)
+    busy = BusyIndex(_active_between(earliest - timedelta(days=1), until,
+                                     room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
+                                     patient_ids=[patient_id] if patient_id else []))
+    history = _history(patient_id, earliest.date())
+    return rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
+                            busy=busy, earliest=earliest, days=days, now=now, limits=limits, part=part,
+                            count=count, patient_id=patient_id, history=history)

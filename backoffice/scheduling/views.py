@@ -1,0 +1,319 @@
+"""Booking, next available, the office calendars, the day board and the physician's day."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from backoffice.auth.access import allow
+from backoffice.auth.roles import Role
+from backoffice.auth.sessions import current_actor
+from backoffice.db import utcnow
+from backoffice.errors import FieldErrors, StaleEdit
+from backoffice.forms import add_field_errors, form_status, merge_stale_edit
+from backoffice.patients.services import find_by_mrn
+from backoffice.practice import services as practice
+from backoffice.procedures.services import list_procedure_types
+from backoffice.scheduling import calendars, services
+from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
+from backoffice.scheduling.rules import CancelReason, Limits, PartOfDay, Slot, Status
+
+bp = Blueprint("scheduling", __name__)
+
+Page = Response | str | tuple[str, int]
+S, N, P, M = Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN, Role.MANAGER
+BOOKERS = (S, P, M)
+CALENDAR_READERS = (S, N, P, M)
+FRONT_DESK = (S, N, P)
+
+
+def _limits() -> Limits:
+    return Limits(travel=timedelta(minutes=current_app.config["TRAVEL_MINUTES"]))
+
+
+def _practice_today() -> date:
+    return utcnow().astimezone(ZoneInfo(current_app.config["PRACTICE_TIMEZONE"])).date()
+
+
+def _requested_day() -> tuple[date, str | None]:
+    """The ?date= of a calendar URL, or today with a note when it is not a date."""
+    raw = request.args.get("date")
+    if not raw:
+        return _practice_today(), None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return _practice_today(), "That is not a date (YYYY-MM-DD); here is today."
+    if not 1900 <= day.year <= 2100:
+        return _practice_today(), "That date is out of range; here is today."
+    return day, None
+
+
+# Choices for the booking forms.
+
+def _room_choices() -> list[tuple[str, str, str]]:
+    return [(str(room.id), room.name, room.office.name)
+            for office in practice.list_offices(active_only=True) for room in office.rooms if room.active]
+
+
+def _physician_choices() -> list[tuple[str, str]]:
+    return [(str(p.id), p.display_name) for p in practice.list_physicians(active_only=True)]
+
+
+def _procedure_choices() -> list[tuple[str, str, str]]:
+    return [(str(p.id), f"{p.name} ({p.code})", p.category_enum.label)
+            for p in list_procedure_types(active_only=True)]
+
+
+def _booking_form(formdata: Any) -> BookingForm:
+    form = BookingForm(formdata=formdata)
+    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(), physicians=_physician_choices())
+    procedures = list_procedure_types(active_only=True)
+    form.set_procedures([(str(p.id), f"{p.name} ({p.code})", p.category_enum.label) for p in procedures],
+                        {str(p.id): {"data-minutes": p.duration_minutes, "data-turnover": p.turnover_minutes,
+                                     "data-asks": " ".join(question for question, asked in (
+                                         ("region", p.asks_region), ("side", p.asks_side),
+                                         ("levels", p.asks_levels)) if asked)}
+                         for p in procedures})
+    return form
+
+
+def _booking_page(form: BookingForm, status: int, **context: Any) -> tuple[str, int]:
+    chosen = find_by_mrn(form.patient.data, by=current_actor()) if form.patient.data else None
+    return render_template("scheduling/new.html", form=form, patient=chosen,
+                           can_override=current_actor().has_any_role(Role.PHYSICIAN), **context), status
+
+
+@bp.route("/appointments/new", methods=["GET", "POST"])
+@allow(*BOOKERS)
+def new_appointment() -> Page:
+    form = _booking_form(request.form if request.method == "POST" else request.args)
+    if request.method == "GET":
+        return _booking_page(form, 200)
+    if not form.validate():
+        return _booking_page(form, form_status(form))
+    actor = current_actor()
+    patient = find_by_mrn(form.patient.data or "", by=actor)
+    if patient is None:
+        add_field_errors(form, {"patient": "No patient has this MRN."})
+        return _booking_page(form, 400)
+    try:
+        appointment = services.book_appointment(form.to_request(patient.id), by=actor, now=utcnow(),
+                                                limits=_limits())
+    except services.BookingConflict as conflict:
+        add_field_errors(form, conflict.field_errors)
+        return _booking_page(form, 409, alternatives=conflict.alternatives, conflict=conflict)
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _booking_page(form, 400)
+    flash("Booked. The appointment is on the office calendar.", "success")
+    return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@allow(*FRONT_DESK)
+def appointment(appointment_id: int) -> str:
+    actor = current_actor()
+    appointment = services.open_appointment(appointment_id, by=actor)
+    zone = ZoneInfo(appointment.office.timezone)
+    return render_template("scheduling/appointment.html", appointment=appointment,
+                           local_start=appointment.starts_at.astimezone(zone),
+                           local_end=appointment.ends_at.astimezone(zone),
+                           status_form=StatusForm(formdata=None, version=appointment.version),
+                           can_book=actor.has_any_role(*BOOKERS))
+
+
+@bp.post("/appointments/<int:appointment_id>/status")
+@allow(*FRONT_DESK)
+def change_status(appointment_id: int) -> Response:
+    form = StatusForm()
+    back = request.form.get("back") or ""
+    target = url_for("scheduling.appointment", appointment_id=appointment_id)
+    if back.startswith("/offices/") and "//" not in back:
+        target = back
+    if not form.validate_on_submit():
+        flash("That change could not be read; nothing was saved.", "danger")
+        return redirect(target)
+    try:
+        moved = services.change_status(appointment_id, Status(form.target.data),
+                                       expected_version=form.version.data or 0, by=current_actor(),
+                                       now=utcnow())
+    except services.StatusRefused as refused:
+        flash(refused.message, "danger")
+    except StaleEdit as stale:
+        flash(stale.message.split(". The form")[0] + ". Look at its status now and try again.", "warning")
+    else:
+        flash(f"{moved.procedure_type.code} for {moved.patient.full_name}: "
+              f"{Status(moved.status).label.lower()}.", "success")
+    return redirect(target)
+
+
+def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
+    form = (RescheduleForm.for_record(appointment) if appointment is not None
+            else RescheduleForm(formdata=formdata))
+    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(), physicians=_physician_choices())
+    return form
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
+@allow(*BOOKERS)
+def reschedule(appointment_id: int) -> Page:
+    actor = current_actor()
+    old = services.get_appointment(appointment_id, by=actor)
+    if request.method == "GET":
+        return _reschedule_page(_reschedule_form(None, old), old, 200)
+    form = _reschedule_form(request.form)
+    if not form.validate():
+        return _reschedule_page(form, old, form_status(form))
+    try:
+        new = services.reschedule_appointment(appointment_id, form.to_move(),
+                                              expected_version=form.version.data or 0, by=actor,
+                                              now=utcnow(), limits=_limits())
+    except services.BookingConflict as conflict:
+        add_field_errors(form, conflict.field_errors)
+        return _reschedule_page(form, old, 409, alternatives=conflict.alternatives, conflict=conflict)
+    except services.StatusRefused as refused:
+        form.form_errors.append(refused.message)
+        return _reschedule_page(form, old, 409)
+    except StaleEdit as stale:
+        current = services.get_appointment(appointment_id, by=actor)
+        form = merge_stale_edit(form, _reschedule_form(None, current), stale)
+        return _reschedule_page(form, current, 409)
+    flash("Moved. The new appointment replaces the old one, which is kept in its history.", "success")
+    return redirect(url_for("scheduling.appointment", appointment_id=new.id))
+
+
+def _reschedule_page(form: RescheduleForm, old: Any, status: int, **context: Any) -> tuple[str, int]:
+    return render_template("scheduling/reschedule.html", form=form, appointment=old,
+                           can_override=current_actor().has_any_role(Role.PHYSICIAN), **context), status
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@allow(*BOOKERS)
+def cancel(appointment_id: int) -> Page:
+    actor = current_actor()
+    appointment = services.get_appointment(appointment_id, by=actor)
+    form = CancelForm.for_record(appointment) if request.method == "GET" else CancelForm()
+    if not form.validate_on_submit():
+        return render_template("scheduling/cancel.html", form=form, appointment=appointment), form_status(form)
+    try:
+        services.cancel_appointment(appointment_id, CancelReason(form.reason.data), form.note.data,
+                                    expected_version=form.version.data or 0, by=actor, now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("scheduling/cancel.html", form=form, appointment=appointment), 400
+    except services.StatusRefused as refused:
+        form.form_errors.append(refused.message)
+        return render_template("scheduling/cancel.html", form=form, appointment=appointment), 409
+    except StaleEdit as stale:
+        current = services.get_appointment(appointment_id, by=actor)
+        form = merge_stale_edit(form, CancelForm.for_record(current), stale)
+        return render_template("scheduling/cancel.html", form=form, appointment=current), 409
+    flash("Cancelled. The time is free again.", "success")
+    return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
+
+
+# Next available.
+
+@bp.get("/availability")
+@allow(*CALENDAR_READERS)
+def availability() -> tuple[str, int]:
+    form = AvailabilityForm(request.args)
+    form.set_choices(procedures=_procedure_choices(), physicians=_physician_choices(),
+                     offices=practice.office_choices())
+    slots: list[Slot] = []
+    searched = "procedure_type_id" in request.args
+    if searched and form.validate():
+        now = utcnow()
+        earliest = now
+        if form.earliest.data and form.earliest.data > _practice_today():
+            earliest = datetime.combine(form.earliest.data, datetime.min.time(),
+                                        ZoneInfo(current_app.config["PRACTICE_TIMEZONE"]))
+        slots = services.find_next_available(
+            int(form.procedure_type_id.data), physician_id=_optional_int(form.physician_id.data),
+            office_id=_optional_int(form.office_id.data), earliest=earliest, now=now, limits=_limits(),
+            part=PartOfDay(form.part.data), days=current_app.config["AVAILABILITY_DAYS"])
+    status = 400 if searched and form.errors else 200
+    return render_template("scheduling/availability.html", form=form, slots=slots, searched=searched,
+                           days=current_app.config["AVAILABILITY_DAYS"],
+                           can_book=current_actor().has_any_role(*BOOKERS)), status
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+# Calendars.
+
+@bp.get("/calendar")
+@allow(*CALENDAR_READERS)
+def calendar_home() -> Response:
+    offices = practice.list_offices(active_only=True)
+    if not offices:
+        flash("No office is set up yet.", "warning")
+        return redirect(url_for("core.home"))
+    return redirect(url_for("scheduling.office_calendar", slug=offices[0].slug))
+
+
+@bp.get("/board")
+@allow(*FRONT_DESK)
+def board_home() -> Response:
+    offices = practice.list_offices(active_only=True)
+    if not offices:
+        flash("No office is set up yet.", "warning")
+        return redirect(url_for("core.home"))
+    return redirect(url_for("scheduling.board", slug=offices[0].slug))
+
+
+@bp.get("/offices/<slug>/calendar")
+@allow(*CALENDAR_READERS)
+def office_calendar(slug: str) -> tuple[str, int]:
+    day, problem = _requested_day()
+    view = request.args.get("view", "day")
+    actor = current_actor()
+    context: dict[str, Any] = {"day": day, "problem": problem, "today": _practice_today(),
+                               "offices": practice.list_offices(active_only=True),
+                               "show_patients": calendars.may_see_patient_names(actor),
+                               "can_book": actor.has_any_role(*BOOKERS)}
+    if view == "week":
+        week = calendars.office_week(slug, day)
+        return render_template("scheduling/week.html", week=week, office=week.office, view="week",
+                               step=timedelta(days=7), **context), 200
+    office_day = calendars.office_day(slug, day)
+    return render_template("scheduling/day.html", calendar=office_day, office=office_day.office, view="day",
+                           step=timedelta(days=1), **context), 200
+
+
+@bp.get("/offices/<slug>/day-sheet")
+@allow(*FRONT_DESK)
+def day_sheet(slug: str) -> str:
+    day, _ = _requested_day()
+    office_day = calendars.office_day(slug, day)
+    return render_template("scheduling/day_sheet.html", calendar=office_day, office=office_day.office,
+                           day=day)
+
+
+@bp.get("/offices/<slug>/board")
+@allow(*FRONT_DESK)
+def board(slug: str) -> str:
+    day, problem = _requested_day()
+    office, lines = calendars.office_board(slug, day)
+    return render_template("scheduling/board.html", office=office, lines=lines, day=day, problem=problem,
+                           today=_practice_today(), offices=practice.list_offices(active_only=True),
+                           status_form=StatusForm(formdata=None), step=timedelta(days=1))
+
+
+@bp.get("/physicians/<int:physician_id>/day")
+@allow(*CALENDAR_READERS)
+def physician_day(physician_id: int) -> str:
+    day, problem = _requested_day()
+    actor = current_actor()
+    data = calendars.physician_day(physician_id, day, current_app.config["PRACTICE_TIMEZONE"])
+    return render_template("scheduling/physician_day.html", data=data, day=day, problem=problem,
+                           today=_practice_today(), physicians=practice.list_physicians(active_only=True),
+                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+                           show_patients=calendars.may_see_patient_names(actor))

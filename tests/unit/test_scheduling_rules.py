@@ -1,0 +1,340 @@
+"""The scheduling rules, table by table, with no app and no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backoffice.practice.rules import Capability, WorkBlock
+from backoffice.scheduling import rules
+from backoffice.scheduling.rules import (
+    Booked,
+    BusyIndex,
+    Leave,
+    Limits,
+    OfficeSpec,
+    PartOfDay,
+    PhysicianSpec,
+    PriorProcedure,
+    ProcedureSpec,
+    RoomSpec,
+    SlotRequest,
+    Status,
+)
+
+EASTERN = "America/New_York"
+TZ = ZoneInfo(EASTERN)
+MONDAY = date(2026, 12, 7)
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+WEEKDAY_HOURS = {day: (time(7, 0), time(17, 0)) for day in range(5)}
+FLUORO = frozenset({Capability.FLUOROSCOPY})
+
+ANNAPOLIS = OfficeSpec(1, "Annapolis", EASTERN, WEEKDAY_HOURS, {date(2026, 12, 25): "Christmas Day"})
+GLEN_BURNIE = OfficeSpec(2, "Glen Burnie", EASTERN, WEEKDAY_HOURS)
+ROOM_1 = RoomSpec(11, 1, "Room 1", FLUORO | {Capability.SEDATION})
+EXAM = RoomSpec(12, 1, "Exam Room", frozenset())
+GB_ROOM = RoomSpec(21, 2, "Room 2", FLUORO | {Capability.SEDATION})
+MBB = ProcedureSpec(1, "Medial branch block", "MBB", timedelta(minutes=30), timedelta(minutes=15), FLUORO,
+                    asks_region=True, asks_side=True, asks_levels=True, max_levels=2,
+                    frequency_group="facet_diagnostic", max_per_year=4)
+RFA = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), timedelta(minutes=15),
+                    FLUORO | {Capability.SEDATION})
+ESI = ProcedureSpec(3, "Interlaminar epidural steroid injection", "ILESI", timedelta(minutes=30),
+                    timedelta(minutes=15), FLUORO, asks_region=True, frequency_group="epidural",
+                    max_per_year=4, min_days_between=14)
+# Dr. Reyes: Annapolis mornings and Glen Burnie afternoons on Mondays.
+REYES = PhysicianSpec(7, "Dr. Reyes", (
+    WorkBlock(0, time(7, 0), time(12, 0), 1), WorkBlock(0, time(12, 0), time(17, 0), 2),
+    WorkBlock(1, time(7, 0), time(17, 0), 1)))
+OKAFOR = PhysicianSpec(8, "Dr. Okafor", (WorkBlock(0, time(7, 0), time(17, 0), 1),))
+
+
+def at(hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
+    return datetime.combine(day, time(hour, minute), TZ).astimezone(UTC)
+
+
+def booked(start: datetime, *, minutes: int = 30, turnover: int = 15, room: RoomSpec = ROOM_1,
+           physician: int = 7, patient: int = 100, office: OfficeSpec = ANNAPOLIS, number: int = 1) -> Booked:
+    end = start + timedelta(minutes=minutes)
+    return Booked(number, office.id, room.id, physician, patient, start, end,
+                  end + timedelta(minutes=turnover), "a medial branch block", "Dr. Reyes", room.name,
+                  office.name, EASTERN)
+
+
+def request(start: datetime, *, procedure: ProcedureSpec = MBB, room: RoomSpec = ROOM_1,
+            office: OfficeSpec = ANNAPOLIS, physician: PhysicianSpec = REYES, patient: int | None = 200,
+            region: str | None = "lumbar", side: str | None = "right", levels: int | None = 1) -> SlotRequest:
+    return SlotRequest(procedure, office, room, physician, start, patient, region, side, levels)
+
+
+def codes(req: SlotRequest, existing: list[Booked] = (), history=(), now: datetime = NOW) -> list[str]:
+    return [p.code for p in rules.slot_problems(req, BusyIndex(existing), now=now, limits=Limits(),
+                                                history=history)]
+
+
+@pytest.mark.parametrize("start, existing, expected", [
+    (at(9, 0), [], []),
+    (at(9, 45), [booked(at(9, 0))], []),                      # after the 15 minutes' turnover
+    (at(9, 30), [booked(at(9, 0))], ["room_busy", "physician_busy"][:1]),  # inside the turnover
+    (at(9, 15), [booked(at(9, 0))], ["room_busy", "physician_busy"]),
+    (at(8, 15), [booked(at(9, 0))], []),                      # ends 08:45, its turnover ends 09:00
+    (at(8, 20), [booked(at(9, 0))], ["room_busy"]),           # its turnover runs into 09:00
+    (at(8, 45), [booked(at(9, 0), room=EXAM)], ["physician_busy"]),
+    (at(8, 30), [booked(at(9, 0), room=EXAM)], []),           # back to back for the physician
+    (at(8, 45), [booked(at(9, 0), room=EXAM, physician=8)], []),
+])
+def test_refuses_room_overlap_including_turnover(start, existing, expected):
+    assert codes(request(start), existing) == expected
+
+
+def test_back_to_back_for_the_physician_is_allowed_in_another_room():
+    existing = [booked(at(9, 0), room=EXAM)]
+    assert codes(request(at(9, 30)), existing) == []
+
+
+def test_the_conflict_message_names_what_is_in_the_way():
+    problems = rules.slot_problems(request(at(9, 15)), BusyIndex([booked(at(9, 0))]), now=NOW, limits=Limits())
+    assert problems[0].message == ("Room 1, Annapolis, is taken 09:00-09:30 by a medial branch block "
+                                   "with Dr. Reyes.")
+    turnover = rules.slot_problems(request(at(9, 30)), BusyIndex([booked(at(9, 0))]), now=NOW,
+                                   limits=Limits())
+    assert "is being turned over until 09:45" in turnover[0].message
+
+
+@pytest.mark.parametrize("start, office, room, expected", [
+    (at(12, 0), GLEN_BURNIE, GB_ROOM, ["travel"]),    # Annapolis case ends 11:45: 15 minutes' travel
+    (at(12, 0), ANNAPOLIS, ROOM_1, ["not_working"]),  # Mondays after noon he is in Glen Burnie
+    (at(12, 15), GLEN_BURNIE, GB_ROOM, []),           # exactly 30 minutes after
+    (at(12, 10), GLEN_BURNIE, GB_ROOM, ["travel"]),
+])
+def test_a_physician_needs_time_to_travel_between_offices(start, office, room, expected):
+    existing = [booked(at(11, 15), room=EXAM)]
+    assert codes(request(start, office=office, room=room), existing) == expected
+
+
+def test_the_patient_cannot_be_in_two_places():
+    existing = [booked(at(9, 0), room=GB_ROOM, office=GLEN_BURNIE, physician=8, patient=200)]
+    assert codes(request(at(9, 15)), existing) == ["patient_busy"]
+    assert codes(request(at(9, 30)), existing) == []
+
+
+@pytest.mark.parametrize("start, expected", [
+    (at(7, 0), []),
+    (at(6, 55), ["outside_hours"]),
+    (at(16, 30, day=MONDAY + timedelta(days=1)), []),       # ends 17:00 exactly; turnover may run on
+    (at(16, 35, day=MONDAY + timedelta(days=1)), ["outside_hours"]),
+    (at(9, 0, day=date(2026, 12, 25)), ["closed"]),          # a holiday
+    (at(9, 0, day=date(2026, 12, 12)), ["closed"]),          # a Saturday
+    (at(9, 3), ["off_grid"]),
+    (datetime(2026, 12, 1, 11, 55, tzinfo=UTC), ["past"]),
+])
+def test_office_hours_grid_and_the_past(start, expected):
+    assert codes(request(start, physician=PhysicianSpec(7, "Dr. Reyes", tuple(
+        WorkBlock(d, time(7), time(17), 1) for d in range(7)))), []) == expected
+
+
+def test_a_physician_on_leave_or_not_scheduled_is_not_bookable():
+    on_leave = PhysicianSpec(7, "Dr. Reyes", REYES.blocks, (Leave(MONDAY, MONDAY, "Conference"),))
+    assert codes(request(at(9, 0), physician=on_leave)) == ["on_leave"]
+    problems = rules.slot_problems(request(at(9, 0, day=MONDAY + timedelta(days=2))), BusyIndex([]),
+                                   now=NOW, limits=Limits())
+    assert problems[0].message == "Dr. Reyes does not work at Annapolis on Wednesdays."
+
+
+def test_a_schedule_block_valid_from_a_date_applies_from_that_date():
+    later = PhysicianSpec(9, "Dr. Natarajan", (WorkBlock(0, time(7), time(17), 1, date(2026, 12, 14)),))
+    assert codes(request(at(9, 0), physician=later)) == ["not_working"]
+    assert codes(request(at(9, 0, day=date(2026, 12, 14)), physician=later)) == []
+
+
+@pytest.mark.parametrize("room, procedure, expected", [
+    (EXAM, MBB, ["room_capability"]),
+    (ROOM_1, RFA, []),
+    (RoomSpec(13, 1, "Room 3", FLUORO), RFA, ["room_capability"]),      # no sedation
+    (GB_ROOM, MBB, ["room_office"]),
+    (RoomSpec(14, 1, "Room 4", FLUORO, active=False), MBB, ["room_inactive"]),
+])
+def test_the_room_must_be_at_the_office_in_use_and_equipped(room, procedure, expected):
+    assert codes(request(at(9, 0), room=room, procedure=procedure)) == expected
+
+
+def test_capability_message_says_what_is_missing():
+    problems = rules.slot_problems(request(at(9, 0), room=EXAM), BusyIndex([]), now=NOW, limits=Limits())
+    assert problems[0].message == "Exam Room, Annapolis, has no fluoroscopy, which a medial branch block needs."
+
+
+@pytest.mark.parametrize("region, side, levels, expected", [
+    ("lumbar", "right", 1, []),
+    (None, "right", 1, ["region_missing"]),
+    ("lumbar", None, 2, ["side_missing"]),
+    ("lumbar", "left", None, ["levels_missing"]),
+    ("lumbar", "left", 3, ["levels_too_many"]),
+])
+def test_region_side_and_levels_when_the_procedure_asks(region, side, levels, expected):
+    assert codes(request(at(9, 0), region=region, side=side, levels=levels)) == expected
+
+
+def prior(day: date, *, region: str = "lumbar", status: Status = Status.COMPLETED, group: str = "epidural",
+          number: int = 0) -> PriorProcedure:
+    return PriorProcedure(number, day, group, region, "Interlaminar epidural steroid injection", status)
+
+
+ESI_DAY = date(2026, 12, 8)  # a Tuesday
+
+
+def esi(day: date = ESI_DAY) -> SlotRequest:
+    return request(at(9, 0, day=day), procedure=ESI, side=None, levels=None)
+
+
+@pytest.mark.parametrize("history, expected", [
+    ([prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1))], []),
+    ([prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)), prior(date(2026, 11, 1))],
+     ["frequency"]),
+    # one exactly twelve months before no longer counts; a day later it does
+    ([prior(date(2025, 12, 8)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)), prior(date(2026, 11, 1))],
+     []),
+    ([prior(date(2025, 12, 9)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)), prior(date(2026, 11, 1))],
+     ["frequency"]),
+    # other regions, cancelled and no-show appointments never count
+    ([prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)),
+      prior(date(2026, 11, 1), region="cervical")], []),
+    ([prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)),
+      prior(date(2026, 11, 1), status=Status.CANCELLED)], []),
+    ([prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)),
+      prior(date(2026, 11, 1), status=Status.NO_SHOW)], []),
+    # booked ones ahead count too: no five in any twelve months
+    ([prior(date(2027, 1, 10), status=Status.SCHEDULED), prior(date(2027, 3, 1), status=Status.SCHEDULED),
+      prior(date(2027, 5, 1), status=Status.SCHEDULED), prior(date(2027, 7, 1), status=Status.SCHEDULED)],
+     ["frequency"]),
+    ([prior(date(2027, 1, 10), status=Status.SCHEDULED), prior(date(2027, 3, 1), status=Status.SCHEDULED),
+      prior(date(2027, 5, 1), status=Status.SCHEDULED), prior(date(2027, 12, 8), status=Status.SCHEDULED)],
+     []),
+    # across the year end, the window slides: Feb 2026 is more than 12 months before Feb 2027
+    ([prior(date(2026, 1, 15)), prior(date(2027, 1, 10), status=Status.SCHEDULED),
+      prior(date(2027, 3, 1), status=Status.SCHEDULED), prior(date(2027, 5, 1), status=Status.SCHEDULED)],
+     []),
+])
+def test_a_fifth_epidural_in_a_region_within_twelve_months_is_refused(history, expected):
+    assert codes(esi(), history=history) == expected
+
+
+@pytest.mark.parametrize("days_before, expected", [(13, ["interval"]), (14, []), (30, [])])
+def test_epidurals_in_a_region_are_at_least_fourteen_days_apart(days_before, expected):
+    assert codes(esi(), history=[prior(ESI_DAY - timedelta(days=days_before))]) == expected
+
+
+def test_the_frequency_message_lists_the_dates_and_the_limit():
+    history = [prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)), prior(date(2026, 11, 1))]
+    problem = rules.slot_problems(esi(), BusyIndex([]), now=NOW, limits=Limits(), history=history)[0]
+    assert problem.message.startswith("This would make 5 epidural steroid injections (lumbar) within 12 months")
+    assert "02/01/2026, 05/01/2026, 08/01/2026, 11/01/2026" in problem.message and "limit is 4" in problem.message
+    assert problem.overridable
+
+
+@pytest.mark.parametrize("codes_, reason, physician, overridden", [
+    (["frequency"], "Flare after fall; benefit documented", True, True),
+    (["frequency"], "", True, False),
+    (["frequency"], "Flare", False, False),
+    (["frequency", "room_busy"], "Flare", True, False),
+    ([], "Flare", True, False),
+])
+def test_only_a_physician_with_a_reason_overrides_only_limits(codes_, reason, physician, overridden):
+    problems = [rules.Problem(code, "x", "m", overridable=code == "frequency") for code in codes_]
+    assert rules.is_overridden(problems, override_reason=reason, by_physician=physician) is overridden
+
+
+@pytest.mark.parametrize("day, wall, exists", [
+    (date(2026, 3, 8), time(2, 30), False),   # clocks go forward 02:00 -> 03:00
+    (date(2026, 3, 8), time(3, 0), True),
+    (date(2026, 11, 1), time(1, 30), True),   # happens twice; the first is taken
+    (date(2026, 11, 1), time(9, 0), True),
+])
+def test_local_times_that_clocks_skip_do_not_exist(day, wall, exists):
+    assert (rules.local_to_utc(day, wall, EASTERN) is not None) is exists
+
+
+@pytest.mark.parametrize("day, utc_hour", [(date(2026, 11, 1), 14), (date(2026, 10, 31), 13),
+                                           (date(2026, 3, 8), 13), (date(2026, 3, 7), 14)])
+def test_nine_oclock_is_the_right_instant_on_either_side_of_a_clock_change(day, utc_hour):
+    assert rules.local_to_utc(day, time(9, 0), EASTERN).hour == utc_hour
+
+
+MONDAY_MORNING = at(7, 0)
+
+
+def find(procedure=RFA, physicians=(REYES, OKAFOR), existing=(), earliest=MONDAY_MORNING, part=PartOfDay.ANY,
+         offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM), count=10, days=60):
+    return rules.find_slots(procedure, offices=offices, rooms=rooms, physicians=physicians,
+                            busy=BusyIndex(existing), earliest=earliest, days=days, now=NOW,
+                            limits=Limits(), part=part, count=count)
+
+
+def test_next_available_offers_the_first_ten_valid_slots_in_order():
+    slots = find()
+    assert len(slots) == 10
+    assert [s.start for s in slots] == sorted(s.start for s in slots)
+    assert all(s.room.capabilities >= RFA.needs for s in slots)
+
+
+def test_next_available_for_a_named_physician_only_where_and_when_they_work_with_a_free_room():
+    existing = [booked(at(7, 0), minutes=60), booked(at(8, 15), minutes=60, number=2)]
+    slots = find(physicians=(REYES,), existing=existing, count=40)
+    for slot in slots:
+        local = slot.local_start
+        block = next(b for b in REYES.blocks if b.weekday == local.weekday() and b.office_id == slot.office.id
+                     and b.starts <= local.time())
+        assert (local + RFA.duration).time() <= block.ends
+        assert slot.room.id in (ROOM_1.id, GB_ROOM.id)
+    first_monday = [s.local_start.strftime("%H:%M") for s in slots if s.local_start.date() == MONDAY]
+    assert first_monday[:2] == ["09:30", "09:45"]   # after two cases and their turnover
+    assert "11:00" in first_monday and "12:00" in first_monday  # Annapolis, then Glen Burnie
+
+
+def test_next_available_leaves_time_to_travel_between_offices():
+    existing = [booked(at(10, 45), minutes=60)]   # Annapolis until 11:45
+    slots = find(physicians=(REYES,), existing=existing, count=40)
+    monday_gb = [s.local_start.strftime("%H:%M") for s in slots
+                 if s.local_start.date() == MONDAY and s.office is GLEN_BURNIE]
+    assert monday_gb[0] == "12:15"
+
+
+def test_next_available_keeps_to_the_part_of_the_day():
+    assert all(s.local_start.time() >= time(12) for s in find(part=PartOfDay.AFTERNOON))
+    assert all(s.local_start.time() < time(12) for s in find(part=PartOfDay.MORNING))
+
+
+def test_next_available_finds_nothing_when_no_room_can_take_the_procedure():
+    assert find(rooms=(EXAM,), days=14) == []
+
+
+@pytest.mark.parametrize("current, target, allowed", [
+    (Status.SCHEDULED, Status.CONFIRMED, True),
+    (Status.CONFIRMED, Status.CHECKED_IN, True),
+    (Status.CHECKED_IN, Status.IN_ROOM, True),
+    (Status.IN_ROOM, Status.COMPLETED, True),
+    (Status.SCHEDULED, Status.COMPLETED, False),
+    (Status.SCHEDULED, Status.IN_ROOM, False),
+    (Status.CONFIRMED, Status.SCHEDULED, False),
+    (Status.COMPLETED, Status.CANCELLED, False),
+    (Status.CANCELLED, Status.SCHEDULED, False),
+    (Status.IN_ROOM, Status.CANCELLED, True),
+    (Status.CHECKED_IN, Status.NO_SHOW, False),
+    (Status.CONFIRMED, Status.NO_SHOW, True),
+    (Status.NO_SHOW, Status.CHECKED_IN, False),
+])
+def test_the_status_flow_allows_only_its_moves(current, target, allowed):
+    start = at(9, 0)
+    now = start + timedelta(minutes=5)
+    problem = rules.status_move_problem(current, target, start=start, now=now, timezone=EASTERN)
+    assert (problem is None) is allowed
+
+
+def test_check_in_is_on_the_day_and_no_show_after_the_time():
+    start = at(9, 0)
+    day_before = start - timedelta(days=1)
+    assert "on the day" in rules.status_move_problem(Status.CONFIRMED, Status.CHECKED_IN, start=start,
+                                                      now=day_before, timezone=EASTERN)
+    assert "has passed" in rules.status_move_problem(Status.CONFIRMED, Status.NO_SHOW, start=start,
+                                                      now=start - timedelta(minutes=1), timezone=EASTERN)
