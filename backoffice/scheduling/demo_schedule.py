@@ -45,10 +45,10 @@ def load(now: datetime) -> int:
     patient_ids = list(db.session.scalars(select(Patient.id).order_by(Patient.id)))
     if not offices or not patient_ids or not procedures:
         return 0
-    office_specs = {o.id: services.office_spec(o) for o in db.session.scalars(services.offices_query())}
+    office_specs = {o.id: services.office_spec(o) for o in db.session.scalars(services.offices_query()).unique()}
     rooms = sorted((services.room_spec(room) for room in db.session.scalars(select(Room).where(Room.active.is_(True)))),
                    key=lambda r: (len(r.capabilities), r.name))
-    physicians = [services.physician_spec(p) for p in db.session.scalars(services.physicians_query())]
+    physicians = [services.physician_spec(p) for p in db.session.scalars(services.physicians_query()).unique()]
     specs = {code: services.procedure_spec(p) for code, p in procedures.items() if code in MIX}
     codes = [code for code in MIX if code in specs]
     weights = [MIX[code] for code in codes]

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
@@ -135,11 +135,13 @@ def physician_spec(physician: Physician) -> PhysicianSpec:
 
 
 def offices_query() -> Select[Office]:
-    return select(Office).options(selectinload(Office.hours), selectinload(Office.closures))
+    """Offices with their hours and closed days in one query (read the result with .unique())."""
+    return select(Office).options(joinedload(Office.hours), joinedload(Office.closures))
 
 
 def physicians_query() -> Select[Physician]:
-    return select(Physician).options(selectinload(Physician.schedules), selectinload(Physician.leaves))
+    """Physicians with their schedules and leave in one query (read with .unique())."""
+    return select(Physician).options(joinedload(Physician.schedules), joinedload(Physician.leaves))
 
 
 def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
@@ -203,9 +205,9 @@ class Setting:
 
 def _load_setting(procedure_type_id: int, office_id: int, room_id: int, physician_id: int) -> Setting:
     procedure = db.session.get(ProcedureType, procedure_type_id)
-    office = db.session.scalars(offices_query().where(Office.id == office_id)).first()
+    office = db.session.scalars(offices_query().where(Office.id == office_id)).unique().first()
     room = db.session.get(Room, room_id)
-    physician = db.session.scalars(physicians_query().where(Physician.id == physician_id)).first()
+    physician = db.session.scalars(physicians_query().where(Physician.id == physician_id)).unique().first()
     errors = {name: message for name, missing, message in (
         ("procedure_type_id", procedure is None, "Choose a procedure."),
         ("office_id", office is None, "Choose an office."),
@@ -457,11 +459,11 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     which_offices = offices_query().where(Office.active.is_(True)).order_by(Office.name)
     if office_id is not None:
         which_offices = which_offices.where(Office.id == office_id)
-    offices = [office_spec(office) for office in db.session.scalars(which_offices)]
+    offices = [office_spec(office) for office in db.session.scalars(which_offices).unique()]
     which_physicians = physicians_query().where(Physician.active.is_(True)).order_by(Physician.last_name)
     if physician_id is not None:
         which_physicians = which_physicians.where(Physician.id == physician_id)
-    physicians = [physician_spec(physician) for physician in db.session.scalars(which_physicians)]
+    physicians = [physician_spec(physician) for physician in db.session.scalars(which_physicians).unique()]
     rooms = [room_spec(room) for room in db.session.scalars(
         select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
     until = earliest + timedelta(days=days + 1)

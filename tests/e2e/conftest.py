@@ -60,3 +60,19 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
         f"{response.status} {response.url}"))
     yield page
     context.close()
+
+
+@pytest.fixture
+def first_patient(live_server: str, database_url: str) -> tuple[str, str]:
+    """(last name, MRN) of the first demo patient, to type into searches."""
+    from sqlalchemy import select
+
+    from backoffice.patients.models import Patient
+
+    app = make_app(database_url)
+    with app.app_context():
+        patient = db.session.scalars(select(Patient).order_by(Patient.id)).first()
+        found = (patient.last_name, patient.mrn)
+        db.session.remove()
+        db.engine.dispose()
+    return found
