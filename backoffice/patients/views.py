@@ -12,6 +12,7 @@ from backoffice.forms import form_status, merge_stale_edit
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
 from backoffice.practice.services import office_choices
+from backoffice.scheduling.calendars import patient_appointments
 from backoffice.timefmt import format_date
 
 bp = Blueprint("patients", __name__)
@@ -64,7 +65,8 @@ def new() -> Response | tuple[str, int]:
 @allow(*CLINICAL_ROLES)
 def show(patient_id: int) -> str:
     patient = services.open_patient_record(patient_id, by=current_actor())
-    return render_template("patients/show.html", patient=patient)
+    return render_template("patients/show.html", patient=patient,
+                           appointments=patient_appointments(patient_id), now=utcnow())
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])

@@ -145,6 +145,15 @@ def physician_day(physician_id: int, day: date, practice_timezone: str) -> Physi
     return PhysicianDay(physician, day, blocks, _appointments(None, start, end, ACTIVE, physician_id), leave)
 
 
+def patient_appointments(patient_id: int) -> list[Appointment]:
+    """Every appointment of a patient, newest first (one query)."""
+    query = (select(Appointment).where(Appointment.patient_id == patient_id)
+             .options(joinedload(Appointment.procedure_type), joinedload(Appointment.physician),
+                      joinedload(Appointment.room), joinedload(Appointment.office))
+             .order_by(Appointment.starts_at.desc()))
+    return list(db.session.scalars(query).unique())
+
+
 @dataclass(frozen=True)
 class BoardLine:
     appointment: Appointment
