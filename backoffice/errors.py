@@ -47,9 +47,9 @@ class StaleEdit(DomainError):
     """Someone saved the record after this user opened it; their save is refused, not merged."""
 
     def __init__(self, what: str, changed_by: str, changed_at: datetime, current_version: int) -> None:
-        super().__init__(f"{what} was changed by {changed_by} after you opened it. The form now "
-                         "holds what they saved together with your changes: check it and save "
-                         "again.")
+        self.headline = f"{what} was changed by {changed_by} after you opened it."
+        super().__init__(f"{self.headline} The form now holds what they saved together with your "
+                         "changes: check it and save again.")
         self.what = what
         self.changed_by = changed_by
         self.changed_at = changed_at

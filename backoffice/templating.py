@@ -11,7 +11,7 @@ from flask import Flask, current_app
 
 from backoffice.auth.access import can_access
 from backoffice.phones import format_phone
-from backoffice.scheduling.rules import Status, allowed_moves
+from backoffice.scheduling.rules import one_click_moves
 from backoffice.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 
 
@@ -75,15 +75,10 @@ def _local_time(value: datetime, timezone: str) -> str:
     return local_datetime(value, timezone).strftime(TIME_FORMAT)
 
 
-def _status_moves(status: Status) -> list[Status]:
-    """The one-click moves (cancelling has a page of its own, for its reason)."""
-    return [move for move in allowed_moves(status) if move is not Status.CANCELLED]
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  audit_value=_audit_value, timezone_label=timezone_label,
-                                 local_time=_local_time, status_moves=_status_moves)
+                                 local_time=_local_time, status_moves=one_click_moves)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access)
 
     @app.context_processor

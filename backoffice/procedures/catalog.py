@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backoffice.procedures.rules import Category, FrequencyGroup
+from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,16 @@ class ProcedureData:
     frequency_group: FrequencyGroup | None = None
     max_per_year: int | None = None
     min_days_between: int | None = None
+    interval_scope: IntervalScope = IntervalScope.REGION
     follow_ups: str = ""
     active: bool = True
 
 
 E, F, A = Category.EPIDURAL, Category.FACET, Category.ABLATION
+# Four per region in 12 months; 14 days after any earlier epidural, whatever its region.
 ESI: dict[str, Any] = {"frequency_group": FrequencyGroup.EPIDURAL, "max_per_year": 4, "min_days_between": 14,
-       "follow_ups": "14d", "needs_fluoroscopy": True, "asks_region": True}
+       "interval_scope": IntervalScope.PATIENT, "follow_ups": "14d", "needs_fluoroscopy": True,
+       "asks_region": True}
 
 CATALOG: tuple[ProcedureData, ...] = (
     ProcedureData("ILESI", "Interlaminar epidural steroid injection", E, "62321, 62323", 30, 15,
@@ -55,7 +58,8 @@ CATALOG: tuple[ProcedureData, ...] = (
     ProcedureData("RFA", "Radiofrequency ablation", A, "64633, 64635, +64634, +64636", 60, 15,
                   needs_fluoroscopy=True, needs_sedation=True, asks_region=True, asks_side=True,
                   asks_levels=True, max_levels=3, frequency_group=FrequencyGroup.ABLATION,
-                  max_per_year=2, follow_ups="6w, 26w"),
+                  max_per_year=2, min_days_between=182, interval_scope=IntervalScope.REGION_SIDE,
+                  follow_ups="6w, 26w"),
     ProcedureData("SIJ", "Sacroiliac joint injection", Category.JOINT, "27096", 30, 15,
                   needs_fluoroscopy=True, asks_side=True, follow_ups="14d"),
     ProcedureData("TPI", "Trigger point injection", Category.JOINT, "20552, 20553", 20, 10),

@@ -8,7 +8,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, Val
 
 from backoffice.forms import VersionedForm, choices, text
 from backoffice.procedures.catalog import ProcedureData
-from backoffice.procedures.rules import Category, FrequencyGroup, parse_follow_ups
+from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope, parse_follow_ups
 
 
 class MultipleOf5:
@@ -41,8 +41,9 @@ class ProcedureTypeForm(FlaskForm):
     frequency_group = SelectField("Counts towards the limit of", default="", choices=choices(
         ((group.value, group.label) for group in FrequencyGroup), blank="No limit"))
     max_per_year = IntegerField("Most per region in 12 months", validators=[Optional(), NumberRange(1, 52)])
-    min_days_between = IntegerField("Fewest days between, same region", validators=[
-        Optional(), NumberRange(1, 730)])
+    min_days_between = IntegerField("Fewest days between", validators=[Optional(), NumberRange(1, 730)])
+    interval_scope = SelectField("…after one in", default=IntervalScope.REGION.value,
+                                 choices=choices((scope.value, scope.label) for scope in IntervalScope))
     follow_ups = text("Follow-ups after", 60, required=False,
                       description="Delays after the procedure, such as 14d, 90d (h hours, d days, w weeks).")
     active = BooleanField("Bookable", default=True)
@@ -67,6 +68,7 @@ class ProcedureTypeForm(FlaskForm):
             prior_authorization=self.prior_authorization.data,
             frequency_group=FrequencyGroup(group) if group else None,
             max_per_year=self.max_per_year.data, min_days_between=self.min_days_between.data,
+            interval_scope=IntervalScope(self.interval_scope.data),
             follow_ups=self.follow_ups.data or "", active=self.active.data)
 
 

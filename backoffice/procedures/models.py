@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backoffice.audit.trail import Audited
 from backoffice.db import Base, Versioned
 from backoffice.practice.rules import Capability
-from backoffice.procedures.rules import Category, FrequencyGroup
+from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope
 
 
 class ProcedureType(Audited, Versioned, Base):
@@ -38,6 +38,7 @@ class ProcedureType(Audited, Versioned, Base):
     frequency_group: Mapped[str | None] = mapped_column(String(30))
     max_per_year: Mapped[int | None]
     min_days_between: Mapped[int | None]
+    interval_scope: Mapped[str] = mapped_column(String(12), default=IntervalScope.REGION.value)
     follow_ups: Mapped[str] = mapped_column(String(60), default="")
     active: Mapped[bool] = mapped_column(default=True)
 

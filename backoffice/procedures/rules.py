@@ -69,6 +69,19 @@ def group_label(group: str) -> str:
     return GROUP_LABELS.get(group, group.replace("_", " "))
 
 
+class IntervalScope(StrEnum):
+    """What the fewest-days-between limit compares a new procedure with."""
+
+    PATIENT = "patient"          # any earlier one of the group (epidural steroid injections)
+    REGION = "region"            # one in the same spinal region
+    REGION_SIDE = "region_side"  # one in the same region and on the same side (repeat RFA)
+
+    @property
+    def label(self) -> str:
+        return {"patient": "any region", "region": "the same region",
+                "region_side": "the same region and side"}[self.value]
+
+
 OFFSET = re.compile(r"^(\d{1,3})\s*([hdw])$")
 UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
 MAX_FOLLOW_UPS = 4

@@ -16,11 +16,11 @@ from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.errors import NotFound
 from backoffice.extensions import db
 from backoffice.practice.models import Office, Physician, PhysicianSchedule, Room
+from backoffice.practice.rules import periods_overlap
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUSES, Status, allowed_moves
+from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves
 
-ACTIVE = [status.value for status in ACTIVE_STATUSES]
 SHOWN_ON_BOARD = [status.value for status in Status if status is not Status.RESCHEDULED]
 
 
@@ -77,7 +77,7 @@ def office_day(slug: str, day: date) -> OfficeDay:
     office = office_by_slug(slug)
     rooms = [room for room in office.rooms if room.active]
     start, end = local_day_bounds(day, office.timezone)
-    appointments = _appointments(office.id, start, end, ACTIVE)
+    appointments = _appointments(office.id, start, end, ACTIVE_STATUS_VALUES)
     zone = ZoneInfo(office.timezone)
     entries = [grid.Entry(a.room_id, a.starts_at.astimezone(zone), a.ends_at.astimezone(zone),
                           a.blocked_until.astimezone(zone), a) for a in appointments]
@@ -110,7 +110,7 @@ def office_week(slug: str, day: date) -> OfficeWeek:
     _, end = local_day_bounds(days[-1], office.timezone)
     zone = ZoneInfo(office.timezone)
     cells: dict[tuple[date, int], list[Appointment]] = defaultdict(list)
-    for appointment in _appointments(office.id, start, end, ACTIVE):
+    for appointment in _appointments(office.id, start, end, ACTIVE_STATUS_VALUES):
         cells[(appointment.starts_at.astimezone(zone).date(), appointment.room_id)].append(appointment)
     open_weekdays = {h.weekday for h in office.hours}
     closures = {c.day: c.reason for c in office.closures if days[0] <= c.day <= days[-1]}
@@ -135,14 +135,14 @@ def physician_day(physician_id: int, day: date, practice_timezone: str) -> Physi
     if physician is None:
         raise NotFound("physician", physician_id)
     blocks = sorted((b for b in physician.schedules if b.weekday == day.weekday()
-                     and (b.effective_from is None or b.effective_from <= day)
-                     and (b.effective_until is None or day <= b.effective_until)), key=lambda b: b.starts)
+                     and periods_overlap(b.effective_from, b.effective_until, day, day)), key=lambda b: b.starts)
     # The day is the local day of the office the physician starts at (of the practice when they
     # do not work that day).
     timezone = blocks[0].office.timezone if blocks else practice_timezone
     start, end = local_day_bounds(day, timezone)
     leave = next((item.reason for item in physician.leaves if item.first_day <= day <= item.last_day), None)
-    return PhysicianDay(physician, day, blocks, _appointments(None, start, end, ACTIVE, physician_id), leave)
+    appointments = _appointments(None, start, end, ACTIVE_STATUS_VALUES, physician_id)
+    return PhysicianDay(physician, day, blocks, appointments, leave)
 
 
 def patient_appointments(patient_id: int) -> list[Appointment]:
@@ -164,6 +164,5 @@ def office_board(slug: str, day: date) -> tuple[Office, list[BoardLine]]:
     """The day's appointments at an office with the status moves each one allows."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
-    lines = [BoardLine(a, [m for m in allowed_moves(a.status_enum) if m is not Status.CANCELLED])
-             for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
+    lines = [BoardLine(a, one_click_moves(a.status_enum)) for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
     return office, lines

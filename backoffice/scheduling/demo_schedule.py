@@ -132,7 +132,7 @@ def _status(request: SlotRequest, now: datetime, random_: random.Random) -> tupl
         return Status.COMPLETED, None
     if request.start <= now:
         return Status.IN_ROOM, None
-    if request.start.date() == now.date() and request.start - now < timedelta(hours=1):
+    if request.start - now < timedelta(hours=1):
         return Status.CHECKED_IN, None
     if roll < 0.35:
         return Status.CONFIRMED, None

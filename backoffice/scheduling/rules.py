@@ -11,13 +11,17 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from backoffice.practice.rules import Capability, WorkBlock, periods_overlap
 from backoffice.procedures.rules import group_label
+
+
+def _humanize(value: str) -> str:
+    return value.replace("_", " ").capitalize()
 
 
 class Status(StrEnum):
@@ -32,12 +36,19 @@ class Status(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return _humanize(self.value)
+
+    @property
+    def action(self) -> str:
+        """The button that moves an appointment into this status."""
+        return {"confirmed": "Confirm", "checked_in": "Check in", "in_room": "In room", "completed": "Complete",
+                "no_show": "No-show", "cancelled": "Cancel"}.get(self.value, self.label)
 
 
 OPEN_STATUSES = frozenset({Status.SCHEDULED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_ROOM})
 # Appointments that hold their room, physician and patient (and count against limits).
 ACTIVE_STATUSES = OPEN_STATUSES | {Status.COMPLETED}
+ACTIVE_STATUS_VALUES = sorted(status.value for status in ACTIVE_STATUSES)
 NEXT_STATUS = {Status.SCHEDULED: Status.CONFIRMED, Status.CONFIRMED: Status.CHECKED_IN,
                Status.CHECKED_IN: Status.IN_ROOM, Status.IN_ROOM: Status.COMPLETED}
 
@@ -51,7 +62,7 @@ class CancelReason(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+        return _humanize(self.value)
 
 
 class PartOfDay(StrEnum):
@@ -67,6 +78,11 @@ GRID = timedelta(minutes=5)
 def with_article(name: str) -> str:
     """"medial branch block" -> "a medial branch block"."""
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def procedure_label(name: str) -> str:
+    """"Medial branch block" -> "a medial branch block", as messages name procedures."""
+    return with_article(name[:1].lower() + name[1:])
 
 
 def local_to_utc(day: date, wall: time, timezone: str) -> datetime | None:
@@ -110,11 +126,12 @@ class ProcedureSpec:
     frequency_group: str | None = None
     max_per_year: int | None = None
     min_days_between: int | None = None
+    interval_scope: str = "region"
     active: bool = True
 
     @property
     def label(self) -> str:
-        return with_article(self.name[:1].lower() + self.name[1:])
+        return procedure_label(self.name)
 
 
 @dataclass(frozen=True)
@@ -186,6 +203,7 @@ class PriorProcedure:
     region: str | None
     name: str
     status: Status
+    side: str | None = None
 
 
 @dataclass(frozen=True)
@@ -325,24 +343,33 @@ def time_problems(request: SlotRequest, now: datetime) -> list[Problem]:
             return [Problem("on_leave", "physician_id",
                             f"{physician.name} is on leave {leave.first_day:%m/%d}-{leave.last_day:%m/%d} "
                             f"({leave.reason}).")]
-    if not any(_covers(block, office.id, day, start.time(), end.time()) for block in physician.blocks):
+    if not any(starts <= start.time() and end.time() <= ends
+               for starts, ends in working_spans(physician, office.id, day)):
         return [Problem("not_working", "physician_id", _where_physician_works(physician, office, day))]
     return []
 
 
-def _covers(block: WorkBlock, office_id: int, day: date, start: time, end: time) -> bool:
-    return (block.office_id == office_id and block.weekday == day.weekday()
-            and periods_overlap(block.effective_from, block.effective_until, day, day)
-            and block.starts <= start and end <= block.ends)
+def working_spans(physician: PhysicianSpec, office_id: int, day: date) -> list[tuple[time, time]]:
+    """When the physician works at the office that day: their blocks, with touching or
+    overlapping ones merged (07:00-12:00 and 12:00-17:00 make one span)."""
+    blocks = sorted((b.starts, b.ends) for b in physician.blocks
+                    if b.office_id == office_id and b.weekday == day.weekday()
+                    and periods_overlap(b.effective_from, b.effective_until, day, day))
+    spans: list[tuple[time, time]] = []
+    for starts, ends in blocks:
+        if spans and starts <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], ends))
+        else:
+            spans.append((starts, ends))
+    return spans
 
 
 def _where_physician_works(physician: PhysicianSpec, office: OfficeSpec, day: date) -> str:
-    there = [b for b in physician.blocks if b.office_id == office.id and b.weekday == day.weekday()
-             and periods_overlap(b.effective_from, b.effective_until, day, day)]
-    if not there:
+    spans = working_spans(physician, office.id, day)
+    if not spans:
         return f"{physician.name} does not work at {office.name} on {day:%A}s."
-    spans = ", ".join(f"{b.starts:%H:%M}-{b.ends:%H:%M}" for b in sorted(there, key=lambda b: b.starts))
-    return f"{physician.name} works at {office.name} {spans} on {day:%A}s."
+    listed = ", ".join(f"{starts:%H:%M}-{ends:%H:%M}" for starts, ends in spans)
+    return f"{physician.name} works at {office.name} {listed} on {day:%A}s."
 
 
 def room_problems(request: SlotRequest) -> list[Problem]:
@@ -417,14 +444,29 @@ def frequency_problems(request: SlotRequest, history: Sequence[PriorProcedure]) 
                 f"within 12 months (already {dates}); the limit is {procedure.max_per_year}. "
                 "A physician can override with a reason.", overridable=True))
     if procedure.min_days_between is not None:
-        close = [p for p in counted if abs((p.day - day).days) < procedure.min_days_between]
+        close = [p for p in _in_interval_scope(procedure, request, history)
+                 if abs((p.day - day).days) < procedure.min_days_between]
         if close:
+            nearest = min(close, key=lambda p: abs((p.day - day).days))
+            place = ", ".join(filter(None, [nearest.region, nearest.side]))
             problems.append(Problem(
                 "interval", "date",
-                f"{close[0].name} on {close[0].day:%m/%d/%Y}{where} is less than "
+                f"{nearest.name} on {nearest.day:%m/%d/%Y}{f' ({place})' if place else ''} is less than "
                 f"{procedure.min_days_between} days away. A physician can override with a reason.",
                 overridable=True))
     return problems
+
+
+def _in_interval_scope(procedure: ProcedureSpec, request: SlotRequest,
+                       history: Sequence[PriorProcedure]) -> list[PriorProcedure]:
+    same_group = [p for p in history
+                  if p.frequency_group == procedure.frequency_group and p.status in ACTIVE_STATUSES]
+    if procedure.interval_scope == "patient":
+        return same_group
+    same_region = [p for p in same_group if p.region == request.region]
+    if procedure.interval_scope == "region_side":
+        return [p for p in same_region if p.side == request.side]
+    return same_region
 
 
 def _fullest_year(day: date, counted: Sequence[PriorProcedure]) -> list[PriorProcedure]:
@@ -481,12 +523,9 @@ def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, pro
     if hours is None or day in office.closed or any(
             leave.first_day <= day <= leave.last_day for leave in physician.leave):
         return
-    for block in physician.blocks:
-        if block.office_id != office.id or block.weekday != day.weekday() or not periods_overlap(
-                block.effective_from, block.effective_until, day, day):
-            continue
-        first = max(block.starts, hours[0])
-        last_end = min(block.ends, hours[1])
+    for starts, ends in working_spans(physician, office.id, day):
+        first = max(starts, hours[0])
+        last_end = min(ends, hours[1])
         wall = datetime.combine(day, first)
         while (wall + procedure.duration).time() <= last_end and (wall + procedure.duration).date() == day:
             if part is PartOfDay.ANY or (wall.time() < NOON) == (part is PartOfDay.MORNING):
@@ -499,8 +538,8 @@ def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, pro
 def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms: Sequence[RoomSpec],
                physicians: Sequence[PhysicianSpec], busy: BusyIndex, earliest: datetime, days: int,
                now: datetime, limits: Limits, part: PartOfDay = PartOfDay.ANY, step: timedelta = GRID * 3,
-               count: int = 10, patient_id: int | None = None,
-               history: Sequence[PriorProcedure] = ()) -> list[Slot]:
+               count: int = 10, patient_id: int | None = None, history: Sequence[PriorProcedure] = (),
+               region: str | None = None, side: str | None = None) -> list[Slot]:
     """The first `count` bookable slots from `earliest`, day by day for `days` days, across the
     given offices and physicians, each in the least equipped free room that will do (so the
     implant suite stays free for implants)."""
@@ -519,8 +558,9 @@ def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms
                 for start in _starts_for_day(office, physician, day, procedure, part, step):
                     if start < earliest:
                         continue
-                    slot = _first_free_room(procedure, office, rooms_by_office[office.id], physician, start,
-                                            busy, now, limits, patient_id, history)
+                    where = SlotRequest(procedure, office, rooms_by_office[office.id][0], physician, start,
+                                        patient_id, region, side) if rooms_by_office[office.id] else None
+                    slot = _first_free_room(where, rooms_by_office[office.id], busy, now, limits, history)
                     if slot is not None:
                         todays.append(slot)
         found.extend(sorted(todays, key=lambda s: (s.start, s.office.name, s.physician.name)))
@@ -529,14 +569,14 @@ def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms
     return found[:count]
 
 
-def _first_free_room(procedure: ProcedureSpec, office: OfficeSpec, rooms: Sequence[RoomSpec],
-                     physician: PhysicianSpec, start: datetime, busy: BusyIndex, now: datetime,
-                     limits: Limits, patient_id: int | None,
-                     history: Sequence[PriorProcedure]) -> Slot | None:
+def _first_free_room(where: SlotRequest | None, rooms: Sequence[RoomSpec], busy: BusyIndex, now: datetime,
+                     limits: Limits, history: Sequence[PriorProcedure]) -> Slot | None:
+    if where is None:
+        return None
     for room in rooms:
-        request = SlotRequest(procedure, office, room, physician, start, patient_id=patient_id)
+        request = replace(where, room=room)
         if not slot_problems(request, busy, now=now, limits=limits, history=history, check_details=False):
-            return Slot(start, office, room, physician)
+            return Slot(request.start, request.office, room, request.physician)
     return None
 
 
@@ -552,6 +592,11 @@ def allowed_moves(status: Status) -> list[Status]:
     return moves
 
 
+def one_click_moves(status: Status) -> list[Status]:
+    """The moves a day board offers as buttons (cancelling has a page of its own, for its reason)."""
+    return [move for move in allowed_moves(status) if move is not Status.CANCELLED]
+
+
 def status_move_problem(current: Status, target: Status, *, start: datetime, now: datetime,
                         timezone: str) -> str | None:
     """Why an appointment cannot move from `current` to `target` now; None when it can."""
@@ -562,4 +607,6 @@ def status_move_problem(current: Status, target: Status, *, start: datetime, now
         return "Patients are checked in on the day of their appointment."
     if target is Status.NO_SHOW and now < start:
         return "A patient is a no-show only once the appointment time has passed."
+    if target is Status.CANCELLED and current in (Status.SCHEDULED, Status.CONFIRMED) and now >= start:
+        return "The appointment time has passed and the patient did not arrive: mark a no-show instead."
     return None

@@ -30,7 +30,7 @@ from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling import rules
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import (
-    ACTIVE_STATUSES,
+    ACTIVE_STATUS_VALUES,
     Booked,
     BusyIndex,
     CancelReason,
@@ -46,7 +46,6 @@ from backoffice.scheduling.rules import (
     Status,
 )
 
-ACTIVE = [status.value for status in ACTIVE_STATUSES]
 ALTERNATIVES = 3
 
 
@@ -114,7 +113,8 @@ def procedure_spec(procedure: ProcedureType) -> ProcedureSpec:
         asks_region=procedure.asks_region, asks_side=procedure.asks_side,
         asks_levels=procedure.asks_levels, max_levels=procedure.max_levels,
         frequency_group=procedure.frequency_group, max_per_year=procedure.max_per_year,
-        min_days_between=procedure.min_days_between, active=procedure.active)
+        min_days_between=procedure.min_days_between, interval_scope=procedure.interval_scope,
+        active=procedure.active)
 
 
 def office_spec(office: Office) -> OfficeSpec:
@@ -153,8 +153,7 @@ def booked(appointment: Appointment) -> Booked:
     return Booked(appointment.id, appointment.office_id, appointment.room_id, appointment.physician_id,
                   appointment.patient_id, appointment.starts_at, appointment.ends_at,
                   appointment.blocked_until,
-                  rules.with_article(appointment.procedure_type.name[:1].lower()
-                                     + appointment.procedure_type.name[1:]),
+                  rules.procedure_label(appointment.procedure_type.name),
                   appointment.physician.short_name, appointment.room.name, appointment.office.name,
                   appointment.office.timezone)
 
@@ -168,7 +167,7 @@ def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] =
     if not who:
         return []
     query = _with_labels(select(Appointment).where(
-        Appointment.status.in_(ACTIVE), Appointment.starts_at < end, Appointment.blocked_until > start,
+        Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end, Appointment.blocked_until > start,
         or_(*who)))
     return [booked(appointment) for appointment in db.session.scalars(query).unique()]
 
@@ -190,7 +189,8 @@ def _history(patient_id: int | None, around: date, *, ignore: int | None = None)
 def prior_procedure(appointment: Appointment) -> PriorProcedure:
     local_day = appointment.starts_at.astimezone(ZoneInfo(appointment.office.timezone)).date()
     return PriorProcedure(appointment.id, local_day, appointment.procedure_type.frequency_group,
-                          appointment.region, appointment.procedure_type.name, Status(appointment.status))
+                          appointment.region, appointment.procedure_type.name, Status(appointment.status),
+                          appointment.side)
 
 
 @dataclass(frozen=True)
@@ -238,10 +238,20 @@ def _problems(request: SlotRequest, *, now: datetime, limits: Limits,
                                history=_history(request.patient_id, day, ignore=ignore))
 
 
-def _refusal(request: SlotRequest, problems: Sequence[Problem], *, now: datetime,
-             limits: Limits) -> BookingConflict:
-    """The problems, with the next free slots for the same procedure and physician (at this
-    office first, then anywhere) when the time itself is the trouble."""
+class _NotBookable(Exception):
+    """Raised inside the write transaction; the refusal, with its alternatives, is worked out
+    after the transaction has ended so that the search does not hold the write lock."""
+
+    def __init__(self, slot: SlotRequest, problems: list[Problem]) -> None:
+        super().__init__("not bookable")
+        self.slot = slot
+        self.problems = problems
+
+
+def _refusal(request: SlotRequest, problems: Sequence[Problem], *, now: datetime, limits: Limits,
+             ignore: int | None = None) -> BookingConflict:
+    """The problems, with the next free slots for the same procedure, physician, patient, region
+    and side (at this office first, then anywhere) when the time or place is the trouble."""
     alternatives: list[Slot] = []
     if any(problem.field in ("time", "room_id", "date", "physician_id") for problem in problems):
         earliest = max(request.start, now)
@@ -249,10 +259,21 @@ def _refusal(request: SlotRequest, problems: Sequence[Problem], *, now: datetime
             alternatives = find_next_available(
                 request.procedure.id, physician_id=request.physician.id, office_id=office_id,
                 earliest=earliest, now=now, limits=limits, count=ALTERNATIVES, days=14,
-                patient_id=request.patient_id)
+                patient_id=request.patient_id, region=request.region, side=request.side, ignore=ignore)
             if alternatives:
                 break
     return BookingConflict(problems, alternatives)
+
+
+def _after_race(request: BookingRequest, *, now: datetime, limits: Limits,
+                ignore: int | None = None) -> DomainError:
+    """Someone booked the same time a moment earlier: say what they booked."""
+    setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id, request.physician_id)
+    slot = _slot_request(setting, request)
+    problems = _problems(slot, now=now, limits=limits, ignore=ignore)
+    if not problems:
+        return ConcurrentChange()
+    return _refusal(slot, problems, now=now, limits=limits, ignore=ignore)
 
 
 def _lock_people_and_room(physician_id: int, patient_id: int, room_id: int) -> None:
@@ -272,17 +293,11 @@ def book_appointment(request: BookingRequest, *, by: Actor, now: datetime, limit
     """Book one procedure. Raises BookingConflict (what is in the way, and alternatives)."""
     try:
         with transaction(db.session, by):
-            appointment = _book(request, by=by, now=now, limits=limits)
+            return _book(request, by=by, now=now, limits=limits)
+    except _NotBookable as refused:
+        raise _refusal(refused.slot, refused.problems, now=now, limits=limits) from None
     except ConcurrentChange as race:
-        # Someone booked the same time a moment earlier: say what they booked.
-        setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id,
-                                request.physician_id)
-        slot = _slot_request(setting, request)
-        problems = _problems(slot, now=now, limits=limits)
-        if not problems:
-            raise
-        raise _refusal(slot, problems, now=now, limits=limits) from race
-    return appointment
+        raise _after_race(request, now=now, limits=limits) from race
 
 
 def _slot_request(setting: Setting, request: BookingRequest) -> SlotRequest:
@@ -301,7 +316,7 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
     problems = _problems(slot, now=now, limits=limits)
     overridden = _check_or_override(problems, request.override_reason, by)
     if problems and not overridden:
-        raise _refusal(slot, problems, now=now, limits=limits)
+        raise _NotBookable(slot, problems)
     appointment = Appointment(
         patient_id=request.patient_id, procedure_type_id=request.procedure_type_id,
         physician_id=request.physician_id, office_id=request.office_id, room_id=request.room_id,
@@ -405,38 +420,47 @@ def reschedule_appointment(appointment_id: int, move: Move, *, expected_version:
     """Move an open appointment: a new appointment takes its place and points back at it."""
     try:
         with transaction(db.session, by):
-            old = _locked_for_change(appointment_id, expected_version, by)
-            if not old.is_open or old.status_enum is Status.IN_ROOM:
-                state = old.status_enum.label.lower()
-                raise StatusRefused(f"An appointment that is {state} cannot be moved.")
-            request = _move_request(old, move)
-            _lock_people_and_room(move.physician_id, old.patient_id, move.room_id)
-            setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id)
-            slot = _slot_request(setting, request)
-            problems = _problems(slot, now=now, limits=limits, ignore=old.id)
-            overridden = _check_or_override(problems, move.override_reason, by)
-            if problems and not overridden:
-                raise _refusal(slot, problems, now=now, limits=limits)
-            new = Appointment(
-                patient_id=old.patient_id, procedure_type_id=old.procedure_type_id,
-                physician_id=move.physician_id, office_id=move.office_id, room_id=move.room_id,
-                starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until,
-                region=old.region, side=old.side, levels_count=old.levels_count, levels=old.levels,
-                status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=old.prior_auth_ref,
-                notes=old.notes, replaces_id=old.id,
-                override_reason=move.override_reason if overridden else old.override_reason,
-                created_by_id=by.user_id, **stamps(by, now))
-            old.status = Status.RESCHEDULED.value
-            old.status_changed_at = now
-            mark_changed(old, by, now)
-            db.session.flush()  # the old one stops holding its time before the new one takes it
-            db.session.add(new)
-            db.session.flush()
-            if overridden:
-                _record_override(new, problems, move.override_reason or "", by)
+            return _reschedule(appointment_id, move, expected_version=expected_version, by=by, now=now,
+                               limits=limits)
+    except _NotBookable as refused:
+        raise _refusal(refused.slot, refused.problems, now=now, limits=limits, ignore=appointment_id) from None
     except ConcurrentChange as race:
-        raise BookingConflict([Problem("race", "time", "Someone booked that time a moment ago. "
-                                                        "Choose another time.")]) from race
+        old = get_appointment(appointment_id, by=by)
+        raise _after_race(_move_request(old, move), now=now, limits=limits, ignore=appointment_id) from race
+
+
+def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: Actor, now: datetime,
+                limits: Limits) -> Appointment:
+    old = _locked_for_change(appointment_id, expected_version, by)
+    if not old.is_open or old.status_enum is Status.IN_ROOM:
+        state = old.status_enum.label.lower()
+        raise StatusRefused(f"An appointment that is {state} cannot be moved.")
+    _lock_people_and_room(move.physician_id, old.patient_id, move.room_id)
+    setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id)
+    slot = _slot_request(setting, _move_request(old, move))
+    problems = _problems(slot, now=now, limits=limits, ignore=old.id)
+    # A limit a physician overrode for this appointment stays overridden when it merely moves.
+    carried = bool(problems and old.override_reason and all(p.overridable for p in problems))
+    overridden = carried or _check_or_override(problems, move.override_reason, by)
+    if problems and not overridden:
+        raise _NotBookable(slot, problems)
+    reason = move.override_reason if problems and not carried else old.override_reason
+    new = Appointment(
+        patient_id=old.patient_id, procedure_type_id=old.procedure_type_id,
+        physician_id=move.physician_id, office_id=move.office_id, room_id=move.room_id,
+        starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until,
+        region=old.region, side=old.side, levels_count=old.levels_count, levels=old.levels,
+        status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=old.prior_auth_ref,
+        notes=old.notes, replaces_id=old.id, override_reason=reason, created_by_id=by.user_id,
+        **stamps(by, now))
+    old.status = Status.RESCHEDULED.value
+    old.status_changed_at = now
+    mark_changed(old, by, now)
+    db.session.flush()  # the old one stops holding its time before the new one takes it
+    db.session.add(new)
+    db.session.flush()
+    if problems:
+        _record_override(new, problems, reason or "", by)
     return new
 
 
@@ -451,8 +475,11 @@ def _move_request(old: Appointment, move: Move) -> BookingRequest:
 def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
                         office_id: int | None = None, earliest: datetime, now: datetime, limits: Limits,
                         part: rules.PartOfDay = rules.PartOfDay.ANY, count: int = 10, days: int = 60,
-                        patient_id: int | None = None) -> list[Slot]:
-    """The first free slots for a procedure: a fixed number of queries, then pure rules."""
+                        patient_id: int | None = None, region: str | None = None, side: str | None = None,
+                        ignore: int | None = None) -> list[Slot]:
+    """The first free slots for a procedure, for a patient and region when given (so that their
+    own bookings and limits count), leaving out appointment `ignore` (one being moved):
+    a fixed number of queries, then pure rules."""
     procedure = db.session.get(ProcedureType, procedure_type_id)
     if procedure is None:
         raise FieldErrors({"procedure_type_id": "Choose a procedure."})
@@ -469,8 +496,8 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     until = earliest + timedelta(days=days + 1)
     busy = BusyIndex(_active_between(earliest - timedelta(days=1), until,
                                      room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
-                                     patient_ids=[patient_id] if patient_id else []))
-    history = _history(patient_id, earliest.date())
+                                     patient_ids=[patient_id] if patient_id else []), ignore=ignore)
+    history = _history(patient_id, earliest.date(), ignore=ignore)
     return rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
                             busy=busy, earliest=earliest, days=days, now=now, limits=limits, part=part,
-                            count=count, patient_id=patient_id, history=history)
+                            count=count, patient_id=patient_id, history=history, region=region, side=side)

@@ -17,6 +17,7 @@ from backoffice.errors import FieldErrors, StaleEdit
 from backoffice.forms import add_field_errors, form_status, merge_stale_edit
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
+from backoffice.procedures.models import ProcedureType
 from backoffice.procedures.services import list_procedure_types
 from backoffice.scheduling import calendars, services
 from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
@@ -29,6 +30,8 @@ S, N, P, M = Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN, Role.MANAGER
 BOOKERS = (S, P, M)
 CALENDAR_READERS = (S, N, P, M)
 FRONT_DESK = (S, N, P)
+# Managers book too, so they open the appointments they book (audited like any opening).
+APPOINTMENT_READERS = (S, N, P, M)
 
 
 def _limits() -> Limits:
@@ -64,16 +67,15 @@ def _physician_choices() -> list[tuple[str, str]]:
     return [(str(p.id), p.display_name) for p in practice.list_physicians(active_only=True)]
 
 
-def _procedure_choices() -> list[tuple[str, str, str]]:
-    return [(str(p.id), f"{p.name} ({p.code})", p.category_enum.label)
-            for p in list_procedure_types(active_only=True)]
+def _procedure_choices(procedures: list[ProcedureType]) -> list[tuple[str, str, str]]:
+    return [(str(p.id), f"{p.name} ({p.code})", p.category_enum.label) for p in procedures]
 
 
 def _booking_form(formdata: Any) -> BookingForm:
     form = BookingForm(formdata=formdata)
     form.set_choices(offices=practice.office_choices(), rooms=_room_choices(), physicians=_physician_choices())
     procedures = list_procedure_types(active_only=True)
-    form.set_procedures([(str(p.id), f"{p.name} ({p.code})", p.category_enum.label) for p in procedures],
+    form.set_procedures(_procedure_choices(procedures),
                         {str(p.id): {"data-minutes": p.duration_minutes, "data-turnover": p.turnover_minutes,
                                      "data-asks": " ".join(question for question, asked in (
                                          ("region", p.asks_region), ("side", p.asks_side),
@@ -115,7 +117,7 @@ def new_appointment() -> Page:
 
 
 @bp.get("/appointments/<int:appointment_id>")
-@allow(*FRONT_DESK)
+@allow(*APPOINTMENT_READERS)
 def appointment(appointment_id: int) -> str:
     actor = current_actor()
     appointment = services.open_appointment(appointment_id, by=actor)
@@ -145,7 +147,7 @@ def change_status(appointment_id: int) -> Response:
     except services.StatusRefused as refused:
         flash(refused.message, "danger")
     except StaleEdit as stale:
-        flash(stale.message.split(". The form")[0] + ". Look at its status now and try again.", "warning")
+        flash(f"{stale.headline} Look at its status now and try again.", "warning")
     else:
         flash(f"{moved.procedure_type.code} for {moved.patient.full_name}: "
               f"{Status(moved.status).label.lower()}.", "success")
@@ -163,9 +165,13 @@ def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
 @allow(*BOOKERS)
 def reschedule(appointment_id: int) -> Page:
     actor = current_actor()
-    old = services.get_appointment(appointment_id, by=actor)
     if request.method == "GET":
+        old = services.open_appointment(appointment_id, by=actor)
+        if not old.is_open or old.status_enum is Status.IN_ROOM:
+            flash(f"An appointment that is {old.status_enum.label.lower()} cannot be moved.", "warning")
+            return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
         return _reschedule_page(_reschedule_form(None, old), old, 200)
+    old = services.get_appointment(appointment_id, by=actor)
     form = _reschedule_form(request.form)
     if not form.validate():
         return _reschedule_page(form, old, form_status(form))
@@ -179,6 +185,9 @@ def reschedule(appointment_id: int) -> Page:
     except services.StatusRefused as refused:
         form.form_errors.append(refused.message)
         return _reschedule_page(form, old, 409)
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _reschedule_page(form, old, 400)
     except StaleEdit as stale:
         current = services.get_appointment(appointment_id, by=actor)
         form = merge_stale_edit(form, _reschedule_form(None, current), stale)
@@ -196,7 +205,13 @@ def _reschedule_page(form: RescheduleForm, old: Any, status: int, **context: Any
 @allow(*BOOKERS)
 def cancel(appointment_id: int) -> Page:
     actor = current_actor()
-    appointment = services.get_appointment(appointment_id, by=actor)
+    if request.method == "GET":
+        appointment = services.open_appointment(appointment_id, by=actor)
+        if not appointment.is_open:
+            flash(f"An appointment that is {appointment.status_enum.label.lower()} cannot be cancelled.", "warning")
+            return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
+    else:
+        appointment = services.get_appointment(appointment_id, by=actor)
     form = CancelForm.for_record(appointment) if request.method == "GET" else CancelForm()
     if not form.validate_on_submit():
         return render_template("scheduling/cancel.html", form=form, appointment=appointment), form_status(form)
@@ -223,7 +238,8 @@ def cancel(appointment_id: int) -> Page:
 @allow(*CALENDAR_READERS)
 def availability() -> tuple[str, int]:
     form = AvailabilityForm(request.args)
-    form.set_choices(procedures=_procedure_choices(), physicians=_physician_choices(),
+    form.set_choices(procedures=_procedure_choices(list_procedure_types(active_only=True)),
+                     physicians=_physician_choices(),
                      offices=practice.office_choices())
     slots: list[Slot] = []
     searched = "procedure_type_id" in request.args
@@ -233,10 +249,16 @@ def availability() -> tuple[str, int]:
         if form.earliest.data and form.earliest.data > _practice_today():
             earliest = datetime.combine(form.earliest.data, datetime.min.time(),
                                         ZoneInfo(current_app.config["PRACTICE_TIMEZONE"]))
-        slots = services.find_next_available(
-            int(form.procedure_type_id.data), physician_id=_optional_int(form.physician_id.data),
-            office_id=_optional_int(form.office_id.data), earliest=earliest, now=now, limits=_limits(),
-            part=PartOfDay(form.part.data), days=current_app.config["AVAILABILITY_DAYS"])
+        patient = find_by_mrn(form.patient.data, by=current_actor()) if form.patient.data else None
+        if form.patient.data and patient is None:
+            form.patient.errors = [*form.patient.errors, "No patient has this MRN."]
+        else:
+            slots = services.find_next_available(
+                int(form.procedure_type_id.data), physician_id=_optional_int(form.physician_id.data),
+                office_id=_optional_int(form.office_id.data), earliest=earliest, now=now, limits=_limits(),
+                part=PartOfDay(form.part.data), days=current_app.config["AVAILABILITY_DAYS"],
+                patient_id=patient.id if patient else None, region=form.region.data or None,
+                side=form.side.data or None)
     status = 400 if searched and form.errors else 200
     return render_template("scheduling/availability.html", form=form, slots=slots, searched=searched,
                            days=current_app.config["AVAILABILITY_DAYS"],

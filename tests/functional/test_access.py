@@ -49,7 +49,7 @@ EXPECTED = {
     "procedures.new_procedure_type": frozenset({A}),
     "procedures.edit_procedure_type": frozenset({A}),
     "scheduling.new_appointment": frozenset({S, P, M}),
-    "scheduling.appointment": CLINICAL,
+    "scheduling.appointment": CLINICAL | {M},
     "scheduling.change_status": CLINICAL,
     "scheduling.reschedule": frozenset({S, P, M}),
     "scheduling.cancel": frozenset({S, P, M}),

@@ -102,8 +102,13 @@ def test_a_fifth_epidural_in_a_region_needs_a_physicians_override_with_a_reason(
     assert appointment.override_reason == "Flare after a fall; relief documented"
     override = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "override")).one()
     assert override.username == "physician" and "limit is 4" in override.changes["refused"][1]
-    assert book(code="ILESI", patient=patient, day=MONDAY + timedelta(weeks=12), region="cervical",
-                side=None, levels=None, at=time(11, 0))
+    # Another region has its own yearly count, but any epidural counts for the 14 days between.
+    with pytest.raises(services.BookingConflict) as too_close:
+        book(code="ILESI", patient=patient, day=MONDAY + timedelta(weeks=12, days=7), region="cervical",
+             side=None, levels=None)
+    assert [p.code for p in too_close.value.problems] == ["interval"]
+    assert book(code="ILESI", patient=patient, day=MONDAY + timedelta(weeks=14), region="cervical",
+                side=None, levels=None)
 
 
 def test_cancelled_and_no_show_appointments_do_not_count_against_limits():
@@ -184,3 +189,37 @@ def test_a_closed_day_and_leave_are_never_offered():
                                          earliest=NOW.replace(year=2026, month=12, day=20), now=NOW, limits=LIMITS,
                                          count=10)
     assert all(not date(2026, 12, 21) <= s.local_start.date() <= date(2026, 12, 31) for s in slots)
+
+
+def test_alternatives_keep_to_the_patients_limits_and_never_repeat_the_refused_time():
+    patient = patients()[5]
+    book(code="ILESI", patient=patient, side=None, levels=None)
+    with pytest.raises(services.BookingConflict) as refused:
+        book(code="ILESI", patient=patient, day=MONDAY + timedelta(days=7), side=None, levels=None)
+    assert [p.code for p in refused.value.problems] == ["interval"]
+    assert all((slot.local_start.date() - MONDAY).days >= 14 for slot in refused.value.alternatives)
+
+
+def test_a_scheduler_may_move_an_appointment_a_physician_booked_over_a_limit():
+    patient = patients()[6]
+    for weeks in (0, 3, 6, 9):
+        book(code="ILESI", patient=patient, day=MONDAY + timedelta(weeks=weeks), side=None, levels=None)
+    fifth = book(code="ILESI", patient=patient, day=MONDAY + timedelta(weeks=12), side=None, levels=None,
+                 by=PHYSICIAN, override="Flare after a fall")
+    moved = services.reschedule_appointment(
+        fifth.id, services.Move(fifth.physician_id, fifth.office_id, fifth.room_id, MONDAY + timedelta(weeks=12),
+                                time(11, 0)), expected_version=fifth.version, by=SCHEDULER, now=NOW, limits=LIMITS)
+    assert moved.override_reason == "Flare after a fall"
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "override")).all()
+    assert [e.username for e in events] == ["physician", "scheduler"]
+
+
+def test_alternatives_for_a_move_treat_the_old_time_as_free():
+    old = book(at=time(9, 0))
+    book(patient=patients()[1], room_name="Procedure Room 1", doctor="Reyes", at=time(8, 0))
+    with pytest.raises(services.BookingConflict) as refused:
+        services.reschedule_appointment(
+            old.id, services.Move(old.physician_id, old.office_id, old.room_id, MONDAY, time(8, 15)),
+            expected_version=old.version, by=SCHEDULER, now=NOW, limits=LIMITS)
+    offered = [(slot.local_start.strftime("%H:%M"), slot.room.name) for slot in refused.value.alternatives]
+    assert ("08:45", "Procedure Room 1") in offered   # would overlap the old 09:00 if it still counted

@@ -28,7 +28,7 @@ def test_appointments_span_their_rows_and_turnover_follows():
     assert all(row.cells[2].kind == "free" for row in rows)
 
 
-def test_the_grid_is_in_wall_clock_time_on_a_clock_change_day():
+def test_rows_count_wall_clock_minutes_from_opening():
     rows = day_rows(DAY, time(7), time(17), [1], [entry(1, local(9), local(10), local(10))])
     assert rows[0].start == time(7) and rows[-1].start == time(16, 55)
     nine = next(index for index, row in enumerate(rows) if row.start == time(9))

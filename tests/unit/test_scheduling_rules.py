@@ -43,7 +43,7 @@ RFA = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), 
                     FLUORO | {Capability.SEDATION})
 ESI = ProcedureSpec(3, "Interlaminar epidural steroid injection", "ILESI", timedelta(minutes=30),
                     timedelta(minutes=15), FLUORO, asks_region=True, frequency_group="epidural",
-                    max_per_year=4, min_days_between=14)
+                    max_per_year=4, min_days_between=14, interval_scope="patient")
 # Dr. Reyes: Annapolis mornings and Glen Burnie afternoons on Mondays.
 REYES = PhysicianSpec(7, "Dr. Reyes", (
     WorkBlock(0, time(7, 0), time(12, 0), 1), WorkBlock(0, time(12, 0), time(17, 0), 2),
@@ -77,7 +77,7 @@ def codes(req: SlotRequest, existing: list[Booked] = (), history=(), now: dateti
 @pytest.mark.parametrize("start, existing, expected", [
     (at(9, 0), [], []),
     (at(9, 45), [booked(at(9, 0))], []),                      # after the 15 minutes' turnover
-    (at(9, 30), [booked(at(9, 0))], ["room_busy", "physician_busy"][:1]),  # inside the turnover
+    (at(9, 30), [booked(at(9, 0))], ["room_busy"]),           # inside the turnover
     (at(9, 15), [booked(at(9, 0))], ["room_busy", "physician_busy"]),
     (at(8, 15), [booked(at(9, 0))], []),                      # ends 08:45, its turnover ends 09:00
     (at(8, 20), [booked(at(9, 0))], ["room_busy"]),           # its turnover runs into 09:00
@@ -338,3 +338,53 @@ def test_check_in_is_on_the_day_and_no_show_after_the_time():
                                                       now=day_before, timezone=EASTERN)
     assert "has passed" in rules.status_move_problem(Status.CONFIRMED, Status.NO_SHOW, start=start,
                                                       now=start - timedelta(minutes=1), timezone=EASTERN)
+
+
+def test_touching_blocks_at_one_office_make_one_working_span():
+    split = PhysicianSpec(7, "Dr. Reyes", (WorkBlock(0, time(7), time(12), 1), WorkBlock(0, time(12), time(17), 1),
+                                           WorkBlock(0, time(8), time(9), 2)))
+    assert rules.working_spans(split, 1, MONDAY) == [(time(7), time(17))]
+    assert codes(request(at(11, 45), physician=split)) == []
+
+
+def test_any_earlier_epidural_counts_for_the_fourteen_days_between_whatever_its_region():
+    history = [prior(ESI_DAY - timedelta(days=7), region="cervical")]
+    assert codes(esi(), history=history) == ["interval"]
+    assert codes(esi(), history=[prior(ESI_DAY - timedelta(days=14), region="cervical")]) == []
+
+
+RFA_REPEAT = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), timedelta(minutes=15),
+                           FLUORO | {Capability.SEDATION}, asks_region=True, asks_side=True, asks_levels=True,
+                           max_levels=3, frequency_group="ablation", max_per_year=2, min_days_between=182,
+                           interval_scope="region_side")
+
+
+@pytest.mark.parametrize("region, side, days_before, expected", [
+    ("lumbar", "right", 100, ["interval"]),
+    ("lumbar", "right", 181, ["interval"]),
+    ("lumbar", "right", 182, []),                 # six months on
+    ("lumbar", "left", 100, []),                  # the other side is another target
+    ("cervical", "right", 100, []),
+])
+def test_a_repeat_rfa_waits_six_months_on_the_same_region_and_side(region, side, days_before, expected):
+    history = [PriorProcedure(1, ESI_DAY - timedelta(days=days_before), "ablation", "lumbar",
+                              "Radiofrequency ablation", Status.COMPLETED, "right")]
+    req = request(at(9, 0, day=ESI_DAY), procedure=RFA_REPEAT, region=region, side=side, levels=1)
+    assert codes(req, history=history) == expected
+
+
+def test_a_passed_appointment_that_nobody_attended_is_a_no_show_not_a_cancellation():
+    start = at(9, 0)
+    late = start + timedelta(minutes=20)
+    assert "no-show" in rules.status_move_problem(Status.CONFIRMED, Status.CANCELLED, start=start, now=late,
+                                                  timezone=EASTERN)
+    assert rules.status_move_problem(Status.IN_ROOM, Status.CANCELLED, start=start, now=late,
+                                     timezone=EASTERN) is None
+
+
+def test_next_available_for_a_patient_keeps_to_their_limits_in_that_region():
+    history = [prior(MONDAY, region="lumbar")]
+    slots = rules.find_slots(ESI, offices=[ANNAPOLIS], rooms=[ROOM_1], physicians=[REYES], busy=BusyIndex([]),
+                             earliest=MONDAY_MORNING, days=30, now=NOW, limits=Limits(), count=3, patient_id=200,
+                             history=history, region="lumbar")
+    assert slots and all((s.local_start.date() - MONDAY).days >= 14 for s in slots)
