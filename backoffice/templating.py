@@ -11,7 +11,6 @@ from flask import Flask, current_app
 
 from backoffice.auth.access import can_access
 from backoffice.phones import format_phone
-from backoffice.scheduling.rules import one_click_moves
 from backoffice.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 
 
@@ -23,6 +22,7 @@ class NavItem:
 
 
 NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("My day", "scheduling.my_day"),
     NavItem("Calendar", "scheduling.calendar_home"),
     NavItem("Day board", "scheduling.board_home"),
     NavItem("Next available", "scheduling.availability"),
@@ -75,10 +75,15 @@ def _local_time(value: datetime, timezone: str) -> str:
     return local_datetime(value, timezone).strftime(TIME_FORMAT)
 
 
+def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
+    """Query arguments worth sending: no empty ones."""
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  audit_value=_audit_value, timezone_label=timezone_label,
-                                 local_time=_local_time, status_moves=one_click_moves)
+                                 local_time=_local_time, dict_without_empty=_without_empty)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access)
 
     @app.context_processor

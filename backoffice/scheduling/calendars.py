@@ -19,7 +19,7 @@ from backoffice.practice.models import Office, Physician, PhysicianSchedule, Roo
 from backoffice.practice.rules import periods_overlap
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves
+from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem
 
 SHOWN_ON_BOARD = [status.value for status in Status if status is not Status.RESCHEDULED]
 
@@ -71,6 +71,11 @@ class OfficeDay:
     appointments: list[Appointment]
     hours: tuple[time, time] | None
     closed_because: str | None
+    physicians: list[Physician]
+
+    @property
+    def is_open(self) -> bool:
+        return self.hours is not None and self.closed_because is None
 
 
 def office_day(slug: str, day: date) -> OfficeDay:
@@ -85,7 +90,22 @@ def office_day(slug: str, day: date) -> OfficeDay:
     closure = next((c.reason for c in office.closures if c.day == day), None)
     shown_hours = hours or (time(8), time(17))
     rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], entries)
-    return OfficeDay(office, day, rooms, rows, appointments, hours, closure)
+    return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day))
+
+
+def working_at(office_id: int, day: date) -> list[Physician]:
+    """The physicians scheduled at the office that day (one query), by last name."""
+    blocks = db.session.scalars(
+        select(PhysicianSchedule).where(PhysicianSchedule.office_id == office_id,
+                                        PhysicianSchedule.weekday == day.weekday())
+        .options(joinedload(PhysicianSchedule.physician))).all()
+    working = {b.physician.id: b.physician for b in blocks
+               if b.physician.active and periods_overlap(b.effective_from, b.effective_until, day, day)}
+    return sorted(working.values(), key=lambda p: p.last_name)
+
+
+def physician_of_user(user_id: int) -> Physician | None:
+    return db.session.scalars(select(Physician).where(Physician.user_id == user_id)).first()
 
 
 @dataclass(frozen=True)
@@ -115,7 +135,10 @@ def office_week(slug: str, day: date) -> OfficeWeek:
     open_weekdays = {h.weekday for h in office.hours}
     closures = {c.day: c.reason for c in office.closures if days[0] <= c.day <= days[-1]}
     open_days = {d for d in days if d.weekday() in open_weekdays and d not in closures}
-    return OfficeWeek(office, days, [r for r in office.rooms if r.active], dict(cells), open_days, closures)
+    # A weekend the office does not open is left out, unless something is booked on it.
+    booked_days = {d for d, _ in cells}
+    shown = [d for d in days if d.weekday() < 5 or d in open_days or d in booked_days]
+    return OfficeWeek(office, shown, [r for r in office.rooms if r.active], dict(cells), open_days, closures)
 
 
 @dataclass(frozen=True)
@@ -160,9 +183,16 @@ class BoardLine:
     moves: list[Status]
 
 
-def office_board(slug: str, day: date) -> tuple[Office, list[BoardLine]]:
-    """The day's appointments at an office with the status moves each one allows."""
+def moves_now(appointment: Appointment, now: datetime) -> list[Status]:
+    """The one-click status moves the appointment allows now (no check-in on another day, no
+    no-show before the appointment time)."""
+    return [move for move in one_click_moves(appointment.status_enum)
+            if status_move_problem(appointment.status_enum, move, start=appointment.starts_at, now=now,
+                                   timezone=appointment.office.timezone) is None]
+
+
+def office_board(slug: str, day: date, now: datetime) -> tuple[Office, list[BoardLine]]:
+    """The day's appointments at an office with the status moves each one allows now."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
-    lines = [BoardLine(a, one_click_moves(a.status_enum)) for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
-    return office, lines
+    return office, [BoardLine(a, moves_now(a, now)) for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]

@@ -16,6 +16,7 @@ from backoffice.scheduling.services import BookingRequest, Move
 REGIONS = choices(((r.value, r.value.capitalize()) for r in Region), blank="—")
 SIDES = choices(((s.value, s.value.capitalize()) for s in Side), blank="—")
 MRN = Regexp(r"^\d{8}$", message="Choose a patient from the list, or type their 8-digit MRN.")
+TYPED_MRN = Regexp(r"^\d{8}$", message="Type the patient's 8-digit MRN.")
 
 
 def grouped(options: list[tuple[str, str, str]], data: dict[str, dict[str, Any]] | None = None,
@@ -39,14 +40,15 @@ class WhenAndWhere:
                            description="Physicians only: why this patient needs it despite the limit.")
 
     def set_choices(self, *, offices: list[tuple[str, str]], rooms: list[tuple[str, str, str]],
-                    physicians: list[tuple[str, str]]) -> None:
+                    physicians: list[tuple[str, str, str]]) -> None:
         self.office_id.choices = choices(offices, blank="Choose…")
         self.room_id.choices = grouped(rooms, blank="Choose…")
-        self.physician_id.choices = choices(physicians, blank="Choose…")
+        self.physician_id.choices = grouped(physicians, blank="Choose…")
 
 
 class BookingForm(WhenAndWhere, FlaskForm):
-    patient = text("Patient", 8, validators=[MRN], render_kw={
+    # Long enough for a typed name: the MRN rule says what is wrong with anything else.
+    patient = text("Patient", 100, validators=[MRN], render_kw={
         "autocomplete": "off", "data-patient-search": "/patients/search.json", "inputmode": "numeric"},
         description="Type a name, date of birth or MRN and pick the patient.")
     procedure_type_id = SelectField("Procedure", choices=[],
@@ -112,12 +114,13 @@ class AvailabilityForm(FlaskForm):
     physician_id = SelectField("Physician", choices=[], default="")
     office_id = SelectField("Office", choices=[], default="")
     earliest = date_field("From", required=False)
-    part = SelectField("Time of day", default=PartOfDay.ANY.value, choices=choices(
-        (p.value, {"any": "Any time", "morning": "Mornings", "afternoon": "Afternoons"}[p.value])
-         for p in PartOfDay))
+    part = SelectField("Starting", default=PartOfDay.ANY.value, choices=choices(
+        (p.value, {"any": "Any time", "morning": "Before noon", "afternoon": "At noon or later"}[p.value])
+        for p in PartOfDay))
     region = SelectField("Spinal region", choices=REGIONS, default="")
     side = SelectField("Side", choices=SIDES, default="")
-    patient = text("Patient MRN", 8, required=False, validators=[MRN])
+    patient = text("Patient MRN", 8, required=False, validators=[TYPED_MRN],
+                   description="Optional: their own bookings and limits then count.")
 
     def set_choices(self, *, procedures: list[tuple[str, str, str]], physicians: list[tuple[str, str]],
                     offices: list[tuple[str, str]]) -> None:

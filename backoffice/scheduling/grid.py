@@ -84,6 +84,12 @@ def _fill_room(rows: list[Row], room_id: int, entries: Sequence[Entry], day: dat
         if turnover_end > end and not any(taken[end:turnover_end]):
             rows[end].cells[room_id] = Cell("turnover", turnover_end - end, rows[end].start, entry)
             taken[end:turnover_end] = [True] * (turnover_end - end)
-    for index, row in enumerate(rows):
-        if not taken[index]:
-            row.cells[room_id] = Cell("free", 1, row.start)
+    index = 0
+    while index < len(rows):
+        if taken[index]:
+            index += 1
+            continue
+        # A free quarter hour is one cell (a target big enough to click); odd minutes stay single.
+        span = 3 if index % 3 == 0 and index + 3 <= len(rows) and not any(taken[index:index + 3]) else 1
+        rows[index].cells[room_id] = Cell("free", span, rows[index].start)
+        index += span

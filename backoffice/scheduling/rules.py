@@ -389,35 +389,39 @@ def room_problems(request: SlotRequest) -> list[Problem]:
 def conflict_problems(request: SlotRequest, busy: BusyIndex, limits: Limits) -> list[Problem]:
     """The room (with turnover on both sides), the physician (with travel between offices) and
     the patient must be free."""
-    problems = []
+    problems: list[Problem] = []
     office = request.office
-    for booked in busy.room(request.room.id, request.start, request.blocked_until):
-        turnover_only = booked.end <= request.start
-        what = (f"is being turned over until {_local(booked.blocked_until, office):%H:%M} after"
-                if turnover_only else f"is taken {booked.local_span()} by")
-        problems.append(Problem("room_busy", "room_id",
-                                f"{request.room.name}, {office.name}, {what} {booked.procedure} with "
-                                f"{booked.physician}.", booked=booked))
-        break
-    for booked in busy.physician(request.physician.id, request.start, request.end):
-        problems.append(Problem("physician_busy", "time",
-                                f"{request.physician.name} has {booked.procedure} {booked.local_span()} "
-                                f"in {booked.room}, {booked.office}.", booked=booked))
-        break
-    travel_window = busy.physician(request.physician.id, request.start - limits.travel,
-                                   request.end + limits.travel)
-    for booked in travel_window:
-        if booked.office_id != office.id:
-            minutes = int(limits.travel.total_seconds() // 60)
-            problems.append(Problem("travel", "time",
-                                    f"{request.physician.name} is at {booked.office} {booked.local_span()}; "
-                                    f"allow {minutes} minutes to travel between offices.", booked=booked))
-            break
-    for booked in busy.patient(request.patient_id, request.start, request.end):
-        problems.append(Problem("patient_busy", "time",
-                                f"The patient already has {booked.procedure} {booked.local_span()} "
-                                f"at {booked.office}.", booked=booked))
-        break
+
+    def named(booked: Booked) -> bool:
+        """One appointment in the way is named once, even when it holds the room and the physician."""
+        return any(p.booked is not None and p.booked.appointment_id == booked.appointment_id for p in problems)
+
+    for booked in busy.room(request.room.id, request.start, request.blocked_until)[:1]:
+        turned_over_until = _local(booked.blocked_until, office)
+        if booked.end <= request.start:
+            what = f"is being turned over until {turned_over_until:%H:%M} after {booked.procedure}"
+            then = ""
+        else:
+            what = f"is taken {booked.local_span()} by {booked.procedure}"
+            then = f", then turned over until {turned_over_until:%H:%M}" if booked.blocked_until > booked.end else ""
+        problems.append(Problem("room_busy", "room_id", f"{request.room.name}, {office.name}, {what} with "
+                                f"{booked.physician}{then}.", booked=booked))
+    for booked in busy.physician(request.physician.id, request.start, request.end)[:1]:
+        if not named(booked):
+            problems.append(Problem("physician_busy", "time",
+                                    f"{request.physician.name} has {booked.procedure} {booked.local_span()} "
+                                    f"in {booked.room}, {booked.office}.", booked=booked))
+    travel_window = busy.physician(request.physician.id, request.start - limits.travel, request.end + limits.travel)
+    for booked in [b for b in travel_window if b.office_id != office.id][:1]:
+        minutes = int(limits.travel.total_seconds() // 60)
+        problems.append(Problem("travel", "time",
+                                f"{request.physician.name} is at {booked.office} {booked.local_span()}; "
+                                f"allow {minutes} minutes to travel between offices.", booked=booked))
+    for booked in busy.patient(request.patient_id, request.start, request.end)[:1]:
+        if not named(booked):
+            problems.append(Problem("patient_busy", "time",
+                                    f"The patient already has {booked.procedure} {booked.local_span()} "
+                                    f"at {booked.office}.", booked=booked))
     return problems
 
 
@@ -516,6 +520,10 @@ class Slot:
     def local_start(self) -> datetime:
         return _local(self.start, self.office)
 
+    @property
+    def local_day(self) -> date:
+        return self.local_start.date()
+
 
 def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec,
                     part: PartOfDay, step: timedelta) -> Iterator[datetime]:
@@ -603,8 +611,8 @@ def status_move_problem(current: Status, target: Status, *, start: datetime, now
     if target not in allowed_moves(current):
         return f"An appointment that is {current.label.lower()} cannot become {target.label.lower()}."
     zone = ZoneInfo(timezone)
-    if target is Status.CHECKED_IN and now.astimezone(zone).date() != start.astimezone(zone).date():
-        return "Patients are checked in on the day of their appointment."
+    if target in (Status.CHECKED_IN, Status.IN_ROOM) and now.astimezone(zone).date() != start.astimezone(zone).date():
+        return "Patients are checked in and taken to the room on the day of their appointment."
     if target is Status.NO_SHOW and now < start:
         return "A patient is a no-show only once the appointment time has passed."
     if target is Status.CANCELLED and current in (Status.SCHEDULED, Status.CONFIRMED) and now >= start:

@@ -313,6 +313,9 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
     setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id,
                             request.physician_id)
     slot = _slot_request(setting, request)
+    missing = rules.detail_problems(slot)
+    if missing:  # what the form lacks, not what is in the way: no alternatives to offer
+        raise FieldErrors({problem.field: problem.message for problem in missing})
     problems = _problems(slot, now=now, limits=limits)
     overridden = _check_or_override(problems, request.override_reason, by)
     if problems and not overridden:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,9 +71,25 @@ def _procedure_choices(procedures: list[ProcedureType]) -> list[tuple[str, str, 
     return [(str(p.id), f"{p.name} ({p.code})", p.category_enum.label) for p in procedures]
 
 
+def _physicians_for_day(office_id: str | None, day: str | None) -> list[tuple[str, str, str]]:
+    """Physicians for a select: those who work at the chosen office that day first."""
+    everyone = practice.list_physicians(active_only=True)
+    try:
+        on_day = date.fromisoformat(day or "")
+    except ValueError:
+        on_day = None
+    if not (office_id or "").isdigit() or on_day is None:
+        return [(str(p.id), p.display_name, "Physicians") for p in everyone]
+    working = {p.id for p in calendars.working_at(int(office_id or 0), on_day)}
+    here = f"Working there on {on_day:%a %m/%d}"
+    return ([(str(p.id), p.display_name, here) for p in everyone if p.id in working]
+            + [(str(p.id), p.display_name, "Not working there that day") for p in everyone if p.id not in working])
+
+
 def _booking_form(formdata: Any) -> BookingForm:
     form = BookingForm(formdata=formdata)
-    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(), physicians=_physician_choices())
+    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(),
+                     physicians=_physicians_for_day(formdata.get("office_id"), formdata.get("date")))
     procedures = list_procedure_types(active_only=True)
     form.set_procedures(_procedure_choices(procedures),
                         {str(p.id): {"data-minutes": p.duration_minutes, "data-turnover": p.turnover_minutes,
@@ -122,10 +138,11 @@ def appointment(appointment_id: int) -> str:
     actor = current_actor()
     appointment = services.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
+    moves = calendars.moves_now(appointment, utcnow()) if actor.has_any_role(*FRONT_DESK) else []
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
                            local_end=appointment.ends_at.astimezone(zone),
-                           status_form=StatusForm(formdata=None, version=appointment.version),
+                           status_form=StatusForm(formdata=None, version=appointment.version), moves=moves,
                            can_book=actor.has_any_role(*BOOKERS))
 
 
@@ -135,8 +152,8 @@ def change_status(appointment_id: int) -> Response:
     form = StatusForm()
     back = request.form.get("back") or ""
     target = url_for("scheduling.appointment", appointment_id=appointment_id)
-    if back.startswith("/offices/") and "//" not in back:
-        target = back
+    if back.startswith("/offices/") and "//" not in back and "\\" not in back:
+        target = f"{back}#appointment-{appointment_id}"
     if not form.validate_on_submit():
         flash("That change could not be read; nothing was saved.", "danger")
         return redirect(target)
@@ -157,7 +174,9 @@ def change_status(appointment_id: int) -> Response:
 def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
     form = (RescheduleForm.for_record(appointment) if appointment is not None
             else RescheduleForm(formdata=formdata))
-    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(), physicians=_physician_choices())
+    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(),
+                     physicians=[(str(p.id), p.display_name, "Physicians")
+                                 for p in practice.list_physicians(active_only=True)])
     return form
 
 
@@ -170,7 +189,9 @@ def reschedule(appointment_id: int) -> Page:
         if not old.is_open or old.status_enum is Status.IN_ROOM:
             flash(f"An appointment that is {old.status_enum.label.lower()} cannot be moved.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
-        return _reschedule_page(_reschedule_form(None, old), old, 200)
+        form = _reschedule_form(None, old)
+        _take_suggested_slot(form)
+        return _reschedule_page(form, old, 200)
     old = services.get_appointment(appointment_id, by=actor)
     form = _reschedule_form(request.form)
     if not form.validate():
@@ -194,6 +215,20 @@ def reschedule(appointment_id: int) -> Page:
         return _reschedule_page(form, current, 409)
     flash("Moved. The new appointment replaces the old one, which is kept in its history.", "success")
     return redirect(url_for("scheduling.appointment", appointment_id=new.id))
+
+
+def _take_suggested_slot(form: RescheduleForm) -> None:
+    """A suggested free time arrives in the query string; it replaces what the form opened with."""
+    for name in ("office_id", "room_id", "physician_id"):
+        if request.args.get(name, "").isdigit():
+            form[name].data = request.args[name]
+    try:
+        if "date" in request.args:
+            form.date.data = date.fromisoformat(request.args["date"])
+        if "time" in request.args:
+            form.time.data = time.fromisoformat(request.args["time"])
+    except ValueError:
+        pass  # a mangled suggestion: the form keeps the appointment's own time
 
 
 def _reschedule_page(form: RescheduleForm, old: Any, status: int, **context: Any) -> tuple[str, int]:
@@ -306,8 +341,12 @@ def office_calendar(slug: str) -> tuple[str, int]:
         return render_template("scheduling/week.html", week=week, office=week.office, view="week",
                                step=timedelta(days=7), **context), 200
     office_day = calendars.office_day(slug, day)
+    local_now = utcnow().astimezone(ZoneInfo(office_day.office.timezone))
+    # Free slots before now are not offered for booking.
+    bookable_from = (time.min if day > local_now.date() else
+                     local_now.time() if day == local_now.date() else None)
     return render_template("scheduling/day.html", calendar=office_day, office=office_day.office, view="day",
-                           step=timedelta(days=1), **context), 200
+                           step=timedelta(days=1), bookable_from=bookable_from, **context), 200
 
 
 @bp.get("/offices/<slug>/day-sheet")
@@ -316,17 +355,28 @@ def day_sheet(slug: str) -> str:
     day, _ = _requested_day()
     office_day = calendars.office_day(slug, day)
     return render_template("scheduling/day_sheet.html", calendar=office_day, office=office_day.office,
-                           day=day)
+                           day=day, printed=utcnow())
 
 
 @bp.get("/offices/<slug>/board")
 @allow(*FRONT_DESK)
 def board(slug: str) -> str:
     day, problem = _requested_day()
-    office, lines = calendars.office_board(slug, day)
+    office, lines = calendars.office_board(slug, day, utcnow())
     return render_template("scheduling/board.html", office=office, lines=lines, day=day, problem=problem,
                            today=_practice_today(), offices=practice.list_offices(active_only=True),
                            status_form=StatusForm(formdata=None), step=timedelta(days=1))
+
+
+@bp.get("/my-day")
+@allow(P)
+def my_day() -> Response:
+    physician = calendars.physician_of_user(current_actor().user_id or 0)
+    if physician is None:
+        flash("Your account is not linked to a physician; an administrator links it under Physicians.",
+              "warning")
+        return redirect(url_for("core.home"))
+    return redirect(url_for("scheduling.physician_day", physician_id=physician.id, date=request.args.get("date")))
 
 
 @bp.get("/physicians/<int:physician_id>/day")

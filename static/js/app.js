@@ -121,7 +121,14 @@ function setUpPatientSearch(input) {
       close();
     }
   });
-  input.addEventListener("blur", () => setTimeout(close, 150));
+  input.addEventListener("blur", () => {
+    // One match left: take it, as a person would expect after typing enough to single it out.
+    const options = list.querySelectorAll("[role=option]");
+    if (!list.hidden && options.length === 1) {
+      pick(options[0]);
+    }
+    setTimeout(close, 150);
+  });
 }
 
 // Booking: only the rooms of the chosen office, and when the procedure ends.
@@ -180,6 +187,11 @@ function setUpBookingForm(form) {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("input[data-patient-search]").forEach(setUpPatientSearch);
   document.querySelectorAll("form.booking-form").forEach(setUpBookingForm);
+  // A fresh booking form starts in the patient field.
+  const patient = document.querySelector("form.booking-form input[data-patient-search]");
+  if (patient && !patient.value && !document.querySelector(".is-invalid")) {
+    patient.focus();
+  }
 });
 
 // Booking: ask region, side and levels only when the chosen procedure does.
@@ -189,6 +201,7 @@ document.addEventListener("DOMContentLoaded", () => {
     return;
   }
   const fields = {region: ["region"], side: ["side"], levels: ["levels_count", "levels"]};
+  const required = new Set(["region", "side", "levels_count"]);
   function showQuestions() {
     const option = procedure.options[procedure.selectedIndex];
     const asks = (option?.dataset.asks || "").split(" ");
@@ -196,7 +209,10 @@ document.addEventListener("DOMContentLoaded", () => {
       for (const id of ids) {
         const wrapper = document.getElementById(id)?.closest("[class*=col-]");
         if (wrapper) {
-          wrapper.hidden = Boolean(option?.value) && !asks.includes(question);
+          const asked = asks.includes(question);
+          wrapper.hidden = Boolean(option?.value) && !asked;
+          // The asterisk of a required field (the procedure asks, so the booking needs it).
+          wrapper.querySelector(".mb-3")?.classList.toggle("required", asked && required.has(id));
         }
       }
     }

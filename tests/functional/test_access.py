@@ -57,6 +57,7 @@ EXPECTED = {
     "scheduling.calendar_home": CLINICAL | {M},
     "scheduling.office_calendar": CLINICAL | {M},
     "scheduling.physician_day": CLINICAL | {M},
+    "scheduling.my_day": frozenset({P}),
     "scheduling.board_home": CLINICAL,
     "scheduling.board": CLINICAL,
     "scheduling.day_sheet": CLINICAL,
@@ -67,7 +68,7 @@ URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, 
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
                  "slug": "annapolis"}
 # Pages that send you on to the right office's page.
-REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home"}
+REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
 
 

@@ -69,11 +69,11 @@ def test_a_booked_procedure_shows_on_the_day_and_week_calendars_and_the_physicia
     assert "Medial branch block" in appointment_page and "Scheduled" in appointment_page
 
     day = client.get(f"/offices/annapolis/calendar?date={MONDAY.isoformat()}").get_data(as_text=True)
-    assert "09:00–09:30 MBB" in day
+    assert "09:00-09:30 MBB" in day
     week = client.get(f"/offices/annapolis/calendar?date={MONDAY.isoformat()}&view=week").get_data(as_text=True)
-    assert "09:00 MBB" in week
+    assert "09:00-09:30 MBB" in week
     physician_day = client.get(f"/physicians/{ids(app)['reyes']}/day?date={MONDAY.isoformat()}").get_data(as_text=True)
-    assert "09:00–09:30" in physician_day and "Annapolis, Procedure Room 1" in physician_day
+    assert "09:00-09:30" in physician_day and "Annapolis, Procedure Room 1" in physician_day
 
 
 def test_a_conflict_names_what_is_in_the_way_next_to_the_field_and_offers_other_times(app, signed_in):
@@ -82,7 +82,8 @@ def test_a_conflict_names_what_is_in_the_way_next_to_the_field_and_offers_other_
     refused = client.post("/appointments/new", data=booking(app, patient=patient_mrns(app)[1], time="09:15"))
     html = refused.get_data(as_text=True)
     assert refused.status_code == 409
-    assert "Procedure Room 1, Annapolis, is taken 09:00-09:30 by a medial branch block with Dr. Reyes." in html
+    assert ("Procedure Room 1, Annapolis, is taken 09:00-09:30 by a medial branch block with Dr. Reyes, "
+            "then turned over until 09:45.") in html
     assert re.search(r'<select[^>]*class="[^"]*is-invalid[^"]*"[^>]*id="room_id"', html)
     alternative = re.search(r'href="(/appointments/new\?[^"]+)">Use this time', html).group(1).replace("&amp;", "&")
     prefilled = form_values(client.get(alternative).get_data(as_text=True))
@@ -163,7 +164,7 @@ def test_the_day_board_moves_an_appointment_through_the_day(app, signed_in, monk
         version = form_values(board, action=f"/appointments/{appointment_id}/status")["version"][0]
         moved = client.post(f"/appointments/{appointment_id}/status",
                             data={"version": version, "target": target, "back": "/offices/annapolis/board"})
-        assert moved.location == "/offices/annapolis/board"
+        assert moved.location == f"/offices/annapolis/board#appointment-{appointment_id}"  # back to its row
     assert "Completed" in client.get("/offices/annapolis/board").get_data(as_text=True)
 
 
@@ -186,14 +187,15 @@ def test_managers_see_the_calendar_without_patient_names(app, signed_in):
     url = f"/offices/annapolis/calendar?date={MONDAY.isoformat()}"
     assert name in signed_in("nurse").get(url).get_data(as_text=True)
     manager_view = signed_in("manager").get(url).get_data(as_text=True)
-    assert name not in manager_view and "09:00–09:30 MBB" in manager_view and "Booked" in manager_view
+    assert name not in manager_view and "09:00-09:30 MBB" in manager_view and "Booked" in manager_view
 
 
 def test_the_day_sheet_lists_what_the_front_desk_needs(app, signed_in):
     client = signed_in("scheduler")
     client.post("/appointments/new", data=booking(app, prior_auth_ref=""))
     sheet = client.get(f"/offices/annapolis/day-sheet?date={MONDAY.isoformat()}").get_data(as_text=True)
-    assert patient_mrns(app)[0] in sheet and "64490" in sheet and "Lumbar, right, 1 level" in sheet
+    assert patient_mrns(app)[0] in sheet and "Medial branch block <span class=\"small\">(MBB)</span>" in sheet
+    assert "Lumbar, right, 1 level" in sheet and "Scheduled" in sheet and "Printed " in sheet
 
 
 def test_a_bad_date_in_a_calendar_url_shows_today_with_a_note(signed_in):
@@ -234,7 +236,7 @@ def test_day_views_on_clock_change_days_place_appointments_at_their_local_time(a
         db.session.remove()
     html = signed_in("scheduler").get(f"/offices/annapolis/calendar?date={day.isoformat()}").get_data(as_text=True)
     nine = next(row for row in html.split("<tr") if 'class="time">09:00<' in row)
-    assert "09:00–09:30 MBB" in nine
+    assert "09:00-09:30 MBB" in nine
 
 
 def _many_appointments(app, count: int, day: date, first: int = 0) -> None:
@@ -281,3 +283,78 @@ def test_calendars_board_and_availability_use_the_same_queries_at_10_and_1000_ap
             counts.setdefault(page, []).append(counter.count)
     for page, (few, many) in counts.items():
         assert few == many <= 12, (page, few, many)
+
+
+def test_a_manager_who_books_lands_on_the_appointment_and_the_opening_is_audited(app, signed_in):
+    from backoffice.audit.models import AuditEvent
+
+    manager = signed_in("manager")
+    booked = manager.post("/appointments/new", data=booking(app))
+    page = manager.get(booked.location)
+    assert page.status_code == 200 and "Medial branch block" in page.get_data(as_text=True)
+    with app.app_context():
+        views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "view",
+                                                            AuditEvent.entity_type == "appointment")).all()
+        assert [v.username for v in views] == ["manager"]
+
+
+def test_a_move_to_a_time_the_clocks_skip_is_explained_next_to_the_time(app, signed_in):
+    client = signed_in("scheduler")
+    appointment_id = client.post("/appointments/new", data=booking(app)).location.rsplit("/", 1)[1]
+    form = {k: v[0] for k, v in form_values(client.get(f"/appointments/{appointment_id}/reschedule")
+                                            .get_data(as_text=True)).items() if v}
+    response = client.post(f"/appointments/{appointment_id}/reschedule",
+                           data={**form, "date": "2027-03-14", "time": "02:30"})
+    assert response.status_code == 400
+    assert "does not exist on 03/14/2027: the clocks change" in response.get_data(as_text=True)
+
+
+def test_a_suggested_time_fills_the_reschedule_form(app, signed_in):
+    client = signed_in("scheduler")
+    appointment_id = client.post("/appointments/new", data=booking(app)).location.rsplit("/", 1)[1]
+    url = (f"/appointments/{appointment_id}/reschedule?office_id={ids(app)['office']}&room_id={ids(app)['room2']}"
+           f"&physician_id={ids(app)['reyes']}&date={MONDAY.isoformat()}&time=10:15")
+    values = form_values(client.get(url).get_data(as_text=True))
+    assert values["time"] == ["10:15"] and values["room_id"] == [str(ids(app)["room2"])]
+
+
+def test_next_available_for_a_patient_keeps_to_their_limits(app, signed_in):
+    client = signed_in("scheduler")
+    ilesi = str(ids(app)["ilesi"])
+    client.post("/appointments/new", data=booking(app, procedure_type_id=ilesi, side="", levels_count=""))
+    html = client.get("/availability", query_string={
+        "procedure_type_id": ilesi, "physician_id": ids(app)["reyes"], "earliest": MONDAY.isoformat(),
+        "region": "lumbar", "patient": patient_mrns(app)[0]}).get_data(as_text=True)
+    first_day = re.search(r'scope="rowgroup">\w+ (\d\d/\d\d/\d{4})<', html).group(1)
+    assert datetime.strptime(first_day, "%m/%d/%Y").date() >= MONDAY + timedelta(days=14)
+
+
+def test_the_board_offers_only_moves_that_can_happen_now(app, signed_in):
+    client = signed_in("scheduler")
+    client.post("/appointments/new", data=booking(app))
+    board = client.get(f"/offices/annapolis/board?date={MONDAY.isoformat()}").get_data(as_text=True)
+    assert ">Confirm</button>" in board
+    assert ">Check in</button>" not in board and ">No-show</button>" not in board   # weeks ahead
+
+
+def test_free_slots_in_the_past_are_not_offered_for_booking(signed_in):
+    client = signed_in("scheduler")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert 'class="book-slot"' not in client.get(f"/offices/annapolis/calendar?date={yesterday}").get_data(as_text=True)
+    html = client.get(f"/offices/annapolis/calendar?date={MONDAY.isoformat()}").get_data(as_text=True)
+    assert 'aria-label="Book Procedure Room 1 at 07:00 on' in html
+
+
+def test_a_physician_reaches_their_own_day_from_the_menu(signed_in):
+    client = signed_in("physician")
+    assert "My day" in client.get("/").get_data(as_text=True)
+    assert client.get("/my-day").location.startswith("/physicians/1/day")
+
+
+def test_a_cancelled_appointment_cannot_be_cancelled_or_moved_again(app, signed_in):
+    client = signed_in("scheduler")
+    appointment_id = client.post("/appointments/new", data=booking(app)).location.rsplit("/", 1)[1]
+    client.post(f"/appointments/{appointment_id}/cancel", data={"version": "1", "reason": "weather"})
+    for action in ("cancel", "reschedule"):
+        response = client.get(f"/appointments/{appointment_id}/{action}")
+        assert response.location == f"/appointments/{appointment_id}"

@@ -45,7 +45,7 @@ def test_overlapping_the_same_room_is_refused_with_what_is_in_the_way_and_altern
         book(patient=patients()[1], at=time(9, 15))
     messages = [p.message for p in conflict.value.problems]
     assert messages[0] == ("Procedure Room 1, Annapolis, is taken 09:00-09:30 by a medial branch block "
-                           "with Dr. Reyes.")
+                           "with Dr. Reyes, then turned over until 09:45.")
     assert conflict.value.alternatives
     first = conflict.value.alternatives[0]
     assert first.physician.name == "Dr. Reyes" and first.start > conflict.value.problems[0].booked.start

@@ -25,7 +25,9 @@ def test_appointments_span_their_rows_and_turnover_follows():
     assert starts[time(9, 30)].cells[1].kind == "turnover" and starts[time(9, 30)].cells[1].rowspan == 3
     assert 1 not in starts[time(9, 5)].cells            # covered by the span
     assert starts[time(9, 45)].cells[1].kind == "free"
-    assert all(row.cells[2].kind == "free" for row in rows)
+    free_quarters = [row.cells[2] for row in rows if 2 in row.cells]
+    assert all(cell.kind == "free" and cell.rowspan == 3 for cell in free_quarters)  # a whole quarter hour
+    assert len(free_quarters) * 3 == len(rows)
 
 
 def test_rows_count_wall_clock_minutes_from_opening():
@@ -53,3 +55,10 @@ def test_the_grid_stretches_to_show_an_appointment_outside_todays_hours():
 def test_time_labels_every_quarter_hour():
     rows = day_rows(DAY, time(7), time(8), [1], [])
     assert [row.label for row in rows if row.label] == ["07:00", "07:15", "07:30", "07:45"]
+
+
+def test_a_quarter_hour_broken_by_an_appointment_leaves_single_free_rows():
+    rows = day_rows(DAY, time(7), time(8), [1], [entry(1, local(7, 5), local(7, 10), local(7, 10))])
+    starts = {row.start: row for row in rows}
+    assert starts[time(7)].cells[1].rowspan == 1 and starts[time(7, 10)].cells[1].rowspan == 1
+    assert starts[time(7, 15)].cells[1].rowspan == 3

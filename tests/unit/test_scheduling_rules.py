@@ -78,7 +78,7 @@ def codes(req: SlotRequest, existing: list[Booked] = (), history=(), now: dateti
     (at(9, 0), [], []),
     (at(9, 45), [booked(at(9, 0))], []),                      # after the 15 minutes' turnover
     (at(9, 30), [booked(at(9, 0))], ["room_busy"]),           # inside the turnover
-    (at(9, 15), [booked(at(9, 0))], ["room_busy", "physician_busy"]),
+    (at(9, 15), [booked(at(9, 0))], ["room_busy"]),  # one appointment in the way is named once
     (at(8, 15), [booked(at(9, 0))], []),                      # ends 08:45, its turnover ends 09:00
     (at(8, 20), [booked(at(9, 0))], ["room_busy"]),           # its turnover runs into 09:00
     (at(8, 45), [booked(at(9, 0), room=EXAM)], ["physician_busy"]),
@@ -97,7 +97,7 @@ def test_back_to_back_for_the_physician_is_allowed_in_another_room():
 def test_the_conflict_message_names_what_is_in_the_way():
     problems = rules.slot_problems(request(at(9, 15)), BusyIndex([booked(at(9, 0))]), now=NOW, limits=Limits())
     assert problems[0].message == ("Room 1, Annapolis, is taken 09:00-09:30 by a medial branch block "
-                                   "with Dr. Reyes.")
+                                   "with Dr. Reyes, then turned over until 09:45.")
     turnover = rules.slot_problems(request(at(9, 30)), BusyIndex([booked(at(9, 0))]), now=NOW,
                                    limits=Limits())
     assert "is being turned over until 09:45" in turnover[0].message
