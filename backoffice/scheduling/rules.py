@@ -17,7 +17,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from backoffice.practice.rules import Capability, WorkBlock, periods_overlap
-from backoffice.procedures.rules import group_label
+from backoffice.procedures.rules import group_label, one_year_after, one_year_before
 
 
 def _humanize(value: str) -> str:
@@ -93,20 +93,6 @@ def local_to_utc(day: date, wall: time, timezone: str) -> datetime | None:
     if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         return None
     return instant
-
-
-def one_year_before(day: date) -> date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
-
-
-def one_year_after(day: date) -> date:
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        return date(day.year + 1, 3, 1)
 
 
 # What the rules know of the practice.

@@ -1,0 +1,390 @@
+"""Outcomes and candidacy, table by table, with no app and no database."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from itertools import count
+
+import pytest
+
+from backoffice.procedures.rules import (
+    Candidacy,
+    CandidacyKind,
+    DoneProcedure,
+    Eligibility,
+    ProcedureKind,
+    RecordedOutcome,
+    ReliefUnit,
+    SessionLimit,
+    Thresholds,
+    assess,
+    booking_refusal,
+    odi_score,
+    outcome_problems,
+    percent_relief,
+    relief_hours,
+)
+
+TODAY = date(2026, 11, 24)
+DEFAULTS = Thresholds()
+LIMITS = {"epidural": SessionLimit(4, 14, "patient"), "facet_diagnostic": SessionLimit(4),
+          "facet_therapeutic": SessionLimit(4), "ablation": SessionLimit(2, 182, "region_side")}
+CODES = {ProcedureKind.DIAGNOSTIC_FACET: "MBB", ProcedureKind.THERAPEUTIC_FACET: "FJI",
+         ProcedureKind.EPIDURAL: "ILESI", ProcedureKind.ABLATION: "RFA", ProcedureKind.SCS_TRIAL: "SCS-TRIAL",
+         ProcedureKind.SCS_IMPLANT: "SCS-IMPLANT"}
+ids = count(1)
+
+
+def done(kind: ProcedureKind, day: date, *, region: str | None = "lumbar", side: str | None = "right",
+         status: str = "completed", levels: str | None = "L4-L5, L5-S1") -> DoneProcedure:
+    return DoneProcedure(next(ids), day, CODES[kind], kind, region, side, levels, status)
+
+
+def relief(procedure: DoneProcedure, percent: int, hours: int | None = 5, *, ongoing: bool = False,
+           after: int = 1) -> RecordedOutcome:
+    return RecordedOutcome(procedure.appointment_id, procedure.day + timedelta(days=after), percent, hours, ongoing)
+
+
+def mbb(day: date, **where: str | None) -> DoneProcedure:
+    return done(ProcedureKind.DIAGNOSTIC_FACET, day, **where)
+
+
+def candidacies(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], *, today: date = TODAY,
+                thresholds: Thresholds = DEFAULTS, psych: date | None = None) -> list[Candidacy]:
+    return assess(procedures, outcomes, thresholds=thresholds, limits=LIMITS, today=today, psych_cleared_on=psych)
+
+
+def kinds(found: list[Candidacy]) -> list[tuple[CandidacyKind, str | None, str | None, Eligibility]]:
+    return [(c.kind, c.region, c.side, c.eligibility) for c in found]
+
+
+# Outcome arithmetic.
+
+@pytest.mark.parametrize("baseline, post, expected", [
+    (8, 2, 75), (8, 0, 100), (8, 8, 0), (5, 1, 80), (10, 3, 70),
+    (4, 6, 0),        # worse than before is no relief, not negative relief
+    (0, 0, None),     # no pain to relieve: cannot be computed
+    (None, 3, None), (7, None, None),
+])
+def test_percent_relief_is_computed_from_the_two_pain_scores(baseline: int | None, post: int | None,
+                                                             expected: int | None) -> None:
+    assert percent_relief(baseline, post) == expected
+
+
+@pytest.mark.parametrize("amount, unit, hours", [
+    (5, ReliefUnit.HOURS, 5), (3, ReliefUnit.DAYS, 72), (2, ReliefUnit.WEEKS, 336), (6, ReliefUnit.MONTHS, 4380),
+    (None, ReliefUnit.DAYS, None), (4, None, None),
+])
+def test_relief_duration_is_kept_in_hours(amount: int | None, unit: ReliefUnit | None, hours: int | None) -> None:
+    assert relief_hours(amount, unit) == hours
+
+
+@pytest.mark.parametrize("answers, score", [
+    ([0] * 10, 0), ([5] * 10, 100), ([2] * 10, 40),
+    ([3, 3, 3, 3, 3, 3, 3, 3, 3, None], 60),   # a section left out (often sex life) is not counted
+    ([None] * 10, None),
+])
+def test_oswestry_index_scores_the_sections_answered(answers: list[int | None], score: int | None) -> None:
+    assert odi_score(answers) == score
+
+
+@pytest.mark.parametrize("values, field", [
+    ({"baseline": 11, "post": 2}, "baseline_nrs"),
+    ({"baseline": 8, "post": -1}, "post_nrs"),
+    ({"relief": 150}, "percent_relief"),
+    ({"relief": None, "baseline": None, "post": 3}, "percent_relief"),
+    ({"recorded_on": date(2026, 11, 9)}, "recorded_on"),    # before the procedure
+    ({"recorded_on": date(2026, 11, 25)}, "recorded_on"),   # in the future
+])
+def test_refuses_impossible_outcomes(values: dict[str, object], field: str) -> None:
+    arguments: dict[str, object] = {"baseline": 8, "post": 2, "relief": None, "recorded_on": date(2026, 11, 12),
+                                    "procedure_day": date(2026, 11, 10), "today": TODAY, **values}
+    assert field in outcome_problems(**arguments)  # type: ignore[arg-type]
+
+
+def test_accepts_an_outcome_on_the_day_of_the_procedure() -> None:
+    assert outcome_problems(baseline=7, post=1, relief=None, recorded_on=TODAY, procedure_day=TODAY,
+                            today=TODAY) == {}
+
+
+# Rhizotomy candidacy.
+
+def test_two_qualifying_lumbar_right_blocks_make_a_rhizotomy_candidate_with_both_as_evidence() -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))
+    found = candidacies([first, second], [relief(first, 90), relief(second, 85, 4)])
+    assert kinds(found) == [(CandidacyKind.RFA_CANDIDATE, "lumbar", "right", Eligibility.ELIGIBLE)]
+    evidence = [(e.appointment_id, e.text) for e in found[0].evidence]
+    assert evidence == [(first.appointment_id, "MBB 10/01/2026: 90% relief for 5 h"),
+                        (second.appointment_id, "MBB 10/20/2026: 85% relief for 4 h")]
+    assert "≥ 80%" in found[0].rule
+
+
+@pytest.mark.parametrize("second_relief, expected", [
+    (80, CandidacyKind.RFA_CANDIDATE),          # exactly the threshold qualifies
+    (79, CandidacyKind.CONFIRMATORY_BLOCK),     # one below does not
+    (70, CandidacyKind.CONFIRMATORY_BLOCK),
+])
+def test_each_block_needs_eighty_percent_relief(second_relief: int, expected: CandidacyKind) -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))
+    found = candidacies([first, second], [relief(first, 90), relief(second, second_relief)])
+    assert [c.kind for c in found] == [expected]
+
+
+def test_a_block_below_the_threshold_is_shown_with_why_it_does_not_qualify() -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))
+    found = candidacies([first, second], [relief(first, 90), relief(second, 70)])
+    assert found[0].evidence[1].text == "MBB 10/20/2026: 70% relief for 5 h (below 80%: does not qualify)"
+
+
+@pytest.mark.parametrize("hours, expected", [
+    (2, [CandidacyKind.RFA_CANDIDATE]), (1, [CandidacyKind.CONFIRMATORY_BLOCK]),
+    (None, [CandidacyKind.CONFIRMATORY_BLOCK]),   # how long it lasted must be recorded
+])
+def test_relief_must_last_as_long_as_the_anesthetic(hours: int | None, expected: list[CandidacyKind]) -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))
+    found = candidacies([first, second], [relief(first, 90), relief(second, 90, hours)])
+    assert [c.kind for c in found] == expected
+
+
+@pytest.mark.parametrize("second_place", [
+    {"side": "left"}, {"region": "cervical"}, {"side": "bilateral"}, {"levels": "L3-L4"},
+])
+def test_blocks_of_another_side_region_or_levels_are_never_combined(second_place: dict[str, str]) -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20), **second_place)
+    found = candidacies([first, second], [relief(first, 90), relief(second, 90)])
+    assert CandidacyKind.RFA_CANDIDATE not in [c.kind for c in found]
+    assert all(c.kind is CandidacyKind.CONFIRMATORY_BLOCK for c in found)
+
+
+def test_left_and_right_are_assessed_separately() -> None:
+    procedures = [mbb(date(2026, 9, 1)), mbb(date(2026, 9, 20)), mbb(date(2026, 10, 1), side="left")]
+    outcomes = [relief(p, 90) for p in procedures]
+    assert kinds(candidacies(procedures, outcomes)) == [
+        (CandidacyKind.CONFIRMATORY_BLOCK, "lumbar", "left", Eligibility.ELIGIBLE),
+        (CandidacyKind.RFA_CANDIDATE, "lumbar", "right", Eligibility.ELIGIBLE)]
+
+
+@pytest.mark.parametrize("status", ["cancelled", "no_show", "rescheduled"])
+def test_cancelled_and_missed_blocks_never_count(status: str) -> None:
+    first, missed = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20), status=status)
+    found = candidacies([first, missed], [relief(first, 90), relief(missed, 90)])
+    assert [c.kind for c in found] == [CandidacyKind.CONFIRMATORY_BLOCK]
+
+
+def test_a_block_without_a_follow_up_is_not_yet_evidence() -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 11, 23))
+    found = candidacies([first, second], [relief(first, 90)])
+    assert [c.kind for c in found] == [CandidacyKind.CONFIRMATORY_BLOCK]
+    assert found[0].evidence[1].text == "MBB 11/23/2026: no follow-up recorded"
+
+
+def test_a_confirmatory_block_already_booked_takes_the_patient_off_the_list() -> None:
+    first, booked = mbb(date(2026, 10, 1)), mbb(date(2026, 12, 2), status="scheduled")
+    assert candidacies([first, booked], [relief(first, 90)]) == []
+
+
+def test_the_latest_follow_up_of_a_block_is_the_one_that_counts() -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))
+    outcomes = [relief(first, 90), relief(second, 90, after=0), relief(second, 60, after=1)]
+    assert [c.kind for c in candidacies([first, second], outcomes)] == [CandidacyKind.CONFIRMATORY_BLOCK]
+
+
+def test_the_number_of_blocks_needed_is_a_setting() -> None:
+    first = mbb(date(2026, 10, 1))
+    found = candidacies([first], [relief(first, 90)], thresholds=Thresholds(blocks_for_rfa=1))
+    assert [c.kind for c in found] == [CandidacyKind.RFA_CANDIDATE]
+    assert found[0].rule.startswith("1 diagnostic")
+
+
+def test_blocks_before_the_last_ablation_do_not_make_a_new_candidacy() -> None:
+    old = [mbb(date(2025, 1, 5)), mbb(date(2025, 1, 20))]
+    rfa = done(ProcedureKind.ABLATION, date(2025, 2, 10))
+    found = candidacies([*old, rfa], [relief(p, 90) for p in old] + [relief(rfa, 30, 24 * 30, after=42)])
+    assert [c.kind for c in found] == [CandidacyKind.REPEAT_RFA]
+    assert found[0].eligibility is Eligibility.NOT_ELIGIBLE
+
+
+def test_a_candidate_at_the_yearly_ablation_limit_is_eligible_from_when_the_oldest_leaves_the_window() -> None:
+    left_1, left_2 = (done(ProcedureKind.ABLATION, day, side="left") for day in (date(2026, 1, 12),
+                                                                                 date(2026, 7, 20)))
+    blocks = [mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))]
+    limits = {**LIMITS, "ablation": SessionLimit(2, 182, "region_side")}
+    found = assess([left_1, left_2, *blocks], [relief(b, 90) for b in blocks], thresholds=DEFAULTS,
+                   limits=limits, today=TODAY)
+    right = next(c for c in found if c.side == "right")
+    # Only per side here: the two left RFAs are another side, so the right side is free.
+    assert right.eligibility is Eligibility.ELIGIBLE
+
+
+# Repeat rhizotomy.
+
+@pytest.mark.parametrize("last_rfa, outcome, eligibility, eligible_from", [
+    # four months ago, relief still going on: eligible six months (182 days) after it
+    (date(2026, 7, 24), (80, None, True), Eligibility.ELIGIBLE_FROM, date(2027, 1, 22)),
+    # exactly 182 days ago with 6 months of relief: eligible today
+    (date(2026, 5, 26), (60, 182 * 24, False), Eligibility.ELIGIBLE, None),
+    # 181 days ago: eligible tomorrow
+    (date(2026, 5, 27), (60, 182 * 24, False), Eligibility.ELIGIBLE_FROM, date(2026, 11, 25)),
+    # 50% is enough, 49% is not
+    (date(2026, 1, 5), (50, 200 * 24, False), Eligibility.ELIGIBLE, None),
+    (date(2026, 1, 5), (49, 200 * 24, False), Eligibility.NOT_ELIGIBLE, None),
+    # relief that lasted 181 days is not six months
+    (date(2026, 1, 5), (70, 181 * 24, False), Eligibility.NOT_ELIGIBLE, None),
+])
+def test_repeat_rhizotomy_needs_six_months_and_half_the_pain_gone_for_six_months(
+        last_rfa: date, outcome: tuple[int, int | None, bool], eligibility: Eligibility,
+        eligible_from: date | None) -> None:
+    rfa = done(ProcedureKind.ABLATION, last_rfa)
+    percent, hours, ongoing = outcome
+    found = candidacies([rfa], [relief(rfa, percent, hours, ongoing=ongoing, after=42)])
+    assert [(c.kind, c.eligibility, c.eligible_from) for c in found] == [
+        (CandidacyKind.REPEAT_RFA, eligibility, eligible_from)]
+
+
+def test_a_repeat_rhizotomy_without_a_follow_up_is_awaiting_one() -> None:
+    rfa = done(ProcedureKind.ABLATION, date(2026, 10, 1))
+    found = candidacies([rfa], [])
+    assert found[0].eligibility is Eligibility.AWAITING
+    assert "no follow-up recorded yet" in found[0].evidence[0].text
+
+
+def test_the_repeat_interval_is_a_setting() -> None:
+    rfa = done(ProcedureKind.ABLATION, date(2026, 7, 24))
+    found = candidacies([rfa], [relief(rfa, 80, 12 * 7 * 24, after=90)],
+                        thresholds=Thresholds(rfa_repeat_relief_days=84))
+    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 22))
+
+
+def test_the_rolling_twelve_months_of_ablations_cross_the_year_end() -> None:
+    first, second = done(ProcedureKind.ABLATION, date(2025, 12, 29)), done(ProcedureKind.ABLATION, date(2026, 6, 29))
+    outcomes = [relief(first, 80, 200 * 24, after=42), relief(second, 80, None, ongoing=True, after=42)]
+    found = candidacies([first, second], outcomes, today=date(2026, 12, 28))
+    # the interval from June is over (12/28), but 12/29/2025 and 6/29/2026 both fall in the 12 months
+    # before 12/28/2026: the first leaves the window on 12/29/2026
+    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2026, 12, 29))
+    assert "2 sessions in the last 12 months until 12/29/2026" in [e.text for e in found[0].evidence]
+
+
+def test_a_repeat_already_booked_is_not_listed_again() -> None:
+    rfa = done(ProcedureKind.ABLATION, date(2026, 1, 5))
+    booked = done(ProcedureKind.ABLATION, date(2026, 12, 14), status="confirmed")
+    assert candidacies([rfa, booked], [relief(rfa, 80, 200 * 24)]) == []
+
+
+# Repeat epidural and facet injections.
+
+@pytest.mark.parametrize("percent, days, expected", [
+    (50, 60, Eligibility.ELIGIBLE), (49, 60, Eligibility.NOT_ELIGIBLE), (50, 59, Eligibility.NOT_ELIGIBLE),
+])
+def test_repeat_epidural_needs_half_the_pain_gone_for_two_months(percent: int, days: int,
+                                                                 expected: Eligibility) -> None:
+    esi = done(ProcedureKind.EPIDURAL, date(2026, 8, 1), side=None)
+    found = candidacies([esi], [relief(esi, percent, days * 24, after=14)])
+    assert kinds(found) == [(CandidacyKind.REPEAT_EPIDURAL, "lumbar", None, expected)]
+
+
+def test_a_repeat_epidural_waits_fourteen_days_after_any_epidural() -> None:
+    lumbar = done(ProcedureKind.EPIDURAL, date(2026, 8, 1), side=None)
+    cervical = done(ProcedureKind.EPIDURAL, date(2026, 11, 17), region="cervical", side=None)
+    found = candidacies([lumbar, cervical], [relief(lumbar, 70, None, ongoing=True, after=14)])
+    lumbar_repeat = next(c for c in found if c.region == "lumbar")
+    assert (lumbar_repeat.eligibility, lumbar_repeat.eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2026, 12, 1))
+
+
+def test_four_epidurals_in_a_region_within_twelve_months_wait_for_the_oldest_to_leave_the_window() -> None:
+    esis = [done(ProcedureKind.EPIDURAL, day, side=None)
+            for day in (date(2026, 1, 10), date(2026, 4, 10), date(2026, 7, 10), date(2026, 9, 10))]
+    found = candidacies(esis, [relief(esis[-1], 70, 70 * 24, after=14)])
+    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 10))
+
+
+def test_cancelled_epidurals_do_not_count_toward_the_four() -> None:
+    esis = [done(ProcedureKind.EPIDURAL, day, side=None, status=status) for day, status in (
+        (date(2026, 1, 10), "cancelled"), (date(2026, 4, 10), "completed"), (date(2026, 7, 10), "no_show"),
+        (date(2026, 9, 10), "completed"))]
+    found = candidacies(esis, [relief(esis[-1], 70, 70 * 24, after=14)])
+    assert found[0].eligibility is Eligibility.ELIGIBLE
+
+
+@pytest.mark.parametrize("days, expected", [(91, Eligibility.ELIGIBLE), (90, Eligibility.NOT_ELIGIBLE)])
+def test_repeat_facet_injection_needs_relief_for_three_months(days: int, expected: Eligibility) -> None:
+    facet = done(ProcedureKind.THERAPEUTIC_FACET, date(2026, 5, 1))
+    found = candidacies([facet], [relief(facet, 60, days * 24, after=90)])
+    assert [(c.kind, c.eligibility) for c in found] == [(CandidacyKind.REPEAT_FACET, expected)]
+
+
+# Spinal cord stimulation.
+
+def scs_trial(day: date = date(2026, 11, 2)) -> DoneProcedure:
+    return done(ProcedureKind.SCS_TRIAL, day, region="thoracic", side=None)
+
+
+@pytest.mark.parametrize("percent, psych, expected", [
+    (None, date(2026, 8, 1), (CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING)),
+    (50, date(2026, 8, 1), (CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)),
+    (49, date(2026, 8, 1), (CandidacyKind.SCS_IMPLANT, Eligibility.NOT_ELIGIBLE)),
+    (70, None, (CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING)),
+])
+def test_a_permanent_stimulator_needs_a_successful_trial_and_a_psychological_evaluation(
+        percent: int | None, psych: date | None, expected: tuple[CandidacyKind, Eligibility]) -> None:
+    trial = scs_trial()
+    outcomes = [] if percent is None else [relief(trial, percent, None, after=7)]
+    found = candidacies([trial], outcomes, psych=psych)
+    assert [(c.kind, c.eligibility) for c in found] == [expected]
+
+
+def test_an_implant_after_the_trial_closes_the_question() -> None:
+    trial = scs_trial()
+    implant = done(ProcedureKind.SCS_IMPLANT, date(2026, 12, 8), region="thoracic", side=None, status="scheduled")
+    assert candidacies([trial, implant], [relief(trial, 70, None, after=7)], psych=date(2026, 8, 1)) == []
+
+
+# Booking knows the rules.
+
+def refusal(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], kind: ProcedureKind,
+            day: date = date(2026, 12, 7), *, side: str | None = "right") -> str | None:
+    return booking_refusal(candidacies(procedures, outcomes), kind=kind, region="lumbar", side=side, day=day)
+
+
+def test_booking_a_repeat_rhizotomy_too_early_says_why_and_from_when() -> None:
+    rfa = done(ProcedureKind.ABLATION, date(2026, 7, 24))
+    message = refusal([rfa], [relief(rfa, 80, None, ongoing=True, after=42)], ProcedureKind.ABLATION)
+    assert message == "Repeat RFA: not eligible yet. RFA 07/24/2026: 80% relief, ongoing. Eligible from 01/22/2027."
+    assert refusal([rfa], [relief(rfa, 80, None, ongoing=True, after=42)], ProcedureKind.ABLATION,
+                   date(2027, 1, 22)) is None
+
+
+def test_booking_a_rhizotomy_without_qualifying_blocks_is_refused() -> None:
+    block = mbb(date(2026, 10, 1))
+    assert "two diagnostic medial branch blocks" in (refusal([block], [relief(block, 90)], ProcedureKind.ABLATION)
+                                                     or "")
+    other_side = [mbb(date(2026, 9, 1), side="left"), mbb(date(2026, 9, 20), side="left")]
+    assert refusal(other_side, [relief(b, 90) for b in other_side], ProcedureKind.ABLATION) is not None
+    assert refusal(other_side, [relief(b, 90) for b in other_side], ProcedureKind.ABLATION, side="left") is None
+
+
+def test_a_first_epidural_or_diagnostic_block_needs_no_candidacy() -> None:
+    assert refusal([], [], ProcedureKind.EPIDURAL) is None
+    assert refusal([], [], ProcedureKind.DIAGNOSTIC_FACET) is None
+
+
+def test_a_repeat_epidural_after_too_little_relief_is_refused_with_the_follow_up() -> None:
+    esi = done(ProcedureKind.EPIDURAL, date(2026, 8, 1), side=None)
+    outcome = RecordedOutcome(esi.appointment_id, date(2026, 8, 15), 30, 30 * 24, relief_as_entered="30 days")
+    message = refusal([esi], [outcome], ProcedureKind.EPIDURAL)
+    assert message == ("Repeat epidural injection: not eligible yet. ILESI 08/01/2026: 30% relief for 30 days; "
+                       "relief below 50%.")
+
+
+def test_a_therapeutic_facet_injection_needs_the_two_qualifying_blocks() -> None:
+    assert refusal([], [], ProcedureKind.THERAPEUTIC_FACET) is not None
+    blocks = [mbb(date(2026, 9, 1)), mbb(date(2026, 9, 20))]
+    assert refusal(blocks, [relief(b, 90) for b in blocks], ProcedureKind.THERAPEUTIC_FACET) is None
+
+
+def test_a_permanent_stimulator_without_a_psychological_evaluation_is_refused() -> None:
+    trial = scs_trial()
+    found = candidacies([trial], [relief(trial, 70, None, after=7)])
+    message = booking_refusal(found, kind=ProcedureKind.SCS_IMPLANT, region="thoracic", side=None,
+                              day=date(2026, 12, 7))
+    assert message is not None and "no psychological evaluation on record" in message
