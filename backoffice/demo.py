@@ -27,6 +27,7 @@ from backoffice.patients.services import PatientData, allocate_mrn
 from backoffice.phones import parse_phone
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, Physician
+from backoffice.procedures import demo_courses
 from backoffice.procedures.catalog import CATALOG
 from backoffice.procedures.services import create_procedure_type, list_procedure_types
 from backoffice.scheduling import demo_schedule
@@ -224,9 +225,11 @@ def load(*, patient_count: int, policy: AuthPolicy, now: datetime, appointments:
     _load_catalog(now)
     added = _load_patients(patient_count, offices, now)
     booked = demo_schedule.load(now) if appointments else 0
+    followed = demo_courses.load(now) if appointments else 0
     physicians = db.session.scalar(select(func.count()).select_from(Physician))
     return (f"Demo practice ready: {len(offices)} offices, {physicians} physicians, "
-            f"{len(CATALOG)} procedures, {added} new synthetic patients, {booked} new appointments.")
+            f"{len(CATALOG)} procedures, {added} new synthetic patients, {booked} new appointments, "
+            f"{followed} new follow-ups.")
 
 
 def logins_text() -> str:

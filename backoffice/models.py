@@ -12,8 +12,9 @@ from backoffice.practice.models import (
     PhysicianSchedule,
     Room,
 )
-from backoffice.procedures.models import ProcedureType
+from backoffice.procedures.models import ClinicalSettings, FollowUp, Outcome, ProcedureType, PsychEvaluation
 from backoffice.scheduling.models import Appointment
 
-__all__ = ["Appointment", "AuditEvent", "Office", "OfficeClosure", "OfficeHours", "Patient", "Physician",
-           "PhysicianLeave", "PhysicianSchedule", "ProcedureType", "Room", "User"]
+__all__ = ["Appointment", "AuditEvent", "ClinicalSettings", "FollowUp", "Office", "OfficeClosure", "OfficeHours",
+           "Outcome", "Patient", "Physician", "PhysicianLeave", "PhysicianSchedule", "ProcedureType", "PsychEvaluation",
+           "Room", "User"]

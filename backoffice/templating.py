@@ -28,11 +28,14 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Next available", "scheduling.availability"),
     NavItem("Book", "scheduling.new_appointment"),
     NavItem("Patients", "patients.search"),
+    NavItem("Follow-ups", "procedures.follow_ups"),
+    NavItem("Candidates", "procedures.candidates"),
     NavItem("Audit trail", "audit.index"),
     NavItem("Staff accounts", "auth.users", "admin"),
     NavItem("Offices and rooms", "practice.offices", "admin"),
     NavItem("Physicians", "practice.physicians", "admin"),
     NavItem("Procedure catalog", "procedures.catalog", "admin"),
+    NavItem("Clinical rule settings", "procedures.clinical_settings", "admin"),
 )
 
 

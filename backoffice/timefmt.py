@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 DATE_FORMAT = "%m/%d/%Y"
 TIME_FORMAT = "%H:%M"
 DATETIME_FORMAT = f"{DATE_FORMAT} {TIME_FORMAT}"
@@ -35,3 +37,8 @@ def format_datetime(value: datetime | None, timezone: str) -> str:
     if value is None:
         return ""
     return local_datetime(value, timezone).strftime(f"{DATETIME_FORMAT} %Z")
+
+
+def practice_today(now: datetime) -> date:
+    """The date at the instant `now` where the practice is (its PRACTICE_TIMEZONE)."""
+    return now.astimezone(ZoneInfo(current_app.config["PRACTICE_TIMEZONE"])).date()

@@ -155,6 +155,7 @@ def _restore(connection: Any, snapshot: dict[str, list[dict[str, Any]]]) -> None
     for table in db.metadata.sorted_tables:
         rows = snapshot[table.name]
         if rows:
+            connection.execute(table.delete())  # rows the migrations seed (the clinical settings)
             connection.execute(table.insert(), rows)
             if connection.dialect.name == "postgresql":
                 connection.execute(text(
@@ -209,6 +210,25 @@ def one_appointment(app: Flask, demo: None) -> int:
         appointment_id = appointment.id
         db.session.remove()
     return appointment_id
+
+
+@pytest.fixture
+def one_follow_up(app: Flask, one_appointment: int) -> int:
+    """Follow-ups 1 (6 hours) and 2 (next day) of an MBB done for patient 2 about a week ago,
+    both still open."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from backoffice.models import Patient
+    from tests.integration.course_helpers import done, follow_ups_of
+
+    with app.app_context():
+        patient = db.session.scalars(select(Patient).order_by(Patient.id).offset(1)).first()
+        assert patient is not None
+        follow_up_id = follow_ups_of(done("MBB", date.today() - timedelta(days=10), patient=patient))[0].id
+        db.session.remove()
+    return follow_up_id
 
 
 DEMO_PASSWORDS = {

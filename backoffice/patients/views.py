@@ -12,8 +12,9 @@ from backoffice.forms import form_status, merge_stale_edit
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
 from backoffice.practice.services import office_choices
+from backoffice.procedures.timeline import patient_course
 from backoffice.scheduling.calendars import patient_appointments
-from backoffice.timefmt import format_date
+from backoffice.timefmt import format_date, practice_today
 
 bp = Blueprint("patients", __name__)
 
@@ -64,9 +65,13 @@ def new() -> Response | tuple[str, int]:
 @bp.get("/patients/<int:patient_id>")
 @allow(*CLINICAL_ROLES)
 def show(patient_id: int) -> str:
-    patient = services.open_patient_record(patient_id, by=current_actor())
-    return render_template("patients/show.html", patient=patient,
-                           appointments=patient_appointments(patient_id), now=utcnow())
+    actor = current_actor()
+    patient = services.open_patient_record(patient_id, by=actor)
+    now = utcnow()
+    course = patient_course(patient_id, today=practice_today(now), by=actor)
+    return render_template("patients/show.html", patient=patient, course=course, now=now,
+                           today=practice_today(now),
+                           appointments=[] if course else patient_appointments(patient_id))
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])

@@ -229,6 +229,13 @@ def list_physicians(*, active_only: bool = False) -> list[Physician]:
     return list(db.session.scalars(query))
 
 
+def physician_of_user(user_id: int | None) -> Physician | None:
+    """The physician who signs in with this staff account, if any."""
+    if user_id is None:
+        return None
+    return db.session.scalars(select(Physician).where(Physician.user_id == user_id)).first()
+
+
 def get_physician(physician_id: int, *, lock: bool = False) -> Physician:
     query = (select(Physician).where(Physician.id == physician_id)
              .options(selectinload(Physician.schedules).selectinload(PhysicianSchedule.office),

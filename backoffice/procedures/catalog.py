@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope
+from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class ProcedureData:
     min_days_between: int | None = None
     interval_scope: IntervalScope = IntervalScope.REGION
     follow_ups: str = ""
+    kind: ProcedureKind = ProcedureKind.NONE
     active: bool = True
 
 
@@ -38,7 +39,7 @@ E, F, A = Category.EPIDURAL, Category.FACET, Category.ABLATION
 # Four per region in 12 months; 14 days after any earlier epidural, whatever its region.
 ESI: dict[str, Any] = {"frequency_group": FrequencyGroup.EPIDURAL, "max_per_year": 4, "min_days_between": 14,
        "interval_scope": IntervalScope.PATIENT, "follow_ups": "14d", "needs_fluoroscopy": True,
-       "asks_region": True}
+       "asks_region": True, "kind": ProcedureKind.EPIDURAL}
 
 CATALOG: tuple[ProcedureData, ...] = (
     ProcedureData("ILESI", "Interlaminar epidural steroid injection", E, "62321, 62323", 30, 15,
@@ -50,25 +51,26 @@ CATALOG: tuple[ProcedureData, ...] = (
     ProcedureData("MBB", "Medial branch block", F, "64490, 64491, 64492, 64493, 64494, 64495", 30, 15,
                   needs_fluoroscopy=True, asks_region=True, asks_side=True, asks_levels=True, max_levels=3,
                   frequency_group=FrequencyGroup.FACET_DIAGNOSTIC, max_per_year=4,
-                  follow_ups="6h, 1d"),
+                  follow_ups="6h, 1d", kind=ProcedureKind.DIAGNOSTIC_FACET),
     ProcedureData("FJI", "Facet joint injection", F, "64490, 64491, 64492, 64493, 64494, 64495", 30, 15,
                   needs_fluoroscopy=True, asks_region=True, asks_side=True, asks_levels=True, max_levels=3,
                   frequency_group=FrequencyGroup.FACET_THERAPEUTIC, max_per_year=4,
-                  follow_ups="14d, 90d"),
+                  follow_ups="14d, 90d", kind=ProcedureKind.THERAPEUTIC_FACET),
     ProcedureData("RFA", "Radiofrequency ablation", A, "64633, 64635, +64634, +64636", 60, 15,
                   needs_fluoroscopy=True, needs_sedation=True, asks_region=True, asks_side=True,
                   asks_levels=True, max_levels=3, frequency_group=FrequencyGroup.ABLATION,
                   max_per_year=2, min_days_between=182, interval_scope=IntervalScope.REGION_SIDE,
-                  follow_ups="6w, 26w"),
+                  follow_ups="6w, 26w", kind=ProcedureKind.ABLATION),
     ProcedureData("SIJ", "Sacroiliac joint injection", Category.JOINT, "27096", 30, 15,
                   needs_fluoroscopy=True, asks_side=True, follow_ups="14d"),
     ProcedureData("TPI", "Trigger point injection", Category.JOINT, "20552, 20553", 20, 10),
     ProcedureData("SCS-TRIAL", "Spinal cord stimulator trial", Category.NEUROMODULATION, "63650", 90, 30,
                   needs_fluoroscopy=True, needs_sedation=True, asks_region=True, prior_authorization=True,
-                  follow_ups="7d"),
+                  follow_ups="7d", kind=ProcedureKind.SCS_TRIAL),
     ProcedureData("SCS-IMPLANT", "Spinal cord stimulator permanent implant", Category.NEUROMODULATION,
                   "63650, 63685", 180, 45, needs_fluoroscopy=True, needs_sterile_implant=True,
-                  needs_sedation=True, asks_region=True, prior_authorization=True, follow_ups="14d, 90d"),
+                  needs_sedation=True, asks_region=True, prior_authorization=True, follow_ups="14d, 90d",
+                  kind=ProcedureKind.SCS_IMPLANT),
     ProcedureData("IPG-REPLACE", "Generator replacement", Category.NEUROMODULATION, "63685", 90, 30,
                   needs_sterile_implant=True, needs_sedation=True, prior_authorization=True,
                   follow_ups="14d"),

@@ -1,12 +1,32 @@
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from dataclasses import fields
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
-from backoffice.db import Base, Versioned
+from backoffice.auth.models import User
+from backoffice.db import Base, UTCDateTime, Versioned
+from backoffice.patients.models import Patient
+from backoffice.practice.models import Office, Physician
 from backoffice.practice.rules import Capability
-from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope
+from backoffice.procedures.rules import (
+    Category,
+    FollowUpStatus,
+    FrequencyGroup,
+    IntervalScope,
+    PlanDecision,
+    ProcedureKind,
+    Thresholds,
+    parse_follow_ups,
+    relief_said,
+)
+
+if TYPE_CHECKING:
+    from backoffice.scheduling.models import Appointment
 
 
 class ProcedureType(Audited, Versioned, Base):
@@ -40,11 +60,17 @@ class ProcedureType(Audited, Versioned, Base):
     min_days_between: Mapped[int | None]
     interval_scope: Mapped[str] = mapped_column(String(12), default=IntervalScope.REGION.value)
     follow_ups: Mapped[str] = mapped_column(String(60), default="")
+    # What the clinical rules take it for: a diagnostic medial branch block, an ablation ...
+    kind: Mapped[str] = mapped_column(String(20), default=ProcedureKind.NONE.value)
     active: Mapped[bool] = mapped_column(default=True)
 
     @property
     def category_enum(self) -> Category:
         return Category(self.category)
+
+    @property
+    def kind_enum(self) -> ProcedureKind:
+        return ProcedureKind(self.kind)
 
     @property
     def frequency_group_enum(self) -> FrequencyGroup | None:
@@ -59,3 +85,153 @@ class ProcedureType(Audited, Versioned, Base):
 
     def audit_summary(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class FollowUp(Audited, Versioned, Base):
+    """A follow-up a completed procedure calls for: who is responsible, when it is due, and
+    whether it is done (with an outcome) or closed without one."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        UniqueConstraint("appointment_id", "delay"),
+        CheckConstraint("status IN ('open', 'done', 'closed')", name="known_status"),
+        Index("ix_follow_up_status_due", "status", "due_at"),
+        Index("ix_follow_up_physician_status_due", "physician_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    delay: Mapped[str] = mapped_column(String(5))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(6), default=FollowUpStatus.OPEN.value)
+    closed_reason: Mapped[str | None] = mapped_column(String(200))
+
+    appointment: Mapped[Appointment] = relationship()
+    patient: Mapped[Patient] = relationship()
+    physician: Mapped[Physician] = relationship()
+    office: Mapped[Office] = relationship()
+    outcome: Mapped[Outcome | None] = relationship(back_populates="follow_up")
+
+    @property
+    def status_enum(self) -> FollowUpStatus:
+        return FollowUpStatus(self.status)
+
+    @property
+    def delay_label(self) -> str:
+        return parse_follow_ups(self.delay)[0].label
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_office_id(self) -> int | None:
+        return self.office_id
+
+    def audit_summary(self) -> str:
+        return f"follow-up {self.delay} after appointment {self.appointment_id}, {self.status}"
+
+
+class Outcome(Audited, Versioned, Base):
+    """What a follow-up found: pain before and after, relief and how long it lasted, function,
+    complications and the physician's decision."""
+
+    __tablename__ = "outcome"
+    __table_args__ = (
+        CheckConstraint("baseline_nrs BETWEEN 0 AND 10", name="baseline_nrs_range"),
+        CheckConstraint("post_nrs BETWEEN 0 AND 10", name="post_nrs_range"),
+        CheckConstraint("percent_relief BETWEEN 0 AND 100", name="percent_relief_range"),
+        CheckConstraint("relief_amount > 0", name="relief_amount_positive"),
+        CheckConstraint("odi_score BETWEEN 0 AND 100", name="odi_score_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id"), unique=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    recorded_on: Mapped[date]
+    contact: Mapped[str] = mapped_column(String(10))
+    baseline_nrs: Mapped[int | None]
+    post_nrs: Mapped[int | None]
+    percent_relief: Mapped[int]
+    relief_amount: Mapped[int | None]
+    relief_unit: Mapped[str | None] = mapped_column(String(10))
+    relief_hours: Mapped[int | None]
+    relief_ongoing: Mapped[bool] = mapped_column(default=False)
+    function_change: Mapped[str | None] = mapped_column(String(10))
+    odi_answers: Mapped[list[int | None] | None] = mapped_column(JSON)
+    odi_score: Mapped[int | None]
+    complications: Mapped[str | None] = mapped_column(String(500))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(String(2000))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="outcome")
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+
+    @property
+    def relief_said(self) -> str | None:
+        return relief_said(self.relief_amount, self.relief_unit)
+
+    @property
+    def decision_label(self) -> str | None:
+        return PlanDecision(self.decision).label if self.decision else None
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_summary(self) -> str:
+        return f"outcome of appointment {self.appointment_id}: {self.percent_relief}% relief"
+
+
+class PsychEvaluation(Audited, Versioned, Base):
+    """A psychological evaluation before spinal cord stimulation (NCD 160.7)."""
+
+    __tablename__ = "psych_evaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    evaluated_on: Mapped[date]
+    cleared: Mapped[bool]
+    evaluator: Mapped[str] = mapped_column(String(120))
+    notes: Mapped[str | None] = mapped_column(String(500))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_summary(self) -> str:
+        verdict = "cleared" if self.cleared else "not cleared"
+        return f"psychological evaluation {self.evaluated_on.isoformat()}, {verdict}"
+
+
+class ClinicalSettings(Audited, Versioned, Base):
+    """The practice's thresholds for the candidacy rules: one row, defaults from domain-rules.md."""
+
+    __tablename__ = "clinical_settings"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    mbb_relief_percent: Mapped[int] = mapped_column(default=Thresholds.mbb_relief_percent)
+    mbb_relief_hours: Mapped[int] = mapped_column(default=Thresholds.mbb_relief_hours)
+    blocks_for_rfa: Mapped[int] = mapped_column(default=Thresholds.blocks_for_rfa)
+    rfa_repeat_days: Mapped[int] = mapped_column(default=Thresholds.rfa_repeat_days)
+    rfa_repeat_relief_percent: Mapped[int] = mapped_column(default=Thresholds.rfa_repeat_relief_percent)
+    rfa_repeat_relief_days: Mapped[int] = mapped_column(default=Thresholds.rfa_repeat_relief_days)
+    epidural_repeat_relief_percent: Mapped[int] = mapped_column(default=Thresholds.epidural_repeat_relief_percent)
+    epidural_repeat_relief_days: Mapped[int] = mapped_column(default=Thresholds.epidural_repeat_relief_days)
+    facet_repeat_relief_percent: Mapped[int] = mapped_column(default=Thresholds.facet_repeat_relief_percent)
+    facet_repeat_relief_days: Mapped[int] = mapped_column(default=Thresholds.facet_repeat_relief_days)
+    scs_trial_relief_percent: Mapped[int] = mapped_column(default=Thresholds.scs_trial_relief_percent)
+    soon_days: Mapped[int] = mapped_column(default=Thresholds.soon_days)
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(**{field.name: getattr(self, field.name) for field in fields(Thresholds)})
+
+    @staticmethod
+    def columns(thresholds: Thresholds) -> dict[str, Any]:
+        return {field.name: getattr(thresholds, field.name) for field in fields(Thresholds)}
+
+    def audit_summary(self) -> str:
+        return "clinical rule settings"

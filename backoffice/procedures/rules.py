@@ -6,8 +6,9 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 
 class Category(StrEnum):
@@ -117,6 +118,28 @@ class FollowUpOffset:
     def __str__(self) -> str:
         return f"{self.amount}{self.unit}"
 
+    @property
+    def label(self) -> str:
+        """ "6 hours", "1 day", "2 weeks" """
+        word = {"h": "hour", "d": "day", "w": "week"}[self.unit]
+        return f"{self.amount} {word}{'s' if self.amount != 1 else ''}"
+
+
+def follow_ups_due(ended_at: datetime, offsets: Sequence[FollowUpOffset]) -> list[tuple[FollowUpOffset, datetime]]:
+    """When each follow-up of a procedure that ended at `ended_at` falls due."""
+    return [(offset, ended_at + offset.delay) for offset in offsets]
+
+
+def day_bounds(now: datetime, timezone: str, days_ahead: int) -> tuple[datetime, datetime, datetime]:
+    """The start of today, of tomorrow and of the day after `days_ahead` more days, in the
+    practice's time zone, as aware UTC instants (days are 23 or 25 hours long at DST changes)."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+
+    def start(day: date) -> datetime:
+        return datetime.combine(day, time(0), zone).astimezone(UTC)
+    return start(today), start(today + timedelta(days=1)), start(today + timedelta(days=1 + days_ahead))
+
 
 def parse_follow_ups(text: str) -> list[FollowUpOffset]:
     """"14d, 90d" -> offsets in order. Raises ValueError with a message for people."""
@@ -138,6 +161,12 @@ def format_follow_ups(offsets: list[FollowUpOffset]) -> str:
 
 
 # Outcomes of procedures.
+
+class FollowUpStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"          # an outcome is recorded
+    CLOSED = "closed"      # closed without an outcome (patient unreachable, seen elsewhere ...)
+
 
 class Contact(StrEnum):
     PHONE = "phone"
@@ -189,6 +218,14 @@ def percent_relief(baseline: int | None, post: int | None) -> int | None:
     return max(0, round((baseline - post) / baseline * 100))
 
 
+def relief_said(amount: int | None, unit: ReliefUnit | str | None) -> str | None:
+    """The duration as it was entered: "5 hours", "1 month"."""
+    if amount is None or unit is None:
+        return None
+    word = ReliefUnit(unit).value
+    return f"{amount} {word if amount != 1 else word[:-1]}"
+
+
 def relief_hours(amount: int | None, unit: ReliefUnit | None) -> int | None:
     if amount is None or unit is None:
         return None
@@ -234,6 +271,13 @@ class ProcedureKind(StrEnum):
     ABLATION = "ablation"                    # radiofrequency ablation (rhizotomy)
     SCS_TRIAL = "scs_trial"
     SCS_IMPLANT = "scs_implant"
+
+    @property
+    def label(self) -> str:
+        return {"none": "No clinical rule", "diagnostic_facet": "Diagnostic medial branch block",
+                "therapeutic_facet": "Therapeutic facet injection", "epidural": "Epidural steroid injection",
+                "ablation": "Radiofrequency ablation", "scs_trial": "SCS trial",
+                "scs_implant": "SCS permanent implant"}[self.value]
 
 
 class CandidacyKind(StrEnum):
@@ -373,8 +417,16 @@ def _best(outcomes: Sequence[RecordedOutcome]) -> RecordedOutcome | None:
     return max(outcomes, key=lambda o: o.recorded_on) if outcomes else None
 
 
-def _lasted(outcome: RecordedOutcome, days: int) -> bool:
-    return outcome.relief_ongoing or (outcome.relief_hours is not None and outcome.relief_hours >= days * 24)
+def _relief_qualifies_from(outcome: RecordedOutcome, done_on: date, days: int, today: date) -> date | None:
+    """From when the relief counts as having lasted `days`: the procedure's day plus `days` when
+    it did, or when it is still going on (then it must go on until that day); None when it ended
+    sooner."""
+    lasted = (outcome.relief_hours or 0) / 24
+    if outcome.relief_ongoing:
+        lasted = max(lasted, (today - done_on).days)
+    if lasted >= days:
+        return today
+    return done_on + timedelta(days=days) if outcome.relief_ongoing else None
 
 
 def _window_free_from(days: Sequence[date], limit: SessionLimit, today: date) -> date | None:
@@ -478,10 +530,13 @@ def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: 
     if outcome.percent_relief < relief_percent:
         evidence.append(Evidence(f"relief below {relief_percent}%"))
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
-    if not _lasted(outcome, relief_days):
+    qualifies_from = _relief_qualifies_from(outcome, last.day, relief_days, today)
+    if qualifies_from is None:
         evidence.append(Evidence(f"relief lasted less than {relief_days} days"))
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
-    earliest = today
+    if qualifies_from > today:
+        evidence.append(Evidence(f"relief must last {relief_days} days: until {_label_day(qualifies_from)}"))
+    earliest = qualifies_from
     if min_days:
         since = max([last.day, *interval_days])
         earliest = max(earliest, since + timedelta(days=min_days))
@@ -523,6 +578,13 @@ def _scs(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedO
     return Candidacy(CandidacyKind.SCS_IMPLANT, trial.region, None, Eligibility.ELIGIBLE, tuple(evidence), rule)
 
 
+def _declined(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]]) -> bool:
+    """The physician's latest decision about these procedures was no further intervention."""
+    recorded = [o for p in procedures for o in outcomes.get(p.appointment_id, [])]
+    latest = max(recorded, key=lambda o: o.recorded_on, default=None)
+    return latest is not None and latest.decision == PlanDecision.NO_FURTHER.value
+
+
 def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutcome], *, thresholds: Thresholds,
            limits: dict[str, SessionLimit], today: date, psych_cleared_on: date | None = None) -> list[Candidacy]:
     """A patient's candidacies, per spinal region and side, each with its evidence, the rule
@@ -537,6 +599,8 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
                                    ProcedureKind.THERAPEUTIC_FACET)}, key=str)
     for region, side in places:
         here = [p for p in counted if p.region == region and p.side == side]
+        if _declined(here, by_outcome):
+            continue
         rfa = _rfa_candidacy(region, side, here, by_outcome, thresholds, limits, today)
         if rfa is not None:
             found.append(rfa)
@@ -555,6 +619,8 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
     epidural_limit = limits.get("epidural", SessionLimit())
     for region in sorted({p.region for p in counted if p.kind is ProcedureKind.EPIDURAL}, key=str):
         here = [p for p in counted if p.region == region]
+        if _declined([p for p in here if p.kind is ProcedureKind.EPIDURAL], by_outcome):
+            continue
         if candidacy := _repeat(
                 CandidacyKind.REPEAT_EPIDURAL, ProcedureKind.EPIDURAL, region, None, here, by_outcome,
                 relief_percent=thresholds.epidural_repeat_relief_percent,
@@ -563,7 +629,8 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
                 interval_days=epidural_days if epidural_limit.interval_scope == "patient" else ()):
             found.append(candidacy)
     scs = _scs(counted, by_outcome, psych_cleared_on, thresholds)
-    if scs is not None:
+    trials = [p for p in counted if p.kind is ProcedureKind.SCS_TRIAL]
+    if scs is not None and not _declined(trials, by_outcome):
         found.append(scs)
     return found
 

@@ -1,18 +1,34 @@
-"""The procedure catalog (admin)."""
+"""The procedure catalog (admin), follow-ups and outcomes, candidates, the clinical rule
+settings and psychological evaluations."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import allow
 from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
-from backoffice.db import utcnow
+from backoffice.db import MAX_ID, utcnow
 from backoffice.errors import FieldErrors, StaleEdit
 from backoffice.forms import add_field_errors, form_status, merge_stale_edit
-from backoffice.procedures import services
-from backoffice.procedures.forms import EditProcedureTypeForm, ProcedureTypeForm
+from backoffice.patients.services import get_patient
+from backoffice.practice import services as practice
+from backoffice.practice.models import Physician
+from backoffice.procedures import candidacy, followups, services
+from backoffice.procedures.forms import (
+    ClinicalSettingsForm,
+    CloseFollowUpForm,
+    EditProcedureTypeForm,
+    OutcomeForm,
+    ProcedureTypeForm,
+    PsychEvaluationForm,
+)
+from backoffice.procedures.models import FollowUp
+from backoffice.procedures.rules import ODI_SECTIONS, ProcedureKind, ReliefUnit
+from backoffice.timefmt import practice_today
 
 bp = Blueprint("procedures", __name__)
 
@@ -62,3 +78,194 @@ def edit_procedure_type(procedure_type_id: int) -> Page:
         return render_template("procedures/form.html", form=form, procedure_type=current), 409
     flash(f"Saved {form.name.data}.", "success")
     return redirect(url_for("procedures.catalog"))
+
+
+# Follow-ups.
+
+CLINICIANS = (Role.NURSE, Role.PHYSICIAN)
+UPCOMING_DAYS = (7, 14, 30)
+ROWS_PER_LIST = 100
+
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Whose rows and which office's a worklist shows: mine by default for a physician."""
+
+    office_id: int | None
+    physician_id: int | None
+    mine: bool
+    own_physician: Physician | None
+
+
+def _list_filter() -> ListFilter:
+    own = practice.physician_of_user(current_actor().user_id)
+    who = request.args.get("who", "mine" if own else "all")
+    office = request.args.get("office", "")
+    office_id = int(office) if office.isdigit() and int(office) <= MAX_ID else None
+    mine = who == "mine" and own is not None
+    return ListFilter(office_id, own.id if mine and own else None, mine, own)
+
+
+def _worklist_days() -> int:
+    raw = request.args.get("days", "")
+    return int(raw) if raw.isdigit() and int(raw) in UPCOMING_DAYS else UPCOMING_DAYS[0]
+
+
+@bp.get("/followups")
+@allow(*CLINICIANS)
+def follow_ups() -> str:
+    chosen = _list_filter()
+    days = _worklist_days()
+    worklist = followups.follow_up_worklist(
+        office_id=chosen.office_id, physician_id=chosen.physician_id, now=utcnow(),
+        timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=ROWS_PER_LIST,
+        by=current_actor())
+    return render_template("procedures/follow_ups.html", worklist=worklist, chosen=chosen, days=days,
+                           day_choices=UPCOMING_DAYS, offices=practice.office_choices(), now=utcnow(),
+                           today=practice_today(utcnow()))
+
+
+def _outcome_form(follow_up: FollowUp) -> OutcomeForm:
+    if follow_up.outcome is not None:
+        return OutcomeForm.for_record(follow_up.outcome)
+    diagnostic = follow_up.appointment.procedure_type.kind_enum is ProcedureKind.DIAGNOSTIC_FACET
+    form = OutcomeForm(formdata=None, recorded_on=practice_today(utcnow()),
+                       baseline_nrs=follow_up.appointment.baseline_nrs,
+                       relief_unit=(ReliefUnit.HOURS if diagnostic else ReliefUnit.WEEKS).value)
+    form.version.data = follow_up.version
+    return form
+
+
+def _follow_up_page(follow_up: FollowUp, form: OutcomeForm, status: int = 200,
+                    close_form: CloseFollowUpForm | None = None) -> tuple[str, int]:
+    return render_template(
+        "procedures/follow_up.html", follow_up=follow_up, form=form,
+        close_form=close_form or CloseFollowUpForm(formdata=None, version=follow_up.version),
+        show_close=close_form is not None, earlier=followups.earlier_outcomes(follow_up),
+        decides=current_actor().has_any_role(Role.PHYSICIAN), odi_sections=ODI_SECTIONS), status
+
+
+@bp.route("/followups/<int:follow_up_id>", methods=["GET", "POST"])
+@allow(*CLINICIANS)
+def follow_up(follow_up_id: int) -> Page:
+    actor = current_actor()
+    if request.method == "GET":
+        found = followups.open_follow_up(follow_up_id, by=actor)
+        return _follow_up_page(found, _outcome_form(found))
+    found = followups.get_follow_up(follow_up_id, by=actor)
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        return _follow_up_page(found, form, 400)
+    try:
+        followups.record_outcome(follow_up_id, form.to_entry(), expected_version=form.version.data or 0,
+                                 by=actor, now=utcnow(), today=practice_today(utcnow()))
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _follow_up_page(found, form, 400)
+    except StaleEdit as stale:
+        current = followups.get_follow_up(follow_up_id, by=actor)
+        merged = merge_stale_edit(form, _outcome_form(current), stale)
+        return _follow_up_page(current, merged, 409)
+    flash(f"Outcome saved for {found.patient.full_name}.", "success")
+    return redirect(_local(request.args.get("next")) or url_for("patients.show", patient_id=found.patient_id))
+
+
+def _local(target: str | None) -> str | None:
+    """A path on this site to go back to; anything else is ignored."""
+    if target and target.startswith("/") and "//" not in target and "\\" not in target:
+        return target
+    return None
+
+
+@bp.post("/followups/<int:follow_up_id>/close")
+@allow(*CLINICIANS)
+def close_follow_up(follow_up_id: int) -> Page:
+    actor = current_actor()
+    form = CloseFollowUpForm()
+    found = followups.get_follow_up(follow_up_id, by=actor)
+    if form.validate_on_submit():
+        try:
+            followups.close_follow_up(follow_up_id, form.reason.data or "", expected_version=form.version.data or 0,
+                                      by=actor, now=utcnow())
+        except FieldErrors as error:
+            add_field_errors(form, error.errors)
+        except StaleEdit as stale:
+            flash(f"{stale.headline} Look at it again before closing it.", "warning")
+            return redirect(url_for("procedures.follow_up", follow_up_id=follow_up_id))
+        else:
+            flash(f"Follow-up closed without an outcome for {found.patient.full_name}.", "success")
+            return redirect(url_for("procedures.follow_ups"))
+    return _follow_up_page(found, _outcome_form(found), 400, close_form=form)
+
+
+@bp.post("/followups/<int:follow_up_id>/reopen")
+@allow(*CLINICIANS)
+def reopen_follow_up(follow_up_id: int) -> Response:
+    form = CloseFollowUpForm()
+    try:
+        followups.reopen_follow_up(follow_up_id, expected_version=int(form.version.data or 0), by=current_actor(),
+                                   now=utcnow())
+    except StaleEdit as stale:
+        flash(f"{stale.headline} Look at it again.", "warning")
+    else:
+        flash("Follow-up reopened.", "success")
+    return redirect(url_for("procedures.follow_up", follow_up_id=follow_up_id))
+
+
+# Candidates.
+
+HORIZONS = (("", "Eligible now or soon"), ("90", "…or within 90 days"), ("365", "…or within a year"))
+
+
+@bp.get("/candidates")
+@allow(*CLINICIANS)
+def candidates() -> str:
+    chosen = _list_filter()
+    horizon = request.args.get("horizon", "")
+    horizon_days = int(horizon) if horizon in ("90", "365") else None
+    found = candidacy.candidate_worklist(office_id=chosen.office_id, physician_id=chosen.physician_id,
+                                         horizon_days=horizon_days, today=practice_today(utcnow()), limit=ROWS_PER_LIST,
+                                         by=current_actor())
+    return render_template("procedures/candidates.html", found=found, chosen=chosen, horizon=horizon,
+                           horizons=HORIZONS, offices=practice.office_choices(), today=practice_today(utcnow()))
+
+
+# Clinical rule settings.
+
+@bp.route("/settings/clinical-rules", methods=["GET", "POST"])
+@allow(Role.PHYSICIAN, Role.ADMIN)
+def clinical_settings() -> Page:
+    settings = candidacy.get_settings()
+    form = ClinicalSettingsForm.for_record(settings) if request.method == "GET" else ClinicalSettingsForm()
+    if not form.validate_on_submit():
+        return render_template("procedures/settings.html", form=form, settings=settings), form_status(form)
+    try:
+        candidacy.update_settings(form.to_thresholds(), expected_version=form.version.data or 0,
+                                  by=current_actor(), now=utcnow())
+    except StaleEdit as stale:
+        current = candidacy.get_settings()
+        form = merge_stale_edit(form, ClinicalSettingsForm.for_record(current), stale)
+        return render_template("procedures/settings.html", form=form, settings=current), 409
+    flash("Clinical rule settings saved. The worklists and booking checks use them from now on.", "success")
+    return redirect(url_for("procedures.clinical_settings"))
+
+
+# Psychological evaluations.
+
+@bp.route("/patients/<int:patient_id>/psych-evaluations/new", methods=["GET", "POST"])
+@allow(*CLINICIANS)
+def record_psych_evaluation(patient_id: int) -> Page:
+    actor = current_actor()
+    patient = get_patient(patient_id, by=actor)
+    form = PsychEvaluationForm()
+    if not form.validate_on_submit():
+        return render_template("procedures/psych_evaluation.html", form=form, patient=patient), form_status(form)
+    try:
+        candidacy.record_psych_evaluation(patient_id, form.to_entry(), by=actor, now=utcnow(),
+                                          today=practice_today(utcnow()))
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("procedures/psych_evaluation.html", form=form, patient=patient), 400
+    flash(f"Psychological evaluation recorded for {patient.full_name}.", "success")
+    return redirect(url_for("patients.show", patient_id=patient_id, _anchor="candidacy"))

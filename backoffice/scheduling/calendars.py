@@ -104,10 +104,6 @@ def working_at(office_id: int, day: date) -> list[Physician]:
     return sorted(working.values(), key=lambda p: p.last_name)
 
 
-def physician_of_user(user_id: int) -> Physician | None:
-    return db.session.scalars(select(Physician).where(Physician.user_id == user_id)).first()
-
-
 @dataclass(frozen=True)
 class OfficeWeek:
     office: Office

@@ -4,7 +4,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, SubmitField, TimeField
+from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
@@ -104,6 +104,8 @@ class StatusForm(VersionedForm):
     """A one-click status move from the day board or the appointment's page."""
 
     target = SelectField(choices=choices((status.value, status.label) for status in Status))
+    baseline_nrs = IntegerField("Pain now (0-10)", validators=[
+        Optional(), NumberRange(0, 10, message="Pain is scored 0 to 10.")])
 
 
 class AvailabilityForm(FlaskForm):
@@ -121,6 +123,9 @@ class AvailabilityForm(FlaskForm):
     side = SelectField("Side", choices=SIDES, default="")
     patient = text("Patient MRN", 8, required=False, validators=[TYPED_MRN],
                    description="Optional: their own bookings and limits then count.")
+    # Carried through to the booking form when a worklist's Schedule action opens the search.
+    levels = HiddenField(filters=[lambda value: (value or "")[:60] or None])
+    levels_count = HiddenField(filters=[lambda value: value if value in ("1", "2", "3") else None])
 
     def set_choices(self, *, procedures: list[tuple[str, str, str]], physicians: list[tuple[str, str]],
                     offices: list[tuple[str, str]]) -> None:

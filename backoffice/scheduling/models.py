@@ -24,6 +24,7 @@ class Appointment(Audited, Versioned, Base):
     __table_args__ = (
         CheckConstraint("starts_at < ends_at AND ends_at <= blocked_until", name="times_in_order"),
         CheckConstraint("status IN ({})".format(", ".join(f"'{s}'" for s in Status)), name="known_status"),
+        CheckConstraint("baseline_nrs BETWEEN 0 AND 10", name="baseline_nrs_range"),
         Index("ix_appointment_office_start", "office_id", "starts_at"),
         Index("ix_appointment_room_start", "room_id", "starts_at"),
         Index("ix_appointment_physician_start", "physician_id", "starts_at"),
@@ -53,6 +54,8 @@ class Appointment(Audited, Versioned, Base):
     override_reason: Mapped[str | None] = mapped_column(String(300))
     prior_auth_ref: Mapped[str | None] = mapped_column(String(40))
     notes: Mapped[str | None] = mapped_column(String(500))
+    # Pain (0-10) when the patient checks in: the baseline of the procedure's outcome.
+    baseline_nrs: Mapped[int | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     patient: Mapped[Patient] = relationship()

@@ -114,6 +114,7 @@ class ProcedureSpec:
     min_days_between: int | None = None
     interval_scope: str = "region"
     active: bool = True
+    kind: str = "none"  # what the candidacy rules take it for (procedures.rules.ProcedureKind)
 
     @property
     def label(self) -> str:

@@ -26,7 +26,10 @@ from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, Room
 from backoffice.practice.rules import WorkBlock
+from backoffice.procedures import candidacy
+from backoffice.procedures.followups import create_follow_ups
 from backoffice.procedures.models import ProcedureType
+from backoffice.procedures.rules import ProcedureKind
 from backoffice.scheduling import rules
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import (
@@ -114,7 +117,7 @@ def procedure_spec(procedure: ProcedureType) -> ProcedureSpec:
         asks_levels=procedure.asks_levels, max_levels=procedure.max_levels,
         frequency_group=procedure.frequency_group, max_per_year=procedure.max_per_year,
         min_days_between=procedure.min_days_between, interval_scope=procedure.interval_scope,
-        active=procedure.active)
+        active=procedure.active, kind=procedure.kind)
 
 
 def office_spec(office: Office) -> OfficeSpec:
@@ -316,7 +319,7 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
     missing = rules.detail_problems(slot)
     if missing:  # what the form lacks, not what is in the way: no alternatives to offer
         raise FieldErrors({problem.field: problem.message for problem in missing})
-    problems = _problems(slot, now=now, limits=limits)
+    problems = _problems(slot, now=now, limits=limits) + _candidacy_problems(slot, now)
     overridden = _check_or_override(problems, request.override_reason, by)
     if problems and not overridden:
         raise _NotBookable(slot, problems)
@@ -336,6 +339,20 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
     if overridden:
         _record_override(appointment, problems, request.override_reason or "", by)
     return appointment
+
+
+def _candidacy_problems(slot: SlotRequest, now: datetime) -> list[Problem]:
+    """A new booking of a repeat procedure, a rhizotomy or an implant the rules say should wait."""
+    if slot.patient_id is None:
+        return []
+    zone = ZoneInfo(slot.office.timezone)
+    message = candidacy.booking_refusal(slot.patient_id, ProcedureKind(slot.procedure.kind), region=slot.region,
+                                        side=slot.side, day=slot.start.astimezone(zone).date(),
+                                        today=now.astimezone(zone).date())
+    if message is None:
+        return []
+    return [Problem("candidacy", "procedure_type_id", f"{message} A physician can override with a reason.",
+                    overridable=True)]
 
 
 def _record_override(appointment: Appointment, problems: Sequence[Problem], reason: str, by: Actor) -> None:
@@ -383,8 +400,9 @@ def _locked_for_change(appointment_id: int, expected_version: int, by: Actor) ->
 
 
 def change_status(appointment_id: int, target: Status, *, expected_version: int, by: Actor,
-                  now: datetime) -> Appointment:
-    """Confirm, check in, send to the room, complete, or mark a no-show."""
+                  now: datetime, baseline_nrs: int | None = None) -> Appointment:
+    """Confirm, check in (with the pain score then, when given), send to the room, complete (which
+    creates the procedure's follow-ups), or mark a no-show."""
     if target in (Status.CANCELLED, Status.RESCHEDULED):
         raise StatusRefused("Cancel or reschedule from the appointment's page.")
     with transaction(db.session, by):
@@ -395,7 +413,11 @@ def change_status(appointment_id: int, target: Status, *, expected_version: int,
             raise StatusRefused(problem)
         appointment.status = target.value
         appointment.status_changed_at = now
+        if target is Status.CHECKED_IN and baseline_nrs is not None:
+            appointment.baseline_nrs = baseline_nrs
         mark_changed(appointment, by, now)
+        if target is Status.COMPLETED:
+            create_follow_ups(appointment, by, now)
     return appointment
 
 

@@ -17,11 +17,13 @@ from backoffice.errors import FieldErrors, StaleEdit
 from backoffice.forms import add_field_errors, form_status, merge_stale_edit
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
+from backoffice.procedures.followups import follow_ups_of_appointment
 from backoffice.procedures.models import ProcedureType
 from backoffice.procedures.services import list_procedure_types
 from backoffice.scheduling import calendars, services
 from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
 from backoffice.scheduling.rules import CancelReason, Limits, PartOfDay, Slot, Status
+from backoffice.timefmt import practice_today
 
 bp = Blueprint("scheduling", __name__)
 
@@ -38,21 +40,18 @@ def _limits() -> Limits:
     return Limits(travel=timedelta(minutes=current_app.config["TRAVEL_MINUTES"]))
 
 
-def _practice_today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["PRACTICE_TIMEZONE"])).date()
-
 
 def _requested_day() -> tuple[date, str | None]:
     """The ?date= of a calendar URL, or today with a note when it is not a date."""
     raw = request.args.get("date")
     if not raw:
-        return _practice_today(), None
+        return practice_today(utcnow()), None
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        return _practice_today(), "That is not a date (YYYY-MM-DD); here is today."
+        return practice_today(utcnow()), "That is not a date (YYYY-MM-DD); here is today."
     if not 1900 <= day.year <= 2100:
-        return _practice_today(), "That date is out of range; here is today."
+        return practice_today(utcnow()), "That date is out of range; here is today."
     return day, None
 
 
@@ -139,11 +138,13 @@ def appointment(appointment_id: int) -> str:
     appointment = services.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
     moves = calendars.moves_now(appointment, utcnow()) if actor.has_any_role(*FRONT_DESK) else []
+    show_follow_ups = actor.has_any_role(Role.NURSE, Role.PHYSICIAN)
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
                            local_end=appointment.ends_at.astimezone(zone),
                            status_form=StatusForm(formdata=None, version=appointment.version), moves=moves,
-                           can_book=actor.has_any_role(*BOOKERS))
+                           can_book=actor.has_any_role(*BOOKERS), show_follow_ups=show_follow_ups,
+                           follow_ups=follow_ups_of_appointment(appointment.id) if show_follow_ups else [])
 
 
 @bp.post("/appointments/<int:appointment_id>/status")
@@ -155,12 +156,12 @@ def change_status(appointment_id: int) -> Response:
     if back.startswith("/offices/") and "//" not in back and "\\" not in back:
         target = f"{back}#appointment-{appointment_id}"
     if not form.validate_on_submit():
-        flash("That change could not be read; nothing was saved.", "danger")
+        flash(" ".join(form.baseline_nrs.errors) or "That change could not be read; nothing was saved.", "danger")
         return redirect(target)
     try:
         moved = services.change_status(appointment_id, Status(form.target.data),
                                        expected_version=form.version.data or 0, by=current_actor(),
-                                       now=utcnow())
+                                       now=utcnow(), baseline_nrs=form.baseline_nrs.data)
     except services.StatusRefused as refused:
         flash(refused.message, "danger")
     except StaleEdit as stale:
@@ -281,7 +282,7 @@ def availability() -> tuple[str, int]:
     if searched and form.validate():
         now = utcnow()
         earliest = now
-        if form.earliest.data and form.earliest.data > _practice_today():
+        if form.earliest.data and form.earliest.data > practice_today(utcnow()):
             earliest = datetime.combine(form.earliest.data, datetime.min.time(),
                                         ZoneInfo(current_app.config["PRACTICE_TIMEZONE"]))
         patient = find_by_mrn(form.patient.data, by=current_actor()) if form.patient.data else None
@@ -332,7 +333,7 @@ def office_calendar(slug: str) -> tuple[str, int]:
     day, problem = _requested_day()
     view = request.args.get("view", "day")
     actor = current_actor()
-    context: dict[str, Any] = {"day": day, "problem": problem, "today": _practice_today(),
+    context: dict[str, Any] = {"day": day, "problem": problem, "today": practice_today(utcnow()),
                                "offices": practice.list_offices(active_only=True),
                                "show_patients": calendars.may_see_patient_names(actor),
                                "can_book": actor.has_any_role(*BOOKERS)}
@@ -364,14 +365,14 @@ def board(slug: str) -> str:
     day, problem = _requested_day()
     office, lines = calendars.office_board(slug, day, utcnow())
     return render_template("scheduling/board.html", office=office, lines=lines, day=day, problem=problem,
-                           today=_practice_today(), offices=practice.list_offices(active_only=True),
+                           today=practice_today(utcnow()), offices=practice.list_offices(active_only=True),
                            status_form=StatusForm(formdata=None), step=timedelta(days=1))
 
 
 @bp.get("/my-day")
 @allow(P)
 def my_day() -> Response:
-    physician = calendars.physician_of_user(current_actor().user_id or 0)
+    physician = practice.physician_of_user(current_actor().user_id)
     if physician is None:
         flash("Your account is not linked to a physician; an administrator links it under Physicians.",
               "warning")
@@ -386,6 +387,6 @@ def physician_day(physician_id: int) -> str:
     actor = current_actor()
     data = calendars.physician_day(physician_id, day, current_app.config["PRACTICE_TIMEZONE"])
     return render_template("scheduling/physician_day.html", data=data, day=day, problem=problem,
-                           today=_practice_today(), physicians=practice.list_physicians(active_only=True),
+                           today=practice_today(utcnow()), physicians=practice.list_physicians(active_only=True),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
                            show_patients=calendars.may_see_patient_names(actor))

@@ -48,6 +48,13 @@ EXPECTED = {
     "procedures.catalog": frozenset({A}),
     "procedures.new_procedure_type": frozenset({A}),
     "procedures.edit_procedure_type": frozenset({A}),
+    "procedures.follow_ups": frozenset({N, P}),
+    "procedures.follow_up": frozenset({N, P}),
+    "procedures.close_follow_up": frozenset({N, P}),
+    "procedures.reopen_follow_up": frozenset({N, P}),
+    "procedures.candidates": frozenset({N, P}),
+    "procedures.clinical_settings": frozenset({P, A}),
+    "procedures.record_psych_evaluation": frozenset({N, P}),
     "scheduling.new_appointment": frozenset({S, P, M}),
     "scheduling.appointment": CLINICAL | {M},
     "scheduling.change_status": CLINICAL,
@@ -66,7 +73,7 @@ EXPECTED = {
 
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
-                 "slug": "annapolis"}
+                 "follow_up_id": 1, "slug": "annapolis"}
 # Pages that send you on to the right office's page.
 REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
@@ -95,7 +102,7 @@ def test_an_undeclared_endpoint_is_refused_to_everyone(signed_in, app):
     assert signed_in("admin").get("/forgotten").status_code == 403
 
 
-@pytest.mark.usefixtures("one_appointment")
+@pytest.mark.usefixtures("one_follow_up")
 def test_anonymous_requests_go_to_the_login_page(client, demo):
     for endpoint, method, url in app_endpoints(client.application):
         response = client.open(url, method=method)
@@ -112,7 +119,7 @@ def test_static_files_are_served_to_anyone(client):
 
 
 @pytest.mark.parametrize("role", list(DEMO_ACCOUNTS))
-@pytest.mark.usefixtures("one_appointment")
+@pytest.mark.usefixtures("one_follow_up")
 def test_each_role_reaches_exactly_its_endpoints(signed_in, role):
     client = signed_in(DEMO_ACCOUNTS[role])
     for endpoint, method, url in app_endpoints(client.application):
@@ -141,10 +148,12 @@ def test_an_admin_sees_no_patient_records(signed_in):
 
 
 @pytest.mark.parametrize("role, visible, hidden", [
-    ("scheduler", ["Patients"], ["Audit trail", "Practice setup"]),
-    ("nurse", ["Patients"], ["Audit trail", "Practice setup"]),
+    ("scheduler", ["Patients"], ["Audit trail", "Practice setup", "Follow-ups", "Candidates"]),
+    ("nurse", ["Patients", "Follow-ups", "Candidates"], ["Audit trail", "Practice setup"]),
+    ("physician", ["Follow-ups", "Candidates", "Clinical rule settings"], ["Audit trail", "Staff accounts"]),
     ("manager", ["Audit trail"], ["Patients", "Practice setup"]),
-    ("admin", ["Audit trail", "Practice setup", "Offices and rooms"], ["Patients"]),
+    ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings"],
+     ["Patients", "Follow-ups", "Candidates"]),
 ])
 def test_navigation_shows_each_role_its_own_pages(signed_in, role, visible, hidden):
     page = signed_in(role).get("/").get_data(as_text=True)

@@ -169,7 +169,7 @@ def test_the_status_flow_refuses_skipped_steps():
 
 def test_next_available_for_rfa_with_a_named_physician_offers_only_their_hours_with_a_fluoroscopy_room():
     doctor = physician("Reyes")
-    book(code="RFA", at=time(7, 30))
+    book(code="RFA", at=time(7, 30), by=PHYSICIAN, override="Two qualifying blocks at the referring practice")
     slots = services.find_next_available(procedure("RFA").id, physician_id=doctor.id,
                                          earliest=NOW, now=NOW, limits=LIMITS, count=10)
     assert len(slots) == 10

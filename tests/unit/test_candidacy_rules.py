@@ -189,6 +189,15 @@ def test_the_latest_follow_up_of_a_block_is_the_one_that_counts() -> None:
     assert [c.kind for c in candidacies([first, second], outcomes)] == [CandidacyKind.CONFIRMATORY_BLOCK]
 
 
+def test_a_decision_of_no_further_intervention_takes_the_place_off_the_list() -> None:
+    first, second = mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))
+    declined = RecordedOutcome(second.appointment_id, date(2026, 10, 21), 85, 4, decision="no_further")
+    assert candidacies([first, second], [relief(first, 90), declined]) == []
+    other_side = mbb(date(2026, 10, 5), side="left")
+    assert [c.side for c in candidacies([first, second, other_side],
+                                        [relief(first, 90), declined, relief(other_side, 90)])] == ["left"]
+
+
 def test_the_number_of_blocks_needed_is_a_setting() -> None:
     first = mbb(date(2026, 10, 1))
     found = candidacies([first], [relief(first, 90)], thresholds=Thresholds(blocks_for_rfa=1))
@@ -283,6 +292,15 @@ def test_repeat_epidural_needs_half_the_pain_gone_for_two_months(percent: int, d
     assert kinds(found) == [(CandidacyKind.REPEAT_EPIDURAL, "lumbar", None, expected)]
 
 
+def test_relief_still_going_on_counts_only_once_it_has_lasted_long_enough() -> None:
+    esi = done(ProcedureKind.EPIDURAL, date(2026, 11, 3), side=None)
+    found = candidacies([esi], [relief(esi, 70, 14 * 24, ongoing=True, after=14)])
+    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 2))
+    assert found[0].evidence[-1].text == "relief must last 60 days: until 01/02/2027"
+    later = candidacies([esi], [relief(esi, 70, 14 * 24, ongoing=True, after=14)], today=date(2027, 1, 2))
+    assert later[0].eligibility is Eligibility.ELIGIBLE
+
+
 def test_a_repeat_epidural_waits_fourteen_days_after_any_epidural() -> None:
     lumbar = done(ProcedureKind.EPIDURAL, date(2026, 8, 1), side=None)
     cervical = done(ProcedureKind.EPIDURAL, date(2026, 11, 17), region="cervical", side=None)
@@ -349,7 +367,8 @@ def refusal(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], ki
 def test_booking_a_repeat_rhizotomy_too_early_says_why_and_from_when() -> None:
     rfa = done(ProcedureKind.ABLATION, date(2026, 7, 24))
     message = refusal([rfa], [relief(rfa, 80, None, ongoing=True, after=42)], ProcedureKind.ABLATION)
-    assert message == "Repeat RFA: not eligible yet. RFA 07/24/2026: 80% relief, ongoing. Eligible from 01/22/2027."
+    assert message == ("Repeat RFA: not eligible yet. RFA 07/24/2026: 80% relief, ongoing; relief must last 182 days: "
+                       "until 01/22/2027. Eligible from 01/22/2027.")
     assert refusal([rfa], [relief(rfa, 80, None, ongoing=True, after=42)], ProcedureKind.ABLATION,
                    date(2027, 1, 22)) is None
 

@@ -1,0 +1,242 @@
+"""Follow-ups and outcomes. Each public function is one user action and one transaction, except
+`create_follow_ups`, which runs inside the transaction that completes an appointment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy.orm import joinedload
+
+from backoffice.audit.actor import Actor
+from backoffice.audit.trail import record_event
+from backoffice.auth.roles import Role
+from backoffice.db import for_update, transaction
+from backoffice.editing import ensure_current, mark_changed, stamps
+from backoffice.errors import FieldErrors, NotFound
+from backoffice.extensions import db
+from backoffice.procedures import rules
+from backoffice.procedures.models import FollowUp, Outcome
+from backoffice.procedures.rules import (
+    Contact,
+    FollowUpStatus,
+    FunctionChange,
+    PlanDecision,
+    ReliefUnit,
+)
+from backoffice.scheduling.models import Appointment
+
+WORKERS = (Role.NURSE, Role.PHYSICIAN)
+
+
+@dataclass(frozen=True)
+class OutcomeEntry:
+    """An outcome as a nurse or physician enters it."""
+
+    recorded_on: date
+    contact: Contact
+    baseline_nrs: int | None = None
+    post_nrs: int | None = None
+    percent_relief: int | None = None
+    relief_amount: int | None = None
+    relief_unit: ReliefUnit | None = None
+    relief_ongoing: bool = False
+    function_change: FunctionChange | None = None
+    odi_answers: tuple[int | None, ...] = ()
+    complications: str | None = None
+    decision: PlanDecision | None = None
+    notes: str | None = None
+
+
+def create_follow_ups(appointment: Appointment, by: Actor, now: datetime) -> list[FollowUp]:
+    """The follow-ups the procedure's catalog entry calls for, due after the appointment's end,
+    with its physician responsible. Called by the service that completes the appointment."""
+    offsets = rules.parse_follow_ups(appointment.procedure_type.follow_ups)
+    created = [FollowUp(appointment_id=appointment.id, patient_id=appointment.patient_id,
+                        physician_id=appointment.physician_id, office_id=appointment.office_id,
+                        delay=str(offset), due_at=due, status=FollowUpStatus.OPEN.value, **stamps(by, now))
+               for offset, due in rules.follow_ups_due(appointment.ends_at, offsets)]
+    db.session.add_all(created)
+    return created
+
+
+# Reading.
+
+def _may_work(by: Actor) -> bool:
+    return by.has_any_role(*WORKERS)
+
+
+def _with_context(query: Select[FollowUp]) -> Select[FollowUp]:
+    return query.options(
+        joinedload(FollowUp.patient), joinedload(FollowUp.physician), joinedload(FollowUp.office),
+        joinedload(FollowUp.appointment).joinedload(Appointment.procedure_type),
+        joinedload(FollowUp.outcome))
+
+
+def get_follow_up(follow_up_id: int, *, by: Actor, lock: bool = False) -> FollowUp:
+    if not _may_work(by):
+        raise NotFound("follow-up", follow_up_id)
+    query = _with_context(select(FollowUp).where(FollowUp.id == follow_up_id))
+    found = db.session.scalars(for_update(query, of=FollowUp) if lock else query).unique().first()
+    if found is None:
+        raise NotFound("follow-up", follow_up_id)
+    return found
+
+
+def open_follow_up(follow_up_id: int, *, by: Actor) -> FollowUp:
+    """A follow-up's page shows its patient: the opening is audited like a patient record's."""
+    with transaction(db.session, by):
+        follow_up = get_follow_up(follow_up_id, by=by)
+        record_event(db.session, by, "view", "follow_up", follow_up.id, patient_id=follow_up.patient_id,
+                     office_id=follow_up.office_id)
+    return follow_up
+
+
+def earlier_outcomes(follow_up: FollowUp) -> list[Outcome]:
+    """What the other follow-ups of the same procedure found (the 6-hour diary, when calling the
+    next day)."""
+    query = (select(Outcome).join(Outcome.follow_up)
+             .where(Outcome.appointment_id == follow_up.appointment_id, Outcome.follow_up_id != follow_up.id)
+             .options(joinedload(Outcome.recorded_by)).order_by(FollowUp.due_at))
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Worklist:
+    overdue: list[FollowUp]
+    today: list[FollowUp]
+    upcoming: list[FollowUp]
+    counts: dict[str, int]
+    limit: int
+
+
+def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: datetime, timezone: str,
+                       upcoming_days: int, limit: int, by: Actor) -> Worklist:
+    """Open follow-ups: overdue, due today and due in the next `upcoming_days` days, each list
+    capped at `limit` rows, with the full counts. Four queries, whatever the practice's size."""
+    if not _may_work(by):
+        return Worklist([], [], [], {"overdue": 0, "today": 0, "upcoming": 0}, limit)
+    today_starts, tomorrow_starts, horizon = rules.day_bounds(now, timezone, upcoming_days)
+    where = [FollowUp.status == FollowUpStatus.OPEN.value]
+    if office_id is not None:
+        where.append(FollowUp.office_id == office_id)
+    if physician_id is not None:
+        where.append(FollowUp.physician_id == physician_id)
+    section = case((FollowUp.due_at < today_starts, "overdue"), (FollowUp.due_at < tomorrow_starts, "today"),
+                   else_="upcoming")
+    counted = db.session.execute(select(section, func.count()).where(*where, FollowUp.due_at < horizon)
+                                 .group_by(section))
+    counts = {"overdue": 0, "today": 0, "upcoming": 0} | {name: number for name, number in counted}
+
+    def rows(*between: ColumnElement[bool]) -> list[FollowUp]:
+        query = _with_context(select(FollowUp).where(*where, *between)).order_by(FollowUp.due_at, FollowUp.id)
+        return list(db.session.scalars(query.limit(limit)).unique())
+    return Worklist(overdue=rows(FollowUp.due_at < today_starts),
+                    today=rows(FollowUp.due_at >= today_starts, FollowUp.due_at < tomorrow_starts),
+                    upcoming=rows(FollowUp.due_at >= tomorrow_starts, FollowUp.due_at < horizon),
+                    counts=counts, limit=limit)
+
+
+def follow_ups_of_appointment(appointment_id: int) -> list[FollowUp]:
+    query = (select(FollowUp).where(FollowUp.appointment_id == appointment_id)
+             .options(joinedload(FollowUp.outcome)).order_by(FollowUp.due_at))
+    return list(db.session.scalars(query).unique())
+
+
+# Changes.
+
+def _procedure_day(appointment: Appointment) -> date:
+    return appointment.starts_at.astimezone(ZoneInfo(appointment.office.timezone)).date()
+
+
+def outcome_columns(entry: OutcomeEntry, *, decision: str | None) -> dict[str, object]:
+    """The outcome row's values: relief computed from the pain scores when not entered, the
+    duration in hours, the Oswestry score when any section is answered."""
+    answered = entry.odi_answers if any(answer is not None for answer in entry.odi_answers) else None
+    relief = entry.percent_relief
+    if relief is None:
+        relief = rules.percent_relief(entry.baseline_nrs, entry.post_nrs)
+    return {
+        "recorded_on": entry.recorded_on, "contact": entry.contact.value, "baseline_nrs": entry.baseline_nrs,
+        "post_nrs": entry.post_nrs, "percent_relief": relief, "relief_amount": entry.relief_amount,
+        "relief_unit": entry.relief_unit.value if entry.relief_unit and entry.relief_amount else None,
+        "relief_hours": rules.relief_hours(entry.relief_amount, entry.relief_unit),
+        "relief_ongoing": entry.relief_ongoing,
+        "function_change": entry.function_change.value if entry.function_change else None,
+        "odi_answers": list(answered) if answered else None,
+        "odi_score": rules.odi_score(answered) if answered else None,
+        "complications": entry.complications, "decision": decision, "notes": entry.notes}
+
+
+def _check(entry: OutcomeEntry, follow_up: FollowUp, today: date) -> None:
+    errors = rules.outcome_problems(
+        baseline=entry.baseline_nrs, post=entry.post_nrs, relief=entry.percent_relief,
+        recorded_on=entry.recorded_on, procedure_day=_procedure_day(follow_up.appointment), today=today)
+    if entry.relief_amount is not None and entry.relief_unit is None:
+        errors["relief_unit"] = "Say hours, days, weeks or months."
+    if any(answer is not None and not 0 <= answer <= rules.ODI_MAX_PER_SECTION for answer in entry.odi_answers):
+        errors["odi"] = "Each Oswestry section scores 0 to 5."
+    if errors:
+        raise FieldErrors(errors)
+
+
+def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: int, by: Actor,
+                   now: datetime, today: date) -> Outcome:
+    """Record what a follow-up found, or correct what was recorded (then `expected_version` is the
+    outcome's). Only a physician records or changes the decision. Raises FieldErrors, StaleEdit."""
+    with transaction(db.session, by):
+        follow_up = get_follow_up(follow_up_id, by=by, lock=True)
+        outcome = follow_up.outcome
+        if outcome is not None:
+            db.session.execute(for_update(select(Outcome).where(Outcome.id == outcome.id)))
+        record = outcome or follow_up
+        ensure_current(db.session, record, expected_version, "This follow-up")
+        _check(entry, follow_up, today)
+        decides = by.has_any_role(Role.PHYSICIAN)
+        decision = entry.decision.value if decides and entry.decision else None
+        if not decides:
+            decision = outcome.decision if outcome else None
+        values = outcome_columns(entry, decision=decision)
+        if outcome is None:
+            outcome = Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
+                              patient_id=follow_up.patient_id, recorded_by_id=by.user_id, **values,
+                              **stamps(by, now))
+            db.session.add(outcome)
+        else:
+            for key, value in values.items():
+                setattr(outcome, key, value)
+            if db.session.is_modified(outcome):
+                mark_changed(outcome, by, now)
+        if follow_up.status != FollowUpStatus.DONE.value:
+            follow_up.status = FollowUpStatus.DONE.value
+            follow_up.closed_reason = None
+            mark_changed(follow_up, by, now)
+    return outcome
+
+
+def close_follow_up(follow_up_id: int, reason: str, *, expected_version: int, by: Actor, now: datetime) -> FollowUp:
+    """Close a follow-up without an outcome (the patient could not be reached, was seen elsewhere)."""
+    if not reason.strip():
+        raise FieldErrors({"reason": "Say why it is closed without an outcome."})
+    with transaction(db.session, by):
+        follow_up = get_follow_up(follow_up_id, by=by, lock=True)
+        ensure_current(db.session, follow_up, expected_version, "This follow-up")
+        if follow_up.status != FollowUpStatus.OPEN.value:
+            raise FieldErrors({"reason": "Only an open follow-up can be closed."})
+        follow_up.status = FollowUpStatus.CLOSED.value
+        follow_up.closed_reason = reason.strip()
+        mark_changed(follow_up, by, now)
+    return follow_up
+
+
+def reopen_follow_up(follow_up_id: int, *, expected_version: int, by: Actor, now: datetime) -> FollowUp:
+    with transaction(db.session, by):
+        follow_up = get_follow_up(follow_up_id, by=by, lock=True)
+        ensure_current(db.session, follow_up, expected_version, "This follow-up")
+        if follow_up.status == FollowUpStatus.CLOSED.value:
+            follow_up.status = FollowUpStatus.OPEN.value
+            follow_up.closed_reason = None
+            mark_changed(follow_up, by, now)
+    return follow_up

@@ -1,0 +1,99 @@
+"""A patient's course for the patient page: procedures with their follow-ups and decisions,
+psychological evaluations, the NRS chart and what the candidacy rules say. Eight queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from backoffice.audit.actor import Actor
+from backoffice.auth.roles import Role
+from backoffice.extensions import db
+from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
+from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
+from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
+from backoffice.procedures.rules import Candidacy, Category, Eligibility
+from backoffice.scheduling.models import Appointment
+from backoffice.scheduling.rules import Status
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    day: date
+    appointment: Appointment | None = None
+    follow_ups: tuple[FollowUp, ...] = ()
+    psych: PsychEvaluation | None = None
+
+
+@dataclass(frozen=True)
+class PatientCourse:
+    entries: list[TimelineEntry]
+    chart: Chart | None
+    candidacies: list[Candidacy]
+    psych_evaluations: list[PsychEvaluation]
+
+    @property
+    def open_candidacies(self) -> list[Candidacy]:
+        return [c for c in self.candidacies if c.eligibility is not Eligibility.NOT_ELIGIBLE]
+
+
+def _local_day(appointment: Appointment) -> date:
+    return appointment.starts_at.astimezone(ZoneInfo(appointment.office.timezone)).date()
+
+
+def _is_procedure(appointment: Appointment) -> bool:
+    return appointment.status == Status.COMPLETED.value and appointment.procedure_type.category != Category.VISIT
+
+
+def _chart(appointments: list[Appointment], follow_ups: dict[int, list[FollowUp]], today: date) -> Chart | None:
+    readings: list[PainReading] = []
+    procedures: list[ChartProcedure] = []
+    spans: list[ReliefSpan] = []
+    for appointment in filter(_is_procedure, appointments):
+        day, code = _local_day(appointment), appointment.procedure_type.code
+        place = " ".join(filter(None, [appointment.region, appointment.side]))
+        procedures.append(ChartProcedure(day, code, place, appointment.procedure_type.category))
+        outcomes = [f.outcome for f in follow_ups.get(appointment.id, []) if f.outcome is not None]
+        baseline = appointment.baseline_nrs
+        if baseline is None:
+            baseline = next((o.baseline_nrs for o in outcomes if o.baseline_nrs is not None), None)
+        if baseline is not None:
+            readings.append(PainReading(day, baseline, f"before {code}", appointment.id))
+        for follow_up in follow_ups.get(appointment.id, []):
+            if follow_up.outcome is not None and follow_up.outcome.post_nrs is not None:
+                readings.append(PainReading(follow_up.outcome.recorded_on, follow_up.outcome.post_nrs,
+                                            f"{code} follow-up ({follow_up.delay_label})", appointment.id))
+        latest = max(outcomes, key=lambda o: o.recorded_on, default=None)
+        if latest is not None and (latest.relief_hours is not None or latest.relief_ongoing):
+            spans.append(ReliefSpan(day, latest.relief_hours / 24 if latest.relief_hours is not None else None,
+                                    latest.relief_ongoing, latest.percent_relief, code, latest.relief_said))
+    return course_chart(readings, procedures, spans, today=today)
+
+
+def patient_course(patient_id: int, *, today: date, by: Actor) -> PatientCourse | None:
+    """None for those whose work does not need clinical detail (schedulers see appointments only)."""
+    if not by.has_any_role(Role.NURSE, Role.PHYSICIAN):
+        return None
+    appointments = list(db.session.scalars(
+        select(Appointment).where(Appointment.patient_id == patient_id)
+        .options(joinedload(Appointment.procedure_type), joinedload(Appointment.office),
+                 joinedload(Appointment.room), joinedload(Appointment.physician))
+        .order_by(Appointment.starts_at.desc())).unique())
+    follow_ups: dict[int, list[FollowUp]] = defaultdict(list)
+    for follow_up in db.session.scalars(
+            select(FollowUp).where(FollowUp.patient_id == patient_id)
+            .options(joinedload(FollowUp.outcome).joinedload(Outcome.recorded_by))
+            .order_by(FollowUp.due_at)).unique():
+        follow_ups[follow_up.appointment_id].append(follow_up)
+    evaluations = psych_evaluations(patient_id)
+    entries = [TimelineEntry(_local_day(a), appointment=a, follow_ups=tuple(follow_ups.get(a.id, [])))
+               for a in appointments]
+    entries += [TimelineEntry(e.evaluated_on, psych=e) for e in evaluations]
+    entries.sort(key=lambda entry: entry.day, reverse=True)
+    return PatientCourse(entries, _chart(appointments, follow_ups, today),
+                         candidacies_for_patient(patient_id, today=today), evaluations)
