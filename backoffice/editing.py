@@ -23,12 +23,16 @@ def mark_changed(record: Versioned, by: Actor, now: datetime) -> None:
     record.updated_by_id = by.user_id
 
 
+def stale_edit(session: AnySession, record: Versioned, what: str) -> StaleEdit:
+    """The refusal of a save made on an out-of-date form, naming who saved `record` last and when."""
+    editor = session.get(User, record.updated_by_id) if record.updated_by_id else None
+    return StaleEdit(what, editor.full_name if editor else "someone else", record.updated_at, record.version)
+
+
 def ensure_current(session: AnySession, record: Versioned, expected_version: int, what: str) -> None:
     """Raise StaleEdit when someone saved `record` after the form was loaded at `expected_version`."""
     if record.version != expected_version:
-        editor = session.get(User, record.updated_by_id) if record.updated_by_id else None
-        raise StaleEdit(what, editor.full_name if editor else "someone else",
-                        record.updated_at, record.version)
+        raise stale_edit(session, record, what)
 
 
 def apply_edit(session: AnySession, record: Versioned, values: Mapping[str, Any], *,

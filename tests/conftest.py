@@ -96,11 +96,19 @@ def postgres_url() -> str:
 
 
 def truncate_postgres(url: str) -> None:
+    """Empty every table, then put back the row the migrations seed (the clinical settings)."""
+    from backoffice.db import utcnow
+    from backoffice.procedures.models import ClinicalSettings
+    from backoffice.procedures.rules import Thresholds
+
     app = make_app(url)
     with app.app_context():
         tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(ClinicalSettings.__table__.insert(), [{
+                "id": 1, **ClinicalSettings.columns(Thresholds()), "version": 1, "created_at": utcnow(),
+                "updated_at": utcnow()}])
         db.engine.dispose()
 
 

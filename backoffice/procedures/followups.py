@@ -14,7 +14,7 @@ from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
 from backoffice.auth.roles import Role
 from backoffice.db import for_update, transaction
-from backoffice.editing import ensure_current, mark_changed, stamps
+from backoffice.editing import ensure_current, mark_changed, stale_edit, stamps
 from backoffice.errors import FieldErrors, NotFound
 from backoffice.extensions import db
 from backoffice.procedures import rules
@@ -183,16 +183,18 @@ def _check(entry: OutcomeEntry, follow_up: FollowUp, today: date) -> None:
 
 
 def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: int, by: Actor,
-                   now: datetime, today: date) -> Outcome:
-    """Record what a follow-up found, or correct what was recorded (then `expected_version` is the
-    outcome's). Only a physician records or changes the decision. Raises FieldErrors, StaleEdit."""
+                   now: datetime, today: date, correcting: bool = False) -> Outcome:
+    """Record what a follow-up found (`expected_version` is the follow-up's as the form showed it),
+    or correct the outcome recorded (`correcting`; then it is the outcome's). Only a physician
+    records or changes the decision. Raises FieldErrors, StaleEdit."""
     with transaction(db.session, by):
         follow_up = get_follow_up(follow_up_id, by=by, lock=True)
         outcome = follow_up.outcome
         if outcome is not None:
             db.session.execute(for_update(select(Outcome).where(Outcome.id == outcome.id)))
-        record = outcome or follow_up
-        ensure_current(db.session, record, expected_version, "This follow-up")
+            if not correcting:  # someone recorded it since this form was opened
+                raise stale_edit(db.session, outcome, "This follow-up")
+        ensure_current(db.session, outcome or follow_up, expected_version, "This follow-up")
         _check(entry, follow_up, today)
         decides = by.has_any_role(Role.PHYSICIAN)
         decision = entry.decision.value if decides and entry.decision else None

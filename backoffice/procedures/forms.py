@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, SubmitField
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
 
 from backoffice.forms import VersionedForm, choices, date_field, text
@@ -120,9 +120,12 @@ class OutcomeForm(VersionedForm):
     decision = SelectField("Physician's decision", default="", choices=choices(
         ((d.value, d.label) for d in PlanDecision), blank="No decision yet"))
     notes = text("Notes", 2000, required=False, multiline=True)
+    # Set when the form corrects a recorded outcome: its version is then the outcome's.
+    correcting = HiddenField(filters=[lambda value: value == "y"])
     submit = SubmitField("Save outcome")
 
     def load_record(self, record: Any) -> None:
+        self.correcting.data = True
         for index, answer in enumerate(record.odi_answers or []):
             self[f"odi_{index}"].data = "" if answer is None else str(answer)
         self.function_change.data = record.function_change or ""

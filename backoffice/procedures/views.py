@@ -159,7 +159,8 @@ def follow_up(follow_up_id: int) -> Page:
         return _follow_up_page(found, form, 400)
     try:
         followups.record_outcome(follow_up_id, form.to_entry(), expected_version=form.version.data or 0,
-                                 by=actor, now=utcnow(), today=practice_today(utcnow()))
+                                 by=actor, now=utcnow(), today=practice_today(utcnow()),
+                                 correcting=bool(form.correcting.data))
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return _follow_up_page(found, form, 400)

@@ -68,7 +68,8 @@ def record(follow_up: FollowUp, relief: int, amount: int | None = None, unit: Re
                                     now=datetime.combine(recorded_on, time(15), UTC), today=recorded_on)
 
 
-def block_with_relief(on_or_after: date, relief: int, hours: int, *, patient: Patient, **where: str | None) -> Appointment:
+def block_with_relief(on_or_after: date, relief: int, hours: int, *, patient: Patient,
+                      **where: str | None) -> Appointment:
     """A medial branch block whose next-day call found `relief` percent for `hours` hours."""
     appointment = done("MBB", on_or_after, patient=patient, **where)
     record(follow_ups_of(appointment)[-1], relief, hours)
