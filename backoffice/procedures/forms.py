@@ -121,16 +121,26 @@ class OutcomeForm(VersionedForm):
         ((d.value, d.label) for d in PlanDecision), blank="No decision yet"))
     notes = text("Notes", 2000, required=False, multiline=True)
     # Set when the form corrects a recorded outcome: its version is then the outcome's.
-    correcting = HiddenField(filters=[lambda value: value == "y"])
+    correcting = HiddenField(default="")
     submit = SubmitField("Save outcome")
 
     def load_record(self, record: Any) -> None:
-        self.correcting.data = True
+        self.correcting.data = "y"
         for index, answer in enumerate(record.odi_answers or []):
             self[f"odi_{index}"].data = "" if answer is None else str(answer)
         self.function_change.data = record.function_change or ""
-        self.decision.data = record.decision or ""
+        if "decision" in self:
+            self.decision.data = record.decision or ""
         self.relief_unit.data = record.relief_unit or ReliefUnit.HOURS.value
+
+    @property
+    def is_correction(self) -> bool:
+        return self.correcting.data == "y"
+
+    def without_decision(self) -> OutcomeForm:
+        """The form for staff who record outcomes but do not decide: a decision sent is ignored."""
+        del self.decision
+        return self
 
     @property
     def odi_fields(self) -> list[Any]:
@@ -146,7 +156,7 @@ class OutcomeForm(VersionedForm):
             function_change=FunctionChange(self.function_change.data) if self.function_change.data else None,
             odi_answers=tuple(int(f.data) if f.data else None for f in self.odi_fields),
             complications=self.complications.data, notes=self.notes.data,
-            decision=PlanDecision(self.decision.data) if self.decision.data else None)
+            decision=PlanDecision(self.decision.data) if "decision" in self and self.decision.data else None)
 
 
 for _index, _section in enumerate(ODI_SECTIONS):

@@ -126,15 +126,19 @@ def follow_ups() -> str:
                            today=practice_today(utcnow()))
 
 
+def _for_role(form: OutcomeForm) -> OutcomeForm:
+    return form if current_actor().has_any_role(Role.PHYSICIAN) else form.without_decision()
+
+
 def _outcome_form(follow_up: FollowUp) -> OutcomeForm:
     if follow_up.outcome is not None:
-        return OutcomeForm.for_record(follow_up.outcome)
+        return _for_role(OutcomeForm.for_record(follow_up.outcome))
     diagnostic = follow_up.appointment.procedure_type.kind_enum is ProcedureKind.DIAGNOSTIC_FACET
     form = OutcomeForm(formdata=None, recorded_on=practice_today(utcnow()),
                        baseline_nrs=follow_up.appointment.baseline_nrs,
                        relief_unit=(ReliefUnit.HOURS if diagnostic else ReliefUnit.WEEKS).value)
     form.version.data = follow_up.version
-    return form
+    return _for_role(form)
 
 
 def _follow_up_page(follow_up: FollowUp, form: OutcomeForm, status: int = 200,
@@ -143,7 +147,7 @@ def _follow_up_page(follow_up: FollowUp, form: OutcomeForm, status: int = 200,
         "procedures/follow_up.html", follow_up=follow_up, form=form,
         close_form=close_form or CloseFollowUpForm(formdata=None, version=follow_up.version),
         show_close=close_form is not None, earlier=followups.earlier_outcomes(follow_up),
-        decides=current_actor().has_any_role(Role.PHYSICIAN), odi_sections=ODI_SECTIONS), status
+        odi_sections=ODI_SECTIONS), status
 
 
 @bp.route("/followups/<int:follow_up_id>", methods=["GET", "POST"])
@@ -154,13 +158,13 @@ def follow_up(follow_up_id: int) -> Page:
         found = followups.open_follow_up(follow_up_id, by=actor)
         return _follow_up_page(found, _outcome_form(found))
     found = followups.get_follow_up(follow_up_id, by=actor)
-    form = OutcomeForm()
+    form = _for_role(OutcomeForm())
     if not form.validate_on_submit():
         return _follow_up_page(found, form, 400)
     try:
         followups.record_outcome(follow_up_id, form.to_entry(), expected_version=form.version.data or 0,
                                  by=actor, now=utcnow(), today=practice_today(utcnow()),
-                                 correcting=bool(form.correcting.data))
+                                 correcting=form.is_correction)
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return _follow_up_page(found, form, 400)
