@@ -96,8 +96,12 @@ def _ticks(first: date, last: date) -> list[tuple[date, str]]:
         days += [d.replace(day=15) for d in days]
     step = 1 if (last - first).days <= 400 else 3 if (last - first).days <= 1100 else 6
     shown = sorted(d for d in days if first <= d <= last and (d.month - 1) % step == 0)
-    return [(d, f"{d:%b} {d.day}" if short else f"{d:%b %Y}" if d.month == 1 or i == 0 else f"{d:%b}")
-            for i, d in enumerate(shown)]
+    def label(d: date, first_shown: bool) -> str:
+        new_year = first_shown or (d.month == 1 and d.day == 1)
+        if short:
+            return f"{d:%b} {d.day}, {d.year}" if new_year else f"{d:%b} {d.day}"
+        return f"{d:%b %Y}" if new_year or d.month == 1 else f"{d:%b}"
+    return [(d, label(d, i == 0)) for i, d in enumerate(shown)]
 
 
 def _lanes(spans: Sequence[tuple[float, float]]) -> list[int]:
@@ -159,8 +163,10 @@ def course_chart(readings: Sequence[PainReading], procedures: Sequence[ChartProc
     markers = _markers(procedures, x)
     extents = []
     for span in sorted(spans, key=lambda s: s.start):
-        end = today if span.days is None else min(span.start + timedelta(days=span.days), last)
-        x1 = x(span.start)
+        lasted = span.start + timedelta(days=span.days or 0)
+        # relief still going on lasts until today, whatever duration was entered so far
+        end = min(max(lasted, today) if span.ongoing or span.days is None else lasted, last)
+        x1 = min(x(span.start), right - 3)
         extents.append((x1, max(x(end), x1 + 3)))
     bars = tuple(
         Bar(x1, x2, round(bottom - (lane + 1) * LANE, 1),
