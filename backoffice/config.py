@@ -37,6 +37,20 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _positive_number(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be a positive number, got {raw!r}")
+    return value
+
+
+def _whole_days(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"must be 0 or more days, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -95,6 +109,23 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes a physician needs between a case at one office and a case at another."),
     Setting("AVAILABILITY_DAYS", "AVAILABILITY_DAYS", _positive_int, 60,
             "How many days ahead “next available” looks."),
+    Setting("PUMP_ALARM_ML", "PUMP_ALARM_ML", _positive_number, 2,
+            "Low-reservoir alarm volume of a pump (mL), the refill form's default."),
+    Setting("REFILL_MARGIN_DAYS", "REFILL_MARGIN_DAYS", _whole_days, 7,
+            "Safety margin taken off the computed refill interval (days), the refill form's default."),
+    Setting("DRUG_STABILITY_DAYS", "DRUG_STABILITY_DAYS", _positive_int, 90,
+            "Stability of the drug in the pump (days; morphine: 90), the refill form's default."),
+    Setting("REFILL_TOLERANCE_ML", "REFILL_TOLERANCE_ML", _positive_number, 2,
+            "A withdrawn volume further than this from the expected residual (mL) is flagged."),
+    Setting("REFILL_WINDOW_DAYS", "REFILL_WINDOW_DAYS", _positive_int, 14,
+            "The refill list shows refills due within this many days, besides overdue ones."),
+    Setting("SCS_TRIAL_DAYS", "SCS_TRIAL_DAYS", _positive_int, 7, "Planned length of an SCS trial (days)."),
+    Setting("SCS_TRIAL_OVERDUE_DAYS", "SCS_TRIAL_OVERDUE_DAYS", _positive_int, 10,
+            "An SCS trial running longer than this (days) is flagged."),
+    Setting("ERI_DAYS", "ERI_DAYS", _positive_int, 90,
+            "Days from the elective replacement indicator to the end of service: the replacement is due by then."),
+    Setting("REPLACEMENT_YEARS", "REPLACEMENT_YEARS", _positive_number, 6.5,
+            "Pumps and generators in service this many years are listed for replacement planning."),
     Setting("LOG_LEVEL", "LOG_LEVEL", str, "INFO", "Python logging level."),
 )
 

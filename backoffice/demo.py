@@ -20,6 +20,8 @@ from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
 from backoffice.auth.roles import Role
 from backoffice.db import transaction
+from backoffice.devices import demo as device_demo
+from backoffice.devices.services import DeviceSettings
 from backoffice.extensions import db
 from backoffice.patients import rules as patient_rules
 from backoffice.patients.models import Patient
@@ -31,6 +33,7 @@ from backoffice.procedures import demo_courses
 from backoffice.procedures.catalog import CATALOG
 from backoffice.procedures.services import create_procedure_type, list_procedure_types
 from backoffice.scheduling import demo_schedule
+from backoffice.timefmt import practice_today
 
 ACTOR = Actor.system("demo-data")
 SEED = 2026
@@ -226,10 +229,11 @@ def load(*, patient_count: int, policy: AuthPolicy, now: datetime, appointments:
     added = _load_patients(patient_count, offices, now)
     booked = demo_schedule.load(now) if appointments else 0
     followed = demo_courses.load(now) if appointments else 0
+    implanted = device_demo.load(now, practice_today(now), DeviceSettings(), implants=appointments)
     physicians = db.session.scalar(select(func.count()).select_from(Physician))
     return (f"Demo practice ready: {len(offices)} offices, {physicians} physicians, "
             f"{len(CATALOG)} procedures, {added} new synthetic patients, {booked} new appointments, "
-            f"{followed} new follow-ups.")
+            f"{followed} new follow-ups, {implanted} new devices.")
 
 
 def logins_text() -> str:

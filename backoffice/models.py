@@ -2,6 +2,7 @@
 
 from backoffice.audit.models import AuditEvent
 from backoffice.auth.models import User
+from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.patients.models import Patient
 from backoffice.practice.models import (
     Office,
@@ -15,6 +16,26 @@ from backoffice.practice.models import (
 from backoffice.procedures.models import ClinicalSettings, FollowUp, Outcome, ProcedureType, PsychEvaluation
 from backoffice.scheduling.models import Appointment
 
-__all__ = ["Appointment", "AuditEvent", "ClinicalSettings", "FollowUp", "Office", "OfficeClosure", "OfficeHours",
-           "Outcome", "Patient", "Physician", "PhysicianLeave", "PhysicianSchedule", "ProcedureType", "PsychEvaluation",
-           "Room", "User"]
+__all__ = [
+    "Appointment",
+    "AuditEvent",
+    "ClinicalSettings",
+    "Device",
+    "DeviceModel",
+    "DeviceStatusChange",
+    "FollowUp",
+    "Office",
+    "OfficeClosure",
+    "OfficeHours",
+    "Outcome",
+    "Patient",
+    "Physician",
+    "PhysicianLeave",
+    "PhysicianSchedule",
+    "ProcedureType",
+    "PsychEvaluation",
+    "PumpRefill",
+    "Room",
+    "ScsTrial",
+    "User",
+]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from backoffice.auth.access import can_access
 from backoffice.phones import format_phone
@@ -30,6 +31,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Patients", "patients.search"),
     NavItem("Follow-ups", "procedures.follow_ups"),
     NavItem("Candidates", "procedures.candidates"),
+    NavItem("Devices", "devices.index"),
+    NavItem("Refills", "devices.refills"),
     NavItem("Audit trail", "audit.index"),
     NavItem("Staff accounts", "auth.users", "admin"),
     NavItem("Offices and rooms", "practice.offices", "admin"),
@@ -78,6 +81,23 @@ def _local_time(value: datetime, timezone: str) -> str:
     return local_datetime(value, timezone).strftime(TIME_FORMAT)
 
 
+def _normalize(value: Decimal | None) -> str:
+    """2.500 -> 2.5, 40.00 -> 40: amounts as people write them."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f")
+    return text
+
+
+def is_mri_unsafe(patient_id: int) -> bool:
+    """For calendar entries: loaded once per request, whatever the number of entries."""
+    from backoffice.devices.services import all_mri_unsafe_patients
+
+    if "mri_unsafe" not in g:
+        g.mri_unsafe = all_mri_unsafe_patients()
+    return patient_id in g.mri_unsafe
+
+
 def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
     """Query arguments worth sending: no empty ones."""
     return {key: value for key, value in values.items() if value not in (None, "")}
@@ -86,8 +106,9 @@ def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  audit_value=_audit_value, timezone_label=timezone_label,
-                                 local_time=_local_time, dict_without_empty=_without_empty)
-    app.jinja_env.globals.update(navigation=navigation, can_access=can_access)
+                                 local_time=_local_time, dict_without_empty=_without_empty,
+                                 normalize=_normalize)
+    app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe)
 
     @app.context_processor
     def practice_context() -> dict[str, Any]:

@@ -239,6 +239,32 @@ def one_follow_up(app: Flask, one_appointment: int) -> int:
     return follow_up_id
 
 
+@pytest.fixture
+def one_device(app: Flask, demo: None) -> int:
+    """Device 1: a 40 mL pump implanted in patient 1 a year ago, no refill yet; and SCS trial 1
+    of the same patient, started three days ago."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from backoffice.audit.actor import Actor
+    from backoffice.db import utcnow
+    from backoffice.devices import services
+    from backoffice.devices.rules import DeviceKind
+
+    nurse = Actor(2, "nurse", frozenset({"nurse"}))
+    with app.app_context():
+        device = services.add_device(1, services.DeviceEntry(
+            kind=DeviceKind.PUMP, manufacturer="Medtronic", model="SynchroMed II 40 mL",
+            implanted_on=date.today() - timedelta(days=365), gtin="00643169001763", lot="LOT123", serial="SN456",
+            mri_conditional=True, reservoir_ml=Decimal(40)), by=nurse, now=utcnow(), today=date.today())
+        services.start_trial(1, services.TrialEntry(started_on=date.today() - timedelta(days=3),
+                                                    planned_end_on=date.today() + timedelta(days=4), physician_id=1,
+                                                    office_id=1), by=nurse, now=utcnow(), today=date.today())
+        device_id = device.id
+        db.session.remove()
+    return device_id
+
+
 DEMO_PASSWORDS = {
     "scheduler": "harbor-lighthouse-42",
     "nurse": "severn-river-sunrise",

@@ -7,6 +7,7 @@ from backoffice.auth.access import allow
 from backoffice.auth.roles import CLINICAL_ROLES, Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import utcnow
+from backoffice.devices.services import devices_of_patient
 from backoffice.errors import StaleEdit
 from backoffice.forms import form_status, merge_stale_edit
 from backoffice.patients import rules, services
@@ -69,8 +70,10 @@ def show(patient_id: int) -> str:
     patient = services.open_patient_record(patient_id, by=actor)
     now = utcnow()
     course = patient_course(patient_id, today=practice_today(now), by=actor)
+    devices = devices_of_patient(patient_id)
     return render_template("patients/show.html", patient=patient, course=course, now=now,
-                           today=practice_today(now),
+                           today=practice_today(now), devices=devices,
+                           mri_unsafe=any(d.is_active and not d.mri_conditional for d in devices),
                            appointments=[] if course else patient_appointments(patient_id))
 
 

@@ -68,12 +68,24 @@ EXPECTED = {
     "scheduling.board_home": CLINICAL,
     "scheduling.board": CLINICAL,
     "scheduling.day_sheet": CLINICAL,
+    "devices.index": frozenset({S, N, P}),
+    "devices.refills": frozenset({S, N, P}),
+    "devices.recall": frozenset({N, P, M}),
+    "devices.show": frozenset({S, N, P}),
+    "devices.new_device": frozenset({N, P}),
+    "devices.edit_device": frozenset({N, P}),
+    "devices.explant": frozenset({N, P}),
+    "devices.record_eri": frozenset({N, P}),
+    "devices.new_refill": frozenset({N, P}),
+    "devices.new_trial": frozenset({N, P}),
+    "devices.trial": frozenset({S, N, P}),
+    "devices.record_trial_result": frozenset({N, P}),
     "audit.index": frozenset({M, A}),
 }
 
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
-                 "follow_up_id": 1, "slug": "annapolis"}
+                 "follow_up_id": 1, "device_id": 1, "trial_id": 1, "slug": "annapolis"}
 # Pages that send you on to the right office's page.
 REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
@@ -102,7 +114,7 @@ def test_an_undeclared_endpoint_is_refused_to_everyone(signed_in, app):
     assert signed_in("admin").get("/forgotten").status_code == 403
 
 
-@pytest.mark.usefixtures("one_follow_up")
+@pytest.mark.usefixtures("one_follow_up", "one_device")
 def test_anonymous_requests_go_to_the_login_page(client, demo):
     for endpoint, method, url in app_endpoints(client.application):
         response = client.open(url, method=method)
@@ -119,7 +131,7 @@ def test_static_files_are_served_to_anyone(client):
 
 
 @pytest.mark.parametrize("role", list(DEMO_ACCOUNTS))
-@pytest.mark.usefixtures("one_follow_up")
+@pytest.mark.usefixtures("one_follow_up", "one_device")
 def test_each_role_reaches_exactly_its_endpoints(signed_in, role):
     client = signed_in(DEMO_ACCOUNTS[role])
     for endpoint, method, url in app_endpoints(client.application):

@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.audit.trail import Audited
+from backoffice.db import Base, Versioned
+from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
+from backoffice.patients.models import Patient
+from backoffice.practice.models import Office, Physician
+
+if TYPE_CHECKING:
+    from backoffice.scheduling.models import Appointment
+
+VOLUME = Numeric(7, 2)      # mL
+AMOUNT = Numeric(9, 3)      # mg/mL, mg/day
+
+
+class DeviceModel(Audited, Versioned, Base):
+    """A device model the practice implants: a scanned GTIN fills the rest of the form from it."""
+
+    __tablename__ = "device_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(80))
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    mri_conditional: Mapped[bool] = mapped_column(default=False)
+    rechargeable: Mapped[bool] = mapped_column(default=False)
+    reservoir_ml: Mapped[Decimal | None] = mapped_column(VOLUME)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def kind_enum(self) -> DeviceKind:
+        return DeviceKind(self.kind)
+
+    def audit_summary(self) -> str:
+        return f"{self.manufacturer} {self.model}"
+
+
+class ScsTrial(Audited, Versioned, Base):
+    """A spinal cord stimulator trial: temporary leads for about a week, its result and the
+    decision it leads to."""
+
+    __tablename__ = "scs_trial"
+    __table_args__ = (
+        CheckConstraint("planned_end_on >= started_on", name="ends_after_start"),
+        CheckConstraint("pain_reduction_percent BETWEEN 0 AND 100", name="pain_reduction_range"),
+        CheckConstraint("analgesic_reduction_percent BETWEEN 0 AND 100", name="analgesic_reduction_range"),
+        Index("ix_scs_trial_open", "decision", "planned_end_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    started_on: Mapped[date]
+    planned_end_on: Mapped[date]
+    pain_reduction_percent: Mapped[int | None]
+    analgesic_reduction_percent: Mapped[int | None]
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decided_on: Mapped[date | None]
+    implant_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    notes: Mapped[str | None] = mapped_column(String(500))
+
+    patient: Mapped[Patient] = relationship()
+    physician: Mapped[Physician] = relationship()
+    office: Mapped[Office] = relationship()
+    implant_appointment: Mapped[Appointment | None] = relationship(foreign_keys=[implant_appointment_id])
+
+    @property
+    def decision_enum(self) -> TrialDecision | None:
+        return TrialDecision(self.decision) if self.decision else None
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_office_id(self) -> int | None:
+        return self.office_id
+
+    def audit_summary(self) -> str:
+        return f"SCS trial from {self.started_on.isoformat()}"
+
+
+class Device(Audited, Versioned, Base):
+    """One implanted (or trial) device in one patient, from implant to explant or replacement."""
+
+    __tablename__ = "device"
+    __table_args__ = (
+        CheckConstraint("explanted_on IS NULL OR explanted_on >= implanted_on", name="explant_after_implant"),
+        CheckConstraint("reservoir_ml IS NULL OR reservoir_ml > 0", name="reservoir_positive"),
+        Index("ix_device_status_next_refill", "status", "next_refill_on"),
+        Index("ix_device_lot", "lot"),
+        Index("ix_device_serial", "serial"),
+        Index("ix_device_gtin", "gtin"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    device_model_id: Mapped[int | None] = mapped_column(ForeignKey("device_model.id"))
+    manufacturer: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(80))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    lot: Mapped[str | None] = mapped_column(String(20))
+    serial: Mapped[str | None] = mapped_column(String(20))
+    expiry: Mapped[date | None]
+    manufactured: Mapped[date | None]
+    implanted_on: Mapped[date]
+    physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    trial_id: Mapped[int | None] = mapped_column(ForeignKey("scs_trial.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    site: Mapped[str | None] = mapped_column(String(80))
+    mri_conditional: Mapped[bool] = mapped_column(default=False)
+    rechargeable: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(10), default=DeviceStatus.IMPLANTED.value)
+    explanted_on: Mapped[date | None]
+    explant_reason: Mapped[str | None] = mapped_column(String(200))
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
+    eri_on: Mapped[date | None]
+    replacement_due_on: Mapped[date | None]
+    # Pumps: the reservoir, and the drug as last filled, which the refill log keeps over time.
+    reservoir_ml: Mapped[Decimal | None] = mapped_column(VOLUME)
+    drug: Mapped[str | None] = mapped_column(String(60))
+    concentration_mg_ml: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    daily_dose_mg: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    next_refill_on: Mapped[date | None]
+    notes: Mapped[str | None] = mapped_column(String(500))
+
+    patient: Mapped[Patient] = relationship()
+    physician: Mapped[Physician | None] = relationship()
+    office: Mapped[Office | None] = relationship()
+    device_model: Mapped[DeviceModel | None] = relationship()
+    successor: Mapped[Device | None] = relationship(remote_side=[id])
+    trial: Mapped[ScsTrial | None] = relationship()
+
+    @property
+    def kind_enum(self) -> DeviceKind:
+        return DeviceKind(self.kind)
+
+    @property
+    def status_enum(self) -> DeviceStatus:
+        return DeviceStatus(self.status)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status_enum.is_active
+
+    @property
+    def name(self) -> str:
+        return f"{self.manufacturer} {self.model}"
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_office_id(self) -> int | None:
+        return self.office_id
+
+    def audit_summary(self) -> str:
+        return f"{self.kind_enum.label} {self.name}, serial {self.serial or '—'}"
+
+
+class DeviceStatusChange(Audited, Base):
+    """The history of a device's status: implanted, explanted, replaced, and why."""
+
+    __tablename__ = "device_status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    from_status: Mapped[str | None] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    changed_on: Mapped[date]
+    reason: Mapped[str | None] = mapped_column(String(200))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_summary(self) -> str:
+        return f"device {self.device_id}: {self.from_status or 'new'} -> {self.to_status}"
+
+
+class PumpRefill(Audited, Versioned, Base):
+    """One refill of an intrathecal pump, with the volumes that show whether it went as expected
+    and the date the next one is due."""
+
+    __tablename__ = "pump_refill"
+    __table_args__ = (
+        CheckConstraint("withdrawn_ml >= 0", name="withdrawn_not_negative"),
+        CheckConstraint("added_ml > 0", name="added_positive"),
+        CheckConstraint("daily_ml > 0", name="daily_positive"),
+        Index("ix_pump_refill_device_day", "device_id", "refilled_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    refilled_on: Mapped[date]
+    drug: Mapped[str] = mapped_column(String(60))
+    concentration_mg_ml: Mapped[Decimal] = mapped_column(AMOUNT)
+    daily_dose_mg: Mapped[Decimal] = mapped_column(AMOUNT)
+    daily_ml: Mapped[Decimal] = mapped_column(Numeric(9, 4))
+    expected_residual_ml: Mapped[Decimal | None] = mapped_column(VOLUME)
+    withdrawn_ml: Mapped[Decimal] = mapped_column(VOLUME)
+    added_ml: Mapped[Decimal] = mapped_column(VOLUME)
+    alarm_ml: Mapped[Decimal] = mapped_column(VOLUME)
+    stability_days: Mapped[int]
+    margin_days: Mapped[int]
+    mismatch: Mapped[bool] = mapped_column(default=False)
+    next_due_on: Mapped[date]
+    alarm_note: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(String(500))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    device: Mapped[Device] = relationship()
+    office: Mapped[Office] = relationship()
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_office_id(self) -> int | None:
+        return self.office_id
+
+    def audit_summary(self) -> str:
+        return f"pump refill {self.refilled_on.isoformat()}: {self.added_ml} mL {self.drug}"

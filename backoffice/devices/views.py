@@ -1,0 +1,427 @@
+"""The device registry: devices and their history, UDI entry, pump refills, SCS trials, the
+replacement watch and recall search."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from backoffice.auth.access import allow
+from backoffice.auth.roles import Role
+from backoffice.auth.sessions import current_actor
+from backoffice.db import utcnow
+from backoffice.devices import rules, services
+from backoffice.devices.forms import (
+    DeviceForm,
+    EditDeviceForm,
+    EriForm,
+    ExplantForm,
+    RecallForm,
+    RefillForm,
+    TrialForm,
+    TrialResultForm,
+)
+from backoffice.devices.models import Device, ScsTrial
+from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
+from backoffice.devices.services import DeviceNotActive, DeviceSettings
+from backoffice.errors import FieldErrors, StaleEdit
+from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit
+from backoffice.patients.models import Patient
+from backoffice.patients.services import get_patient
+from backoffice.practice import services as practice
+from backoffice.scheduling.calendars import patient_appointments
+from backoffice.timefmt import practice_today
+
+bp = Blueprint("devices", __name__)
+
+Page = Response | str | tuple[str, int]
+WORKERS = (Role.NURSE, Role.PHYSICIAN)
+READERS = (Role.NURSE, Role.PHYSICIAN, Role.SCHEDULER)
+ROWS = 100
+REFILL_CODE = "PUMP-REFILL"  # the catalog's pump refill, which the refill list books
+DRUGS = ("Morphine", "Hydromorphone", "Baclofen", "Ziconotide", "Bupivacaine", "Clonidine", "Fentanyl")
+
+
+def device_settings() -> DeviceSettings:
+    config = current_app.config
+    return DeviceSettings(alarm_ml=Decimal(str(config["PUMP_ALARM_ML"])), margin_days=config["REFILL_MARGIN_DAYS"],
+                          stability_days=config["DRUG_STABILITY_DAYS"],
+                          tolerance_ml=Decimal(str(config["REFILL_TOLERANCE_ML"])),
+                          refill_window_days=config["REFILL_WINDOW_DAYS"], trial_days=config["SCS_TRIAL_DAYS"],
+                          trial_overdue_days=config["SCS_TRIAL_OVERDUE_DAYS"], eri_days=config["ERI_DAYS"],
+                          replacement_years=config["REPLACEMENT_YEARS"])
+
+
+def _today() -> Any:
+    return practice_today(utcnow())
+
+
+# Overview and lists.
+
+@bp.get("/devices")
+@allow(*READERS)
+def index() -> str:
+    actor, settings = current_actor(), device_settings()
+    return render_template("devices/index.html", trials=services.trial_lists(today=_today(), settings=settings,
+                                                                               by=actor),
+                           replacements=services.replacement_planning(today=_today(), settings=settings, limit=ROWS,
+                                                                      by=actor),
+                           recent=services.recent_devices(20), settings=settings, today=_today())
+
+
+@bp.get("/devices/refills")
+@allow(*READERS)
+def refills() -> str:
+    office = request.args.get("office", "")
+    office_id = int(office) if office.isdigit() and len(office) < 9 else None
+    settings = device_settings()
+    worklist = services.refill_worklist(office_id=office_id, today=_today(), window_days=settings.refill_window_days,
+                                        limit=ROWS, now=utcnow(), by=current_actor())
+    return render_template("devices/refills.html", worklist=worklist, office_id=office_id,
+                           offices=practice.office_choices(), settings=settings, today=_today(),
+                           refill_procedure=_refill_procedure_id(), timedelta=timedelta)
+
+
+def _refill_procedure_id() -> int | None:
+    found = services.procedure_id_by_code(REFILL_CODE)
+    return found
+
+
+@bp.get("/devices/recall")
+@allow(Role.NURSE, Role.PHYSICIAN, Role.MANAGER)
+def recall() -> Page:
+    form = RecallForm(request.args)
+    searched = any(request.args.get(name) for name in ("manufacturer", "model", "gtin", "lot", "serial"))
+    if not searched:
+        return render_template("devices/recall.html", form=form, result=None)
+    if not form.validate():
+        return render_template("devices/recall.html", form=form, result=None), 400
+    export = request.args.get("export") == "csv"
+    result = services.recall_search(form.to_query(), now=utcnow(), by=current_actor(), export=export)
+    if export:
+        return _recall_csv(result)
+    return render_template("devices/recall.html", form=form, result=result, query=form.to_query())
+
+
+def _recall_csv(result: services.RecallResult) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["MRN", "Last name", "First name", "Date of birth", "Phone", "Device", "Manufacturer", "Model",
+                     "GTIN", "Lot", "Serial", "Implanted", "Status", "Next appointment"])
+    for device in result.devices:
+        patient: Patient = device.patient
+        upcoming = result.next_appointments.get(device.patient_id)
+        writer.writerow([patient.mrn, patient.last_name, patient.first_name, patient.date_of_birth.isoformat(),
+                         patient.phone_display or "", device.kind_enum.label, device.manufacturer, device.model,
+                         device.gtin or "", device.lot or "", device.serial or "", device.implanted_on.isoformat(),
+                         device.status_enum.label,
+                         upcoming.starts_at.isoformat() if upcoming else ""])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=recall.csv", "Cache-Control": "no-store"})
+
+
+# One device.
+
+@bp.get("/devices/<int:device_id>")
+@allow(*READERS)
+def show(device_id: int) -> str:
+    device = services.open_device(device_id, by=current_actor())
+    return _device_page(device)
+
+
+def _device_page(device: Device, *, explant_form: ExplantForm | None = None, eri_form: EriForm | None = None,
+                 status: int = 200) -> Any:
+    return render_template(
+        "devices/show.html", device=device, history=services.device_history(device.id),
+        refills=services.refills_of(device.id) if device.kind_enum is DeviceKind.PUMP else [],
+        explant_form=explant_form or ExplantForm(formdata=None, version=device.version, explanted_on=_today()),
+        eri_form=eri_form or EriForm(formdata=None, version=device.version, eri_on=_today()),
+        may_work=current_actor().has_any_role(*WORKERS), today=_today(),
+        years=rules.years_in_service(device.implanted_on, _today())), status
+
+
+def _choices_for(form: DeviceForm, patient: Patient, *, editing: Device | None = None) -> None:
+    form.device_model_id.choices = choices(((str(m.id), f"{m.manufacturer} {m.model}")
+                                            for m in services.device_models()), blank="Not in the catalog")
+    form.physician_id.choices = choices(((str(p.id), p.display_name) for p in practice.list_physicians()),
+                                        blank="Not recorded")
+    form.appointment_id.choices = choices(
+        ((str(a.id), f"{a.starts_at:%m/%d/%Y} {a.procedure_type.code}")
+         for a in patient_appointments(patient.id)), blank="Not recorded")
+    others = [d for d in services.devices_of_patient(patient.id) if d.is_active and d is not editing]
+    form.replaces_id.choices = choices(((str(d.id), f"{d.kind_enum.label}: {d.name}, implanted "
+                                                    f"{d.implanted_on:%m/%d/%Y}") for d in others),
+                                       blank="Nothing (a new implant)")
+    form.trial_id.choices = choices(((str(t.id), f"SCS trial from {t.started_on:%m/%d/%Y}")
+                                     for t in services.trials_of_patient(patient.id)), blank="Not a trial")
+
+
+def _read_udi(form: DeviceForm) -> bool:
+    """Fill the form from the scanned barcode (and the catalog model with that GTIN). False when
+    the barcode could not be read; the message is then next to the field."""
+    try:
+        udi = rules.parse_udi(form.udi.data or "")
+    except UdiError as error:
+        form.udi.errors = [str(error)]
+        return False
+    form.gtin.data, form.lot.data, form.serial.data = udi.gtin, udi.lot, udi.serial
+    form.expiry.data, form.manufactured.data = udi.expiry, udi.manufactured
+    model = services.model_by_gtin(udi.gtin) if udi.gtin else None
+    if model is not None:
+        form.device_model_id.data = str(model.id)
+        form.kind.data = model.kind
+        form.manufacturer.data, form.model.data = model.manufacturer, model.model
+        form.mri_conditional.data, form.rechargeable.data = model.mri_conditional, model.rechargeable
+        if model.reservoir_ml:
+            form.reservoir_ml.data = model.reservoir_ml
+    for field in (form.gtin, form.lot, form.serial, form.expiry, form.manufactured, form.manufacturer, form.model):
+        field.errors = []
+    return True
+
+
+def _wants_reading(form: DeviceForm) -> bool:
+    # A scanner ends with Enter, which submits the form: read the barcode rather than save.
+    return bool(form.udi.data) and (bool(form.read_udi.data) or not form.gtin.data)
+
+
+@bp.route("/patients/<int:patient_id>/devices/new", methods=["GET", "POST"])
+@allow(*WORKERS)
+def new_device(patient_id: int) -> Page:
+    actor = current_actor()
+    patient = get_patient(patient_id, by=actor)
+    form = DeviceForm()
+    _choices_for(form, patient)
+    if request.method == "GET":
+        form.implanted_on.data = _today()
+        return _device_form(form, patient)
+    if _wants_reading(form):
+        read = _read_udi(form)
+        if read:
+            flash("Read from the barcode: check the fields, then save.", "info")
+        return _device_form(form, patient, 200 if read else 400)
+    if not form.validate_on_submit():
+        return _device_form(form, patient, form_status(form))
+    try:
+        device = services.add_device(patient_id, form.to_entry(), by=actor, now=utcnow(), today=_today(),
+                                     replaces_id=int(form.replaces_id.data) if form.replaces_id.data else None)
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _device_form(form, patient, 400)
+    flash(f"{device.kind_enum.label} recorded for {patient.full_name}.", "success")
+    return redirect(url_for("devices.show", device_id=device.id))
+
+
+def _device_form(form: DeviceForm, patient: Patient, status: int = 200, device: Device | None = None) -> Any:
+    return render_template("devices/form.html", form=form, patient=patient, device=device), status
+
+
+@bp.route("/devices/<int:device_id>/edit", methods=["GET", "POST"])
+@allow(*WORKERS)
+def edit_device(device_id: int) -> Page:
+    actor = current_actor()
+    device = services.get_device(device_id, by=actor)
+    form = EditDeviceForm.for_record(device) if request.method == "GET" else EditDeviceForm()
+    _choices_for(form, device.patient, editing=device)
+    if request.method == "GET":
+        return _device_form(form, device.patient, device=device)
+    if _wants_reading(form):
+        return _device_form(form, device.patient, 200 if _read_udi(form) else 400, device=device)
+    form.kind.data = device.kind
+    if not form.validate_on_submit():
+        return _device_form(form, device.patient, form_status(form), device=device)
+    try:
+        services.update_device(device_id, form.to_entry(), expected_version=form.version.data or 0, by=actor,
+                               now=utcnow(), today=_today())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _device_form(form, device.patient, 400, device=device)
+    except StaleEdit as stale:
+        current = services.get_device(device_id, by=actor)
+        merged = merge_stale_edit(form, EditDeviceForm.for_record(current), stale)
+        _choices_for(merged, current.patient, editing=current)
+        return _device_form(merged, current.patient, 409, device=current)
+    flash("Device saved.", "success")
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+@bp.post("/devices/<int:device_id>/explant")
+@allow(*WORKERS)
+def explant(device_id: int) -> Page:
+    actor = current_actor()
+    form = ExplantForm()
+    device = services.get_device(device_id, by=actor)
+    if not form.validate_on_submit():
+        return _device_page(device, explant_form=form, status=form_status(form))
+    try:
+        services.explant_device(device_id, on=form.explanted_on.data, reason=form.reason.data or "",
+                                expected_version=form.version.data or 0, by=actor, now=utcnow(), today=_today())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _device_page(device, explant_form=form, status=400)
+    except StatusChangeRefused as refused:
+        flash(str(refused), "warning")
+    except StaleEdit as stale:
+        flash(f"{stale.headline} Look at it again before recording the explant.", "warning")
+    else:
+        flash("Explant recorded.", "success")
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+@bp.post("/devices/<int:device_id>/eri")
+@allow(*WORKERS)
+def record_eri(device_id: int) -> Page:
+    actor = current_actor()
+    form = EriForm()
+    device = services.get_device(device_id, by=actor)
+    if not form.validate_on_submit():
+        return _device_page(device, eri_form=form, status=form_status(form))
+    try:
+        updated = services.record_eri(device_id, on=form.eri_on.data, expected_version=form.version.data or 0,
+                                      by=actor, now=utcnow(), today=_today(), settings=device_settings())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _device_page(device, eri_form=form, status=400)
+    except DeviceNotActive as refused:
+        flash(str(refused), "warning")
+    except StaleEdit as stale:
+        flash(f"{stale.headline} Look at it again.", "warning")
+    else:
+        flash(f"Replacement indicator recorded: plan the replacement before {updated.replacement_due_on:%m/%d/%Y}.",
+              "success")
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+# Refills.
+
+@bp.route("/devices/<int:device_id>/refills/new", methods=["GET", "POST"])
+@allow(*WORKERS)
+def new_refill(device_id: int) -> Page:
+    actor = current_actor()
+    device = services.get_device(device_id, by=actor)
+    settings = device_settings()
+    form = RefillForm()
+    form.office_id.choices = practice.office_choices()
+    if request.method == "GET":
+        _prefill_refill(form, device, settings)
+        return _refill_page(form, device)
+    if not form.validate_on_submit():
+        return _refill_page(form, device, form_status(form))
+    try:
+        refill = services.record_refill(device_id, form.to_entry(), by=actor, now=utcnow(), today=_today(),
+                                        settings=settings)
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _refill_page(form, device, 400)
+    except DeviceNotActive as refused:
+        flash(str(refused), "warning")
+        return redirect(url_for("devices.show", device_id=device_id))
+    message = f"Refill recorded. Next refill due {refill.next_due_on:%m/%d/%Y}."
+    if refill.mismatch:
+        message += (f" The volume withdrawn ({_ml(refill.withdrawn_ml)} mL) differs from the expected "
+                    f"{_ml(refill.expected_residual_ml)} mL: check the pump and the programming.")
+    flash(message, "warning" if refill.mismatch else "success")
+    return redirect(url_for("devices.show", device_id=device_id))
+
+
+def _ml(value: Decimal | None) -> str:
+    return f"{value.quantize(Decimal('0.1')).normalize():f}" if value is not None else "—"
+
+
+def _prefill_refill(form: RefillForm, device: Device, settings: DeviceSettings) -> None:
+    form.refilled_on.data = _today()
+    form.office_id.data = str(device.office_id or "")
+    form.drug.data = device.drug
+    form.concentration_mg_ml.data = device.concentration_mg_ml
+    form.daily_dose_mg.data = device.daily_dose_mg
+    form.added_ml.data = device.reservoir_ml
+    form.alarm_ml.data = settings.alarm_ml
+    form.stability_days.data = settings.stability_days
+    form.margin_days.data = settings.margin_days
+
+
+def _refill_page(form: RefillForm, device: Device, status: int = 200) -> Any:
+    expected = services.expected_residual_for(device, form.refilled_on.data or _today())
+    return render_template("devices/refill.html", form=form, device=device, expected=expected, drugs=DRUGS,
+                           refills=services.refills_of(device.id)[:3]), status
+
+
+# SCS trials.
+
+@bp.route("/patients/<int:patient_id>/trials/new", methods=["GET", "POST"])
+@allow(*WORKERS)
+def new_trial(patient_id: int) -> Page:
+    actor = current_actor()
+    patient = get_patient(patient_id, by=actor)
+    settings = device_settings()
+    form = TrialForm()
+    form.physician_id.choices = [(str(p.id), p.display_name) for p in practice.list_physicians(active_only=True)]
+    form.office_id.choices = practice.office_choices()
+    if request.method == "GET":
+        form.started_on.data = _today()
+        form.planned_end_on.data = rules.planned_trial_end(_today(), trial_days=settings.trial_days)
+        own = practice.physician_of_user(actor.user_id)
+        form.physician_id.data = str(own.id) if own else None
+        form.office_id.data = str(patient.preferred_office_id or "")
+        return render_template("devices/trial_new.html", form=form, patient=patient, settings=settings)
+    if not form.validate_on_submit():
+        return render_template("devices/trial_new.html", form=form, patient=patient,
+                               settings=settings), form_status(form)
+    try:
+        trial = services.start_trial(patient_id, form.to_entry(), by=actor, now=utcnow(), today=_today())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("devices/trial_new.html", form=form, patient=patient, settings=settings), 400
+    flash("Trial started. Record its leads as devices of kind “SCS trial lead” with this trial.", "success")
+    return redirect(url_for("devices.trial", trial_id=trial.id))
+
+
+def _result_form(found: ScsTrial, form: TrialResultForm) -> TrialResultForm:
+    form.implant_appointment_id.choices = choices(
+        ((str(a.id), f"{a.starts_at:%m/%d/%Y} {a.procedure_type.code}")
+         for a in patient_appointments(found.patient_id)), blank="Not booked yet")
+    return form
+
+
+@bp.get("/devices/trials/<int:trial_id>")
+@allow(*READERS)
+def trial(trial_id: int) -> Page:
+    found = services.get_trial(trial_id, by=current_actor())
+    return _trial_page(found, _result_form(found, TrialResultForm.for_record(found)))
+
+
+@bp.post("/devices/trials/<int:trial_id>")
+@allow(*WORKERS)
+def record_trial_result(trial_id: int) -> Page:
+    actor = current_actor()
+    found = services.get_trial(trial_id, by=actor)
+    form = _result_form(found, TrialResultForm())
+    if not form.validate_on_submit():
+        return _trial_page(found, form, form_status(form))
+    try:
+        services.record_trial_result(trial_id, form.to_result(), expected_version=form.version.data or 0, by=actor,
+                                     now=utcnow(), today=_today())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _trial_page(found, form, 400)
+    except StaleEdit as stale:
+        current = services.get_trial(trial_id, by=actor)
+        merged = merge_stale_edit(form, _result_form(current, TrialResultForm.for_record(current)), stale)
+        return _trial_page(current, merged, 409)
+    flash("Trial result saved.", "success")
+    return redirect(url_for("devices.trial", trial_id=trial_id))
+
+
+def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> Any:
+    settings = device_settings()
+    state = rules.trial_state(found.started_on, found.planned_end_on, _today(), decision=found.decision_enum,
+                              overdue_days=settings.trial_overdue_days)
+    return render_template("devices/trial.html", trial=found, form=form, leads=services.trial_leads(found.id),
+                           state=state, may_work=current_actor().has_any_role(*WORKERS),
+                           day_count=(min(_today(), found.decided_on or _today()) - found.started_on).days,
+                           next_week=_today() + timedelta(days=7)), status
