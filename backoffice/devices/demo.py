@@ -48,7 +48,6 @@ def load(now: datetime, today: date, settings: DeviceSettings, *, implants: bool
     if len(patients) < 8 or doctor is None:
         return 0
     models = {m.model: m for m in db.session.scalars(select(DeviceModel))}
-    added = 0
     # Pumps whose last refill was 80, 62 and 20 days ago: overdue, due soon, later.
     for patient_id, years, last_refill in ((patients[0], 3, 80), (patients[1], 2, 62), (patients[2], 5, 20)):
         pump = _implant(patient_id, models["SynchroMed II 40 mL"], today - timedelta(days=365 * years), doctor,
@@ -60,7 +59,6 @@ def load(now: datetime, today: date, settings: DeviceSettings, *, implants: bool
                 daily_dose_mg=Decimal(5), withdrawn_ml=Decimal("2.5"), added_ml=Decimal(40),
                 alarm_ml=settings.alarm_ml, stability_days=settings.stability_days,
                 margin_days=settings.margin_days), by=WORKER, now=now, today=on, settings=settings)
-        added += 1
     _implant(patients[3], models["SynchroMed II 20 mL"], today - timedelta(days=int(365.25 * 7)), doctor, now=now,
              serial=f"NGP{patients[3]:06d}")
     for patient_id, model in ((patients[4], "WaveWriter Alpha 16"), (patients[5], "Precision Plus (legacy)")):
@@ -76,7 +74,7 @@ def load(now: datetime, today: date, settings: DeviceSettings, *, implants: bool
             implanted_on=trial.started_on, device_model_id=models["Vectris trial lead"].id, gtin="00614141000081",
             lot="TL2611", serial=f"TL{patients[6]:05d}{side}", physician_id=doctor, mri_conditional=True,
             trial_id=trial.id), by=WORKER, now=now, today=today)
-    return added + 6
+    return db.session.scalar(select(func.count()).select_from(Device)) or 0
 
 
 def _implant(patient_id: int, model: DeviceModel, on: date, doctor: int, *, now: datetime, serial: str) -> Device:

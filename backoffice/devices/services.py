@@ -4,7 +4,6 @@ transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -116,6 +115,13 @@ def get_device(device_id: int, *, by: Actor, lock: bool = False) -> Device:
     return get_one(db.session, Device, device_id, entity="device", lock=lock)
 
 
+def _device_to_change(device_id: int, by: Actor) -> Device:
+    """The device, locked, for a nurse or physician; NotFound for anyone else."""
+    if not _may_work(by):
+        raise NotFound("device", device_id)
+    return get_one(db.session, Device, device_id, entity="device", lock=True)
+
+
 def open_device(device_id: int, *, by: Actor) -> Device:
     """Opening a device's page is opening part of a patient's record: audited."""
     with transaction(db.session, by):
@@ -142,16 +148,6 @@ def devices_of_patient(patient_id: int) -> list[Device]:
              .options(joinedload(Device.physician), joinedload(Device.successor))
              .order_by(Device.implanted_on.desc(), Device.id.desc()))
     return list(db.session.scalars(query))
-
-
-def mri_unsafe_patients(patient_ids: Iterable[int]) -> set[int]:
-    """Of these patients, those with an implant in them that is not MRI conditional."""
-    ids = set(patient_ids)
-    if not ids:
-        return set()
-    query = select(Device.patient_id).where(Device.patient_id.in_(ids), Device.status.in_(ACTIVE),
-                                            Device.mri_conditional.is_(False)).distinct()
-    return set(db.session.scalars(query))
 
 
 def all_mri_unsafe_patients() -> set[int]:
@@ -269,9 +265,7 @@ def update_device(device_id: int, entry: DeviceEntry, *, expected_version: int, 
                   today: date) -> Device:
     """Correct a device's record (not its status: explant and replacement have their own steps)."""
     with transaction(db.session, by):
-        device = get_device(device_id, by=by, lock=True)
-        if not _may_work(by):
-            raise NotFound("device", device_id)
+        device = _device_to_change(device_id, by)
         ensure_current(db.session, device, expected_version, "This device")
         _check_entry(entry, device.patient_id, today)
         values = _columns(entry)
@@ -286,9 +280,7 @@ def explant_device(device_id: int, *, on: date, reason: str, expected_version: i
     if not reason.strip():
         raise FieldErrors({"reason": "Say why it was explanted."})
     with transaction(db.session, by):
-        device = get_device(device_id, by=by, lock=True)
-        if not _may_work(by):
-            raise NotFound("device", device_id)
+        device = _device_to_change(device_id, by)
         ensure_current(db.session, device, expected_version, "This device")
         rules.check_status_change(device.status_enum, DeviceStatus.EXPLANTED)
         _explant(device, on=on, reason=reason.strip(), by=by, now=now, today=today)
@@ -314,9 +306,7 @@ def record_eri(device_id: int, *, on: date, expected_version: int, by: Actor, no
                settings: DeviceSettings) -> Device:
     """The elective replacement indicator showed: the replacement is due before the device stops."""
     with transaction(db.session, by):
-        device = get_device(device_id, by=by, lock=True)
-        if not _may_work(by):
-            raise NotFound("device", device_id)
+        device = _device_to_change(device_id, by)
         ensure_current(db.session, device, expected_version, "This device")
         if not device.is_active:
             raise DeviceNotActive(device, "an elective replacement indicator")
@@ -339,22 +329,22 @@ def _last_refill(device_id: int) -> PumpRefill | None:
     return db.session.scalars(query).first()
 
 
-def expected_residual_for(device: Device, on: date) -> Decimal | None:
-    """What should be left in the pump on `on`, from its last refill; None before the first."""
-    last = _last_refill(device.id)
+def expected_residual_for(device: Device, on: date, last: PumpRefill | None = None) -> Decimal | None:
+    """What should be left in the pump on `on`, from its last refill (`last`, read when not
+    given); None before the first."""
+    last = last or _last_refill(device.id)
     if last is None or on < last.refilled_on:
         return None
     return rules.expected_residual(last_volume_ml=last.added_ml, daily_ml=last.daily_ml,
                                    days=(on - last.refilled_on).days)
 
 
-def _check_refill_entry(entry: RefillEntry, device: Device, today: date) -> None:
+def _check_refill_entry(entry: RefillEntry, device: Device, last: PumpRefill | None, today: date) -> None:
     errors: dict[str, str] = {}
     if entry.refilled_on > today:
         errors["refilled_on"] = "The refill cannot be in the future."
     elif entry.refilled_on < device.implanted_on:
         errors["refilled_on"] = f"The pump was implanted on {device.implanted_on:%m/%d/%Y}."
-    last = _last_refill(device.id)
     if last is not None and entry.refilled_on < last.refilled_on:
         errors["refilled_on"] = f"The last refill recorded was on {last.refilled_on:%m/%d/%Y}; record refills in order."
     if entry.added_ml <= entry.alarm_ml:
@@ -368,17 +358,16 @@ def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetim
     """Log a refill: flag a withdrawn volume that differs from the expected one, refuse an
     overfill, and compute when the next refill is due."""
     with transaction(db.session, by):
-        device = get_device(device_id, by=by, lock=True)
-        if not _may_work(by):
-            raise NotFound("device", device_id)
+        device = _device_to_change(device_id, by)
         if device.kind_enum is not DeviceKind.PUMP:
             raise FieldErrors({"added_ml": "Only a pump is refilled."})
         if not device.is_active:
             raise DeviceNotActive(device, "a refill")
         if not device.reservoir_ml:
             raise FieldErrors({"added_ml": "Record the pump's reservoir volume first (Edit on the device's page)."})
-        _check_refill_entry(entry, device, today)
-        expected = expected_residual_for(device, entry.refilled_on)
+        last = _last_refill(device.id)
+        _check_refill_entry(entry, device, last, today)
+        expected = expected_residual_for(device, entry.refilled_on, last)
         check = rules.check_refill(reservoir_ml=device.reservoir_ml, expected_residual_ml=expected,
                                    withdrawn_ml=entry.withdrawn_ml, added_ml=entry.added_ml,
                                    tolerance_ml=settings.tolerance_ml)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from backoffice.devices.forms import (
 )
 from backoffice.devices.models import Device, ScsTrial
 from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
-from backoffice.devices.services import DeviceNotActive, DeviceSettings
+from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, DeviceSettings
 from backoffice.errors import FieldErrors, StaleEdit
 from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit
 from backoffice.patients.models import Patient
@@ -41,8 +41,6 @@ from backoffice.timefmt import practice_today
 bp = Blueprint("devices", __name__)
 
 Page = Response | str | tuple[str, int]
-WORKERS = (Role.NURSE, Role.PHYSICIAN)
-READERS = (Role.NURSE, Role.PHYSICIAN, Role.SCHEDULER)
 ROWS = 100
 REFILL_CODE = "PUMP-REFILL"  # the catalog's pump refill, which the refill list books
 DRUGS = ("Morphine", "Hydromorphone", "Baclofen", "Ziconotide", "Bupivacaine", "Clonidine", "Fentanyl")
@@ -58,7 +56,7 @@ def device_settings() -> DeviceSettings:
                           replacement_years=config["REPLACEMENT_YEARS"])
 
 
-def _today() -> Any:
+def _today() -> date:
     return practice_today(utcnow())
 
 
@@ -85,12 +83,7 @@ def refills() -> str:
                                         limit=ROWS, now=utcnow(), by=current_actor())
     return render_template("devices/refills.html", worklist=worklist, office_id=office_id,
                            offices=practice.office_choices(), settings=settings, today=_today(),
-                           refill_procedure=_refill_procedure_id(), timedelta=timedelta)
-
-
-def _refill_procedure_id() -> int | None:
-    found = services.procedure_id_by_code(REFILL_CODE)
-    return found
+                           refill_procedure=services.procedure_id_by_code(REFILL_CODE), timedelta=timedelta)
 
 
 @bp.get("/devices/recall")
