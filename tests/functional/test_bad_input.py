@@ -54,6 +54,38 @@ THRESHOLDS_BAD = {"mbb_relief_percent": ["", "0", "101", "eighty", SCRIPT], "mbb
 PSYCH = {"evaluated_on": YESTERDAY.isoformat(), "evaluator": "Dr. Ana Patel, PsyD", "cleared": "yes", "notes": ""}
 PSYCH_BAD = {"evaluated_on": ["", TOMORROW.isoformat(), "yesterday"], "evaluator": ["", LONG, SCRIPT],
              "cleared": ["maybe", ""], "notes": [LONG]}
+DEVICE = {"kind": "pump", "device_model_id": "", "manufacturer": "Medtronic", "model": "SynchroMed II 40 mL",
+          "gtin": "00643169001763", "lot": "LOT777", "serial": "SN777", "expiry": "", "manufactured": "",
+          "implanted_on": YESTERDAY.isoformat(), "physician_id": "1", "appointment_id": "", "site": "Right abdomen",
+          "mri_conditional": "y", "reservoir_ml": "40", "replaces_id": "", "trial_id": "", "notes": ""}
+DEVICE_BAD = {"kind": ["", "toaster"], "manufacturer": ["", LONG, SCRIPT], "model": ["", SCRIPT],
+              "gtin": ["0064316900176", "00643169001764", "ABCDEFGHIJKLMN"], "lot": ["LOT 1", SCRIPT, LONG],
+              "serial": ["S N", SCRIPT],
+              "expiry": ["2026-02-30", "9999-01-01", (YESTERDAY - timedelta(days=3)).isoformat()],
+              "manufactured": [TOMORROW.isoformat()], "implanted_on": ["", TOMORROW.isoformat(), SCRIPT],
+              "physician_id": ["999", SCRIPT], "appointment_id": ["999999"],
+              "reservoir_ml": ["", "-1", "101", "forty"],
+              "replaces_id": ["999"], "trial_id": ["999"], "notes": [LONG],
+              "udi": [{"udi": value, "read_udi": "Read barcode"}
+                      for value in ("(01)00643169001764(10)LOT1", "(17)281331(01)00643169001763", "hello", SCRIPT)]}
+REFILL = {"refilled_on": date.today().isoformat(), "office_id": "1", "drug": "Morphine", "concentration_mg_ml": "10",
+          "daily_dose_mg": "2", "withdrawn_ml": "5", "added_ml": "40", "alarm_ml": "2", "stability_days": "90",
+          "margin_days": "7", "alarm_note": "", "notes": ""}
+REFILL_BAD = {"refilled_on": ["", TOMORROW.isoformat(), "2026-02-30", "2000-01-01", SCRIPT],
+              "office_id": ["99", SCRIPT], "drug": ["", LONG, SCRIPT], "concentration_mg_ml": ["", "0", "1001", "ten"],
+              "daily_dose_mg": ["", "-1"], "withdrawn_ml": ["", "-1", "101"], "added_ml": ["", "41", "1.5"],
+              "alarm_ml": ["11", "-0.5"], "stability_days": ["0", "366", "1.5"], "margin_days": ["-1", "61"],
+              "alarm_note": [LONG, SCRIPT]}
+TRIAL = {"started_on": date.today().isoformat(), "planned_end_on": (date.today() + timedelta(days=7)).isoformat(),
+         "physician_id": "1", "office_id": "1", "notes": ""}
+TRIAL_BAD = {"started_on": ["", "2026-02-30", SCRIPT, (date.today() + timedelta(days=400)).isoformat()],
+             "planned_end_on": ["", YESTERDAY.isoformat()], "physician_id": ["999", ""], "office_id": ["99"],
+             "notes": [LONG, SCRIPT]}
+TRIAL_RESULT = {"pain_reduction_percent": "60", "analgesic_reduction_percent": "", "decision": "implant",
+                "decided_on": date.today().isoformat(), "implant_appointment_id": "", "notes": "", "version": "1"}
+TRIAL_RESULT_BAD = {"pain_reduction_percent": ["101", "-1", "most"], "analgesic_reduction_percent": ["200"],
+                    "decision": ["maybe", SCRIPT], "decided_on": ["", TOMORROW.isoformat(), "2000-01-01"],
+                    "implant_appointment_id": ["999999"], "notes": [LONG], **VERSION}
 
 # form: (who, url, a valid submission, {field: [bad values]}); a bad value may be a dict of
 # several fields sent together (a new password and its confirmation).
@@ -111,9 +143,24 @@ FORMS = {
     "outcome": ("physician", "/followups/1", OUTCOME, OUTCOME_BAD),
     "clinical settings": ("physician", "/settings/clinical-rules", THRESHOLDS, THRESHOLDS_BAD),
     "psych evaluation": ("nurse", "/patients/1/psych-evaluations/new", PSYCH, PSYCH_BAD),
+    "new device": ("nurse", "/patients/1/devices/new", DEVICE, DEVICE_BAD),
+    "edit device": ("physician", "/devices/1/edit",
+                    {**DEVICE, "implanted_on": (date.today() - timedelta(days=365)).isoformat(), "version": "1"},
+                    {**{field: DEVICE_BAD[field] for field in ("manufacturer", "gtin", "lot", "implanted_on",
+                                                               "reservoir_ml")}, **VERSION}),
+    "explant": ("nurse", "/devices/1/explant",
+                {"explanted_on": date.today().isoformat(), "reason": "Infection", "version": "1"},
+                {"explanted_on": ["", TOMORROW.isoformat(), "2000-01-01", "2026-02-30"],
+                 "reason": ["", LONG, SCRIPT], **VERSION}),
+    "replacement indicator": ("physician", "/devices/1/eri", {"eri_on": date.today().isoformat(), "version": "1"},
+                              {"eri_on": ["", TOMORROW.isoformat(), "2000-01-01", "soon"], **VERSION}),
+    "pump refill": ("nurse", "/devices/1/refills/new", REFILL, REFILL_BAD),
+    "scs trial": ("physician", "/patients/1/trials/new", TRIAL, TRIAL_BAD),
+    "scs trial result": ("nurse", "/devices/trials/1", TRIAL_RESULT, TRIAL_RESULT_BAD),
 }
 # Forms about a record the demo practice does not have until a fixture makes it.
-NEEDS = {"outcome": "one_follow_up"}
+NEEDS = {"outcome": "one_follow_up", **{form: "one_device" for form in (
+    "edit device", "explant", "replacement indicator", "pump refill", "scs trial result")}}
 
 
 def row_counts() -> dict[str, int]:
