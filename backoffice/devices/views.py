@@ -173,8 +173,10 @@ def _read_udi(form: DeviceForm) -> bool:
         form.mri_conditional.data, form.rechargeable.data = model.mri_conditional, model.rechargeable
         if model.reservoir_ml:
             form.reservoir_ml.data = model.reservoir_ml
-    for field in (form.gtin, form.lot, form.serial, form.expiry, form.manufactured, form.manufacturer, form.model):
-        field.errors = []
+    for field in (form.gtin, form.lot, form.serial, form.expiry, form.manufactured, form.manufacturer, form.model,
+                  form.reservoir_ml, form.device_model_id, form.kind):
+        # Date and number fields re-show what was posted (empty) unless told the data is new.
+        field.errors, field.raw_data = [], None
     return True
 
 

@@ -37,8 +37,10 @@ def refill(**changes: str) -> dict[str, str]:
 
 def test_a_pasted_udi_fills_gtin_expiry_lot_serial_and_the_model_from_the_catalog(signed_in):
     for text in (HRI, RAW):
-        page = signed_in("nurse").post("/patients/2/devices/new", data={"udi": text, "read_udi": "Read barcode",
-                                                                          "implanted_on": TODAY.isoformat()})
+        # As a browser sends it: every field, the empty ones empty.
+        blank_form = {**{name: "" for name in NEW_PUMP}, "kind": "pump", "implanted_on": TODAY.isoformat()}
+        page = signed_in("nurse").post("/patients/2/devices/new", data={**blank_form, "udi": text,
+                                                                          "read_udi": "Read barcode"})
         html = page.get_data(as_text=True)
         assert page.status_code == 200, text
         assert (value_of(html, "gtin"), value_of(html, "lot"), value_of(html, "serial")) == (
