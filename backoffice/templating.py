@@ -20,6 +20,7 @@ class NavItem:
     label: str
     endpoint: str
     section: str = "main"
+    unless: str | None = None  # not shown to those who reach it from this endpoint's page
 
 
 NAVIGATION: tuple[NavItem, ...] = (
@@ -33,17 +34,20 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Candidates", "procedures.candidates"),
     NavItem("Devices", "devices.index"),
     NavItem("Refills", "devices.refills"),
+    NavItem("Device recall", "devices.recall", unless="devices.index"),
     NavItem("Audit trail", "audit.index"),
     NavItem("Staff accounts", "auth.users", "admin"),
     NavItem("Offices and rooms", "practice.offices", "admin"),
     NavItem("Physicians", "practice.physicians", "admin"),
     NavItem("Procedure catalog", "procedures.catalog", "admin"),
+    NavItem("Device models", "devices.catalog", "admin"),
     NavItem("Clinical rule settings", "procedures.clinical_settings", "admin"),
 )
 
 
 def navigation(section: str) -> list[NavItem]:
-    return [item for item in NAVIGATION if item.section == section and can_access(item.endpoint)]
+    return [item for item in NAVIGATION if item.section == section and can_access(item.endpoint)
+            and not (item.unless and can_access(item.unless))]
 
 
 def _practice_datetime(value: datetime | None, timezone: str | None = None) -> str:

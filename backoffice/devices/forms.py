@@ -8,7 +8,7 @@ from wtforms import BooleanField, DecimalField, IntegerField, SelectField, Submi
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
 
 from backoffice.devices.rules import DeviceKind, TrialDecision, gtin_problem
-from backoffice.devices.services import DeviceEntry, RecallQuery, RefillEntry, TrialEntry, TrialResult
+from backoffice.devices.services import DeviceEntry, DeviceModelData, RecallQuery, RefillEntry, TrialEntry, TrialResult
 from backoffice.forms import VersionedForm, choices, date_field, text
 
 PRINTABLE = Regexp(r"^[\x21-\x7e]*$", message="Letters, digits and symbols without spaces, as on the label.")
@@ -169,3 +169,27 @@ class RecallForm(FlaskForm):
     def to_query(self) -> RecallQuery:
         return RecallQuery(manufacturer=self.manufacturer.data or "", model=self.model.data or "",
                            gtin=self.gtin.data or "", lot=self.lot.data or "", serial=self.serial.data or "")
+
+
+class DeviceModelForm(FlaskForm):
+    manufacturer = text("Manufacturer", 80)
+    model = text("Model", 80)
+    kind = SelectField("Kind", choices=choices((kind.value, kind.label) for kind in DeviceKind))
+    gtin = text("GTIN", 14, required=False, description="The 14 digits after (01) on the label; a scanned barcode "
+                                                         "with this GTIN fills the device form from this entry.",
+                validators=[Regexp(r"^\d{14}$", message="A GTIN has 14 digits."), Gtin()])
+    mri_conditional = BooleanField("MRI conditional")
+    rechargeable = BooleanField("Rechargeable")
+    reservoir_ml = volume("Reservoir (mL, pumps)", required=False)
+    active = BooleanField("Still implanted here (offered on the device form)", default=True)
+    submit = SubmitField("Save model")
+
+    def to_data(self) -> DeviceModelData:
+        return DeviceModelData(manufacturer=self.manufacturer.data, model=self.model.data,
+                               kind=DeviceKind(self.kind.data), gtin=self.gtin.data,
+                               mri_conditional=self.mri_conditional.data, rechargeable=self.rechargeable.data,
+                               reservoir_ml=self.reservoir_ml.data, active=self.active.data)
+
+
+class EditDeviceModelForm(DeviceModelForm, VersionedForm):
+    pass

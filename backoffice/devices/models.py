@@ -181,6 +181,12 @@ class DeviceStatusChange(Audited, Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
+    device: Mapped[Device] = relationship()
+
+    @property
+    def to_status_enum(self) -> DeviceStatus:
+        return DeviceStatus(self.to_status)
+
     def audit_patient_id(self) -> int | None:
         return self.patient_id
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import joinedload
@@ -161,6 +162,69 @@ def device_models() -> list[DeviceModel]:
     query = select(DeviceModel).where(DeviceModel.active.is_(True)).order_by(DeviceModel.manufacturer,
                                                                               DeviceModel.model)
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class DeviceModelData:
+    """A catalog entry as an administrator enters it."""
+
+    manufacturer: str
+    model: str
+    kind: DeviceKind
+    gtin: str | None = None
+    mri_conditional: bool = False
+    rechargeable: bool = False
+    reservoir_ml: Decimal | None = None
+    active: bool = True
+
+
+def catalog_models() -> list[DeviceModel]:
+    """Every model, those no longer implanted too (the catalog page)."""
+    return list(db.session.scalars(select(DeviceModel).order_by(DeviceModel.kind, DeviceModel.manufacturer,
+                                                                DeviceModel.model)))
+
+
+def get_device_model(device_model_id: int) -> DeviceModel:
+    return get_one(db.session, DeviceModel, device_model_id, entity="device model")
+
+
+def _model_problems(data: DeviceModelData, editing_id: int | None) -> dict[str, str]:
+    errors = {}
+    if data.gtin:
+        other = model_by_gtin(data.gtin)
+        if other is not None and other.id != editing_id:
+            errors["gtin"] = f"The catalog has this GTIN already: {other.manufacturer} {other.model}."
+    if data.kind is DeviceKind.PUMP and not data.reservoir_ml:
+        errors["reservoir_ml"] = "Give the pump's reservoir volume (20 or 40 mL, say)."
+    if data.kind is not DeviceKind.PUMP and data.reservoir_ml:
+        errors["reservoir_ml"] = "Only pumps have a reservoir."
+    return errors
+
+
+def _model_columns(data: DeviceModelData) -> dict[str, Any]:
+    return {"manufacturer": data.manufacturer, "model": data.model, "kind": data.kind.value, "gtin": data.gtin,
+            "mri_conditional": data.mri_conditional, "rechargeable": data.rechargeable,
+            "reservoir_ml": data.reservoir_ml, "active": data.active}
+
+
+def add_device_model(data: DeviceModelData, *, by: Actor, now: datetime) -> DeviceModel:
+    with transaction(db.session, by):
+        if errors := _model_problems(data, None):
+            raise FieldErrors(errors)
+        device_model = DeviceModel(**_model_columns(data), **stamps(by, now))
+        db.session.add(device_model)
+    return device_model
+
+
+def update_device_model(device_model_id: int, data: DeviceModelData, *, expected_version: int, by: Actor,
+                        now: datetime) -> DeviceModel:
+    with transaction(db.session, by):
+        device_model = get_one(db.session, DeviceModel, device_model_id, entity="device model", lock=True)
+        if errors := _model_problems(data, device_model_id):
+            raise FieldErrors(errors)
+        apply_edit(db.session, device_model, _model_columns(data), expected_version=expected_version, by=by,
+                   now=now, what=f"The model {device_model.manufacturer} {device_model.model}")
+    return device_model
 
 
 def model_by_gtin(gtin: str) -> DeviceModel | None:

@@ -19,7 +19,9 @@ from backoffice.db import utcnow
 from backoffice.devices import rules, services
 from backoffice.devices.forms import (
     DeviceForm,
+    DeviceModelForm,
     EditDeviceForm,
+    EditDeviceModelForm,
     EriForm,
     ExplantForm,
     RecallForm,
@@ -420,3 +422,47 @@ def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> An
                            state=state, may_work=current_actor().has_any_role(*WORKERS),
                            day_count=(min(_today(), found.decided_on or _today()) - found.started_on).days,
                            next_week=_today() + timedelta(days=7)), status
+
+
+# The device model catalog (admin).
+
+@bp.get("/admin/device-models")
+@allow(Role.ADMIN)
+def catalog() -> str:
+    return render_template("devices/catalog.html", models=services.catalog_models())
+
+
+@bp.route("/admin/device-models/new", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def new_device_model() -> Page:
+    form = DeviceModelForm()
+    if not form.validate_on_submit():
+        return render_template("devices/model_form.html", form=form, device_model=None), form_status(form)
+    try:
+        device_model = services.add_device_model(form.to_data(), by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("devices/model_form.html", form=form, device_model=None), 400
+    flash(f"Added {device_model.manufacturer} {device_model.model} to the catalog.", "success")
+    return redirect(url_for("devices.catalog"))
+
+
+@bp.route("/admin/device-models/<int:device_model_id>", methods=["GET", "POST"])
+@allow(Role.ADMIN)
+def edit_device_model(device_model_id: int) -> Page:
+    device_model = services.get_device_model(device_model_id)
+    form = EditDeviceModelForm.for_record(device_model) if request.method == "GET" else EditDeviceModelForm()
+    if not form.validate_on_submit():
+        return render_template("devices/model_form.html", form=form, device_model=device_model), form_status(form)
+    try:
+        services.update_device_model(device_model_id, form.to_data(), expected_version=form.version.data or 0,
+                                     by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return render_template("devices/model_form.html", form=form, device_model=device_model), 400
+    except StaleEdit as stale:
+        current = services.get_device_model(device_model_id)
+        form = merge_stale_edit(form, EditDeviceModelForm.for_record(current), stale)
+        return render_template("devices/model_form.html", form=form, device_model=current), 409
+    flash(f"Saved {form.manufacturer.data} {form.model.data}.", "success")
+    return redirect(url_for("devices.catalog"))

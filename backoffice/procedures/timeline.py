@@ -1,5 +1,6 @@
 """A patient's course for the patient page: procedures with their follow-ups and decisions,
-psychological evaluations, the NRS chart and what the candidacy rules say. Eight queries."""
+psychological evaluations, SCS trials and device implants and explants, the NRS chart and what
+the candidacy rules say. Ten queries."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.roles import Role
+from backoffice.devices.models import DeviceStatusChange, ScsTrial
 from backoffice.extensions import db
 from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
@@ -28,6 +30,9 @@ class TimelineEntry:
     appointment: Appointment | None = None
     follow_ups: tuple[FollowUp, ...] = ()
     psych: PsychEvaluation | None = None
+    device_change: DeviceStatusChange | None = None
+    trial_started: ScsTrial | None = None
+    trial_decided: ScsTrial | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,18 @@ def _chart(appointments: list[Appointment], follow_ups: dict[int, list[FollowUp]
     return course_chart(readings, procedures, spans, today=today)
 
 
+def _device_entries(patient_id: int) -> list[TimelineEntry]:
+    changes = db.session.scalars(
+        select(DeviceStatusChange).where(DeviceStatusChange.patient_id == patient_id)
+        .options(joinedload(DeviceStatusChange.device)).order_by(DeviceStatusChange.id))
+    entries = [TimelineEntry(change.changed_on, device_change=change) for change in changes]
+    for trial in db.session.scalars(select(ScsTrial).where(ScsTrial.patient_id == patient_id)):
+        entries.append(TimelineEntry(trial.started_on, trial_started=trial))
+        if trial.decision is not None and trial.decided_on is not None:
+            entries.append(TimelineEntry(trial.decided_on, trial_decided=trial))
+    return entries
+
+
 def patient_course(patient_id: int, *, today: date, by: Actor) -> PatientCourse | None:
     """None for those whose work does not need clinical detail (schedulers see appointments only)."""
     if not by.has_any_role(Role.NURSE, Role.PHYSICIAN):
@@ -94,6 +111,7 @@ def patient_course(patient_id: int, *, today: date, by: Actor) -> PatientCourse 
     entries = [TimelineEntry(_local_day(a), appointment=a, follow_ups=tuple(follow_ups.get(a.id, [])))
                for a in appointments]
     entries += [TimelineEntry(e.evaluated_on, psych=e) for e in evaluations]
+    entries += _device_entries(patient_id)
     entries.sort(key=lambda entry: entry.day, reverse=True)
     return PatientCourse(entries, _chart(appointments, follow_ups, today),
                          candidacies_for_patient(patient_id, today=today), evaluations)

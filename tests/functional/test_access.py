@@ -48,6 +48,9 @@ EXPECTED = {
     "procedures.catalog": frozenset({A}),
     "procedures.new_procedure_type": frozenset({A}),
     "procedures.edit_procedure_type": frozenset({A}),
+    "devices.catalog": frozenset({A}),
+    "devices.new_device_model": frozenset({A}),
+    "devices.edit_device_model": frozenset({A}),
     "procedures.follow_ups": frozenset({N, P}),
     "procedures.follow_up": frozenset({N, P}),
     "procedures.close_follow_up": frozenset({N, P}),
@@ -85,7 +88,7 @@ EXPECTED = {
 
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
-                 "follow_up_id": 1, "device_id": 1, "trial_id": 1, "slug": "annapolis"}
+                 "follow_up_id": 1, "device_id": 1, "trial_id": 1, "device_model_id": 1, "slug": "annapolis"}
 # Pages that send you on to the right office's page.
 REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
@@ -161,10 +164,11 @@ def test_an_admin_sees_no_patient_records(signed_in):
 
 @pytest.mark.parametrize("role, visible, hidden", [
     ("scheduler", ["Patients"], ["Audit trail", "Practice setup", "Follow-ups", "Candidates"]),
-    ("nurse", ["Patients", "Follow-ups", "Candidates"], ["Audit trail", "Practice setup"]),
+    ("nurse", ["Patients", "Follow-ups", "Candidates", "Devices", "Refills"],
+     ["Audit trail", "Practice setup", "Device recall"]),   # recall is a button on the devices page
     ("physician", ["Follow-ups", "Candidates", "Clinical rule settings"], ["Audit trail", "Staff accounts"]),
-    ("manager", ["Audit trail"], ["Patients", "Practice setup"]),
-    ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings"],
+    ("manager", ["Audit trail", "Device recall"], ["Patients", "Practice setup", "Devices", "Refills"]),
+    ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings", "Device models"],
      ["Patients", "Follow-ups", "Candidates"]),
 ])
 def test_navigation_shows_each_role_its_own_pages(signed_in, role, visible, hidden):

@@ -86,6 +86,11 @@ TRIAL_RESULT = {"pain_reduction_percent": "60", "analgesic_reduction_percent": "
 TRIAL_RESULT_BAD = {"pain_reduction_percent": ["101", "-1", "most"], "analgesic_reduction_percent": ["200"],
                     "decision": ["maybe", SCRIPT], "decided_on": ["", TOMORROW.isoformat(), "2000-01-01"],
                     "implant_appointment_id": ["999999"], "notes": [LONG], **VERSION}
+DEVICE_MODEL = {"manufacturer": "Abbott", "model": "Proclaim XR 7", "kind": "scs_generator", "gtin": "00643169001770",
+                "mri_conditional": "y", "reservoir_ml": "", "active": "y"}
+DEVICE_MODEL_BAD = {"manufacturer": ["", LONG, SCRIPT], "model": ["", SCRIPT], "kind": ["", "toaster"],
+                    "gtin": ["123", "00643169001771", "00614141000012"],   # wrong check digit; a catalog pump's
+                    "reservoir_ml": ["40", "-1", "forty"]}
 
 # form: (who, url, a valid submission, {field: [bad values]}); a bad value may be a dict of
 # several fields sent together (a new password and its confirmation).
@@ -157,6 +162,9 @@ FORMS = {
     "pump refill": ("nurse", "/devices/1/refills/new", REFILL, REFILL_BAD),
     "scs trial": ("physician", "/patients/1/trials/new", TRIAL, TRIAL_BAD),
     "scs trial result": ("nurse", "/devices/trials/1", TRIAL_RESULT, TRIAL_RESULT_BAD),
+    "new device model": ("admin", "/admin/device-models/new", DEVICE_MODEL, DEVICE_MODEL_BAD),
+    "edit device model": ("admin", "/admin/device-models/1", {**DEVICE_MODEL, "version": "1"},
+                          {**DEVICE_MODEL_BAD, **VERSION}),
 }
 # Forms about a record the demo practice does not have until a fixture makes it.
 NEEDS = {"outcome": "one_follow_up", **{form: "one_device" for form in (

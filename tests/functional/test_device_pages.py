@@ -151,3 +151,33 @@ def test_calendar_entries_of_a_patient_with_an_mri_unsafe_implant_carry_the_flag
     assert signed_in("nurse").post(f"/patients/{patient_id}/devices/new", data=unsafe).status_code == 302
     assert "MRI unsafe" in scheduler.get(calendar).get_data(as_text=True)
     assert "MRI unsafe" in scheduler.get(f"{calendar}&view=week").get_data(as_text=True)
+
+
+def test_the_patient_timeline_shows_implants_explants_and_the_scs_trial_with_its_decision(signed_in, one_device):
+    client = signed_in("physician")
+    client.post(f"/devices/{one_device}/explant", data={"explanted_on": TODAY.isoformat(), "reason": "Infection",
+                                                       "version": "1"})
+    client.post("/devices/trials/1", data={"pain_reduction_percent": "65", "decision": "implant",
+                                           "decided_on": TODAY.isoformat(), "version": "1"})
+    html = client.get("/patients/1").get_data(as_text=True)
+    timeline = html[html.index('id="timeline-heading"'):]
+    assert re.search(r"Intrathecal pump: Medtronic SynchroMed II 40 mL</a>\s*· implanted", timeline)
+    assert re.search(r"SynchroMed II 40 mL</a>\s*· explanted <span class=\"text-muted\">\(Infection\)", timeline)
+    assert "SCS trial started</a>, planned to end" in timeline
+    assert "SCS trial decision</a>: proceed to permanent implant (65% less target pain)" in timeline
+    assert timeline.index("explanted") < timeline.index("· implanted")   # newest first
+    assert "SCS trial" not in signed_in("scheduler").get("/patients/1").get_data(as_text=True)
+
+
+def test_a_model_an_admin_adds_to_the_catalog_fills_the_device_form_from_its_scanned_gtin(signed_in):
+    admin = signed_in("admin")
+    added = admin.post("/admin/device-models/new", data={
+        "manufacturer": "Abbott", "model": "Eterna", "kind": "scs_generator", "gtin": "00614141000098",
+        "mri_conditional": "y", "rechargeable": "y", "reservoir_ml": "", "active": "y"}, follow_redirects=True)
+    assert "Added Abbott Eterna to the catalog." in added.get_data(as_text=True)
+    blank_form = {**{name: "" for name in NEW_PUMP}, "kind": "pump", "implanted_on": TODAY.isoformat()}
+    page = signed_in("nurse").post("/patients/2/devices/new", data={
+        **blank_form, "udi": "(01)00614141000098(10)A1(21)B2", "read_udi": "Read barcode"})
+    html = page.get_data(as_text=True)
+    assert (value_of(html, "manufacturer"), value_of(html, "model")) == ("Abbott", "Eterna")
+    assert re.search(r'<option selected value="scs_generator">|<option value="scs_generator" selected>', html)
