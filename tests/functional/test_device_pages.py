@@ -151,6 +151,9 @@ def test_calendar_entries_of_a_patient_with_an_mri_unsafe_implant_carry_the_flag
     assert signed_in("nurse").post(f"/patients/{patient_id}/devices/new", data=unsafe).status_code == 302
     assert "MRI unsafe" in scheduler.get(calendar).get_data(as_text=True)
     assert "MRI unsafe" in scheduler.get(f"{calendar}&view=week").get_data(as_text=True)
+    for page in (f"/offices/annapolis/board?date={day.isoformat()}",
+                 f"/offices/annapolis/day-sheet?date={day.isoformat()}", f"/appointments/{one_appointment}"):
+        assert "MRI unsafe" in scheduler.get(page).get_data(as_text=True), page
 
 
 def test_the_patient_timeline_shows_implants_explants_and_the_scs_trial_with_its_decision(signed_in, one_device):
