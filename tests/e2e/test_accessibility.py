@@ -46,11 +46,15 @@ def populated(live_server: str, database_url: str) -> str:
     return live_server
 
 
-def problems_of(page: Any) -> list[str]:
+def serious_violations(page: Any) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
-    found = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-             for v in Axe().run(page).response["violations"] if v["impact"] in SERIOUS]
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in Axe().run(page).response["violations"] if v["impact"] in SERIOUS]
+
+
+def problems_of(page: Any) -> list[str]:
+    found = serious_violations(page)
     if page.locator("h1").count() != 1:
         found.append(f"{page.locator('h1').count()} h1 headings")
     for landmark in ("banner", "main"):
@@ -82,7 +86,5 @@ def test_key_pages_have_no_serious_accessibility_violations(page, populated, rol
 
 def test_the_sign_in_page_has_no_serious_accessibility_violations(page):
     page.goto("/login")
-    found = [v["id"] for v in __import__("axe_playwright_python.sync_playwright", fromlist=["Axe"]).Axe().run(
-        page).response["violations"] if v["impact"] in SERIOUS]
-    assert found == []
+    assert serious_violations(page) == []
     assert page.locator("h1").count() == 1 and page.get_by_role("main").count() == 1

@@ -133,6 +133,7 @@ def test_refuses_a_replacement_implanted_before_the_device_it_replaces():
     old = add(patient, entry(implanted_on=TODAY - timedelta(days=10), serial="OLD"))
     with pytest.raises(FieldErrors):
         add(patient, entry(implanted_on=TODAY - timedelta(days=20), serial="NEW"), replaces_id=old.id)
+    assert count(Device) == 1
     assert db.session.get(Device, old.id).status == "implanted"
 
 
