@@ -315,6 +315,9 @@ def _replace(old_id: int, successor: Device, *, by: Actor, now: datetime) -> Non
         rules.check_status_change(old.status_enum, DeviceStatus.REPLACED)
     except StatusChangeRefused as refused:
         raise FieldErrors({"replaces_id": str(refused)}) from refused
+    if successor.implanted_on < old.implanted_on:
+        raise FieldErrors({"implanted_on": f"The device it replaces was implanted on {old.implanted_on:%m/%d/%Y}; "
+                                           "a replacement cannot be implanted before that."})
     before = old.status
     old.status = DeviceStatus.REPLACED.value
     old.explanted_on = successor.implanted_on
@@ -467,6 +470,7 @@ class RefillWorklist:
     due_soon: list[Device] = field(default_factory=list)
     never_refilled: list[Device] = field(default_factory=list)
     next_appointments: dict[int, Appointment] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)  # per section, beyond the rows shown
 
 
 def _with_patient(query: Select[Device]) -> Select[Device]:
@@ -476,21 +480,26 @@ def _with_patient(query: Select[Device]) -> Select[Device]:
 def refill_worklist(*, office_id: int | None, today: date, window_days: int, limit: int, now: datetime,
                     by: Actor) -> RefillWorklist:
     """Active pumps whose refill is overdue or due within `window_days`, and pumps with no refill
-    on record, with each patient's next appointment."""
+    on record, with each patient's next appointment. Each section shows up to `limit` rows, so
+    a long overdue list never hides the refills coming due."""
     if not _may_read(by):
         return RefillWorklist()
     where: list[ColumnElement[bool]] = [Device.kind == DeviceKind.PUMP.value, Device.status.in_(ACTIVE)]
     if office_id is not None:
         where.append(Device.office_id == office_id)
-    due = _with_patient(select(Device).where(*where, Device.next_refill_on < today + timedelta(days=window_days + 1))
-                        .order_by(Device.next_refill_on, Device.id).limit(limit))
-    found = list(db.session.scalars(due))
-    never = list(db.session.scalars(_with_patient(select(Device).where(*where, Device.next_refill_on.is_(None))
-                                                  .order_by(Device.implanted_on).limit(limit))))
-    worklist = RefillWorklist(overdue=[d for d in found if d.next_refill_on and d.next_refill_on < today],
-                              due_soon=[d for d in found if d.next_refill_on and d.next_refill_on >= today],
-                              never_refilled=never)
-    worklist.next_appointments = next_appointments({d.patient_id for d in found + never}, now=now)
+    sections = {"overdue": Device.next_refill_on < today,
+                "due_soon": Device.next_refill_on.between(today, today + timedelta(days=window_days)),
+                "never_refilled": Device.next_refill_on.is_(None)}
+    order = {"never_refilled": (Device.implanted_on, Device.id)}
+    rows = {name: list(db.session.scalars(_with_patient(select(Device).where(*where, condition)
+                                                         .order_by(*order.get(name, (Device.next_refill_on, Device.id)))
+                                                         .limit(limit))))
+            for name, condition in sections.items()}
+    counted = db.session.execute(select(*(func.count().filter(condition).label(name)
+                                          for name, condition in sections.items())).where(*where)).one()
+    worklist = RefillWorklist(**rows, totals=dict(counted._mapping))
+    shown = [device for section in rows.values() for device in section]
+    worklist.next_appointments = next_appointments({d.patient_id for d in shown}, now=now)
     return worklist
 
 

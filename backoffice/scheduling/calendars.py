@@ -22,6 +22,7 @@ from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem
 
 SHOWN_ON_BOARD = [status.value for status in Status if status is not Status.RESCHEDULED]
+OFF_GRID = (Status.CANCELLED.value, Status.NO_SHOW.value)
 
 
 def may_see_patient_names(by: Actor) -> bool:
@@ -72,6 +73,7 @@ class OfficeDay:
     hours: tuple[time, time] | None
     closed_because: str | None
     physicians: list[Physician]
+    off_grid: list[Appointment]  # cancelled and no-shows: their slots are free, but the desk asks about them
 
     @property
     def is_open(self) -> bool:
@@ -82,7 +84,8 @@ def office_day(slug: str, day: date) -> OfficeDay:
     office = office_by_slug(slug)
     rooms = [room for room in office.rooms if room.active]
     start, end = local_day_bounds(day, office.timezone)
-    appointments = _appointments(office.id, start, end, ACTIVE_STATUS_VALUES)
+    everything = _appointments(office.id, start, end, [*ACTIVE_STATUS_VALUES, *OFF_GRID])
+    appointments = [a for a in everything if a.status not in OFF_GRID]
     zone = ZoneInfo(office.timezone)
     entries = [grid.Entry(a.room_id, a.starts_at.astimezone(zone), a.ends_at.astimezone(zone),
                           a.blocked_until.astimezone(zone), a) for a in appointments]
@@ -90,7 +93,8 @@ def office_day(slug: str, day: date) -> OfficeDay:
     closure = next((c.reason for c in office.closures if c.day == day), None)
     shown_hours = hours or (time(8), time(17))
     rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], entries)
-    return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day))
+    return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day),
+                     [a for a in everything if a.status in OFF_GRID])
 
 
 def working_at(office_id: int, day: date) -> list[Physician]:

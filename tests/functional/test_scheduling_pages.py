@@ -148,6 +148,10 @@ def test_reschedule_and_cancel_from_the_appointment_page(app, signed_in):
                                                               "reason": "patient_request"})
     assert done.status_code == 302
     assert "Patient request" in client.get(done.location).get_data(as_text=True)
+    calendar = client.get(f"/offices/annapolis/calendar?date={MONDAY.isoformat()}").get_data(as_text=True)
+    off_grid = calendar.split('id="off-grid"', 1)[1]
+    assert re.search(r"11:00-\d\d:\d\d MBB</a>", off_grid) and "patient request" in off_grid
+    assert f'href="/appointments/{new_id}"' not in calendar.split('id="off-grid"', 1)[0]   # its time is free
 
 
 def test_the_day_board_moves_an_appointment_through_the_day(app, signed_in, monkeypatch):

@@ -126,13 +126,13 @@ def test_refuses_to_replace_another_patients_device():
 
 
 def test_refuses_a_replacement_implanted_before_the_device_it_replaces():
-    # The old device's explant date is the new one's implant date, which the database requires to
-    # be on or after the old implant: a mistyped date must be refused next to a field, not fail the
-    # CHECK constraint explant_after_implant with an IntegrityError (a 500 on the page).
+    # The old device's explant date becomes the new one's implant date: a mistyped date is refused
+    # next to the field rather than breaking the explant-after-implant constraint.
     patient = patients()[0]
     old = add(patient, entry(implanted_on=TODAY - timedelta(days=10), serial="OLD"))
-    with pytest.raises(FieldErrors):
+    with pytest.raises(FieldErrors) as refused:
         add(patient, entry(implanted_on=TODAY - timedelta(days=20), serial="NEW"), replaces_id=old.id)
+    assert "cannot be implanted before that" in refused.value.errors["implanted_on"]
     assert count(Device) == 1
     assert db.session.get(Device, old.id).status == "implanted"
 
@@ -231,18 +231,17 @@ def test_the_refill_worklist_lists_overdue_and_due_pumps_per_office_and_not_expl
 
 
 def test_the_refill_worklist_lists_pumps_due_soon_even_when_more_are_overdue_than_it_shows():
-    # The overdue and the due-soon pumps are read in one query, earliest first, cut at `limit` (100
-    # on the page): with that many overdue, the due-soon section comes out empty and the page says
-    # "No refill is due in the next 14 days" while some are.
+    # Each section is cut at `limit` rows (100 on the page) on its own, with its full count.
     p = patients()
-    for number, patient in enumerate(p[:3]):
+    for number, patient in enumerate(p[:4]):
         refill(add(patient, entry(serial=f"late{number}")), TODAY - timedelta(days=80 + number))
-    due = add(p[3], entry(serial="due"))
+    due = add(p[4], entry(serial="due"))
     refill(due, TODAY - timedelta(days=62))
     found = services.refill_worklist(office_id=None, today=TODAY, window_days=SETTINGS.refill_window_days, limit=3,
                                      now=utcnow(), by=NURSE)
     assert len(found.overdue) == 3
     assert [d.id for d in found.due_soon] == [due.id]
+    assert found.totals == {"overdue": 4, "due_soon": 1, "never_refilled": 0}
 
 
 # SCS trials.
