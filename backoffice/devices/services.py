@@ -497,7 +497,8 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
             for name, condition in sections.items()}
     counted = db.session.execute(select(*(func.count().filter(condition).label(name)
                                           for name, condition in sections.items())).where(*where)).one()
-    worklist = RefillWorklist(**rows, totals=dict(counted._mapping))
+    worklist = RefillWorklist(overdue=rows["overdue"], due_soon=rows["due_soon"],
+                              never_refilled=rows["never_refilled"], totals=dict(counted._mapping))
     shown = [device for section in rows.values() for device in section]
     worklist.next_appointments = next_appointments({d.patient_id for d in shown}, now=now)
     return worklist
