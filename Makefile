@@ -1,6 +1,7 @@
 # make run   - set everything up and serve the demo practice on http://127.0.0.1:5000
 # make test  - set everything up and run the whole suite
 # make bench - measure server time of the key pages on a large synthetic practice
+# make screenshots - capture the key pages, populated with demo data, into docs/screenshots
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ FLASK  := $(BIN)/flask --app backoffice
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench lint clean screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +32,11 @@ test: lint
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.patient_search
 
+screenshots: $(VENV)/.dev
+	$(BIN)/python -m docs.screenshots --out docs/screenshots
+
 lint: $(VENV)/.dev
-	$(BIN)/ruff check backoffice tests bench
+	$(BIN)/ruff check backoffice tests bench docs
 	$(BIN)/mypy
 
 clean:

@@ -88,3 +88,30 @@ def test_the_sign_in_page_has_no_serious_accessibility_violations(page):
     page.goto("/login")
     assert serious_violations(page) == []
     assert page.locator("h1").count() == 1 and page.get_by_role("main").count() == 1
+
+
+LAYOUT_PAGES = {"scheduler": ("/offices/annapolis/calendar", "/offices/annapolis/calendar?view=week",
+                              "/offices/annapolis/board", "/appointments/new"),
+                "physician": ("/followups", "/candidates?who=all", "/patients/1"),
+                "nurse": ("/devices/refills", "/devices")}
+
+
+@pytest.mark.parametrize("width", [1024, 1366, 1920])
+def test_pages_fit_tablet_laptop_and_desktop_widths_and_the_menu_stays_on_one_line(browser, populated, width):
+    problems = []
+    for role, urls in LAYOUT_PAGES.items():
+        context = browser.new_context(base_url=populated, viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto("/login")
+        sign_in(page, role)
+        page.wait_for_load_state()
+        menu = page.get_by_role("navigation", name="Main")
+        if menu.bounding_box()["height"] > 60:
+            problems.append(f"{role}: the menu wraps onto {menu.bounding_box()['height']:.0f} px")
+        for url in urls:
+            page.goto(url)
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if overflow > 0:
+                problems.append(f"{role} {url}: {overflow} px wider than the window")
+        context.close()
+    assert problems == []
