@@ -222,3 +222,51 @@ def test_a_manager_looks_at_both_offices_weeks_and_the_audit_trail(page, live_se
     rows = page.locator("table tbody tr").filter(has_text="scheduler")
     assert rows.count() >= 1 and "create" in rows.first.inner_text()
     assert page.console_errors == []
+
+
+def focus_is_visible(page: Any) -> bool:
+    """The focused control shows the focus ring (an outline), as keyboard users need."""
+    return page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+
+
+def test_a_scheduler_books_with_the_keyboard_alone(page, live_server, database_url, first_patient):
+    last_name, mrn = first_patient
+    monday = a_monday_ahead()
+    page.goto("/login")
+    sign_in(page, "scheduler")
+    page.wait_for_load_state()
+    # As the calendar's + for Procedure Room 1 at 09:00 opens it.
+    page.goto(f"/appointments/new?office_id=1&room_id=1&date={monday.isoformat()}&time=09:00")
+    patient = page.get_by_role("combobox", name="Patient")
+    assert page.evaluate("document.activeElement.name") == "patient"     # the form opens on the first field
+    page.keyboard.type(last_name[:4], delay=50)
+    page.locator("#patient-suggestions [role=option]").filter(has_text=mrn).wait_for()
+    while page.evaluate("document.querySelector('#patient-suggestions [aria-selected=true]')?.textContent || ''") \
+            .find(mrn) < 0:
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")                                          # picks the suggestion, books nothing
+    assert patient.input_value() == mrn and page.url.endswith("time=09:00")
+    steps = {"procedure_type_id": "Medial", "region": "Lumbar", "side": "Right"}
+    for name, typed in steps.items():
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.name") == name and focus_is_visible(page), name
+        page.keyboard.type(typed)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "levels_count"
+    page.keyboard.type("1")
+    for name in ("levels", "office_id", "room_id", "physician_id"):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.name") == name and focus_is_visible(page), name
+    page.keyboard.type("Dr. Elena")
+    passed = []
+    for _ in range(10):     # the date and time inputs take a Tab for each of their parts
+        page.keyboard.press("Tab")
+        passed.append(page.evaluate("document.activeElement.name"))
+        if passed[-1] == "prior_auth_ref":
+            break
+    assert set(passed) == {"date", "time", "prior_auth_ref"}, passed
+    page.keyboard.press("Enter")                                          # Enter in a field submits the form
+    page.wait_for_url(re.compile(r".*/appointments/\d+$"))
+    assert page.get_by_text("Booked. The appointment is on the office calendar.").is_visible()
+    assert "Medial branch block" in page.locator("h1").inner_text()
+    assert page.console_errors == []
