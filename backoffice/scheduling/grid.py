@@ -32,6 +32,7 @@ class Cell:
     rowspan: int
     start: time
     entry: Entry | None = None
+    column: int = 0  # the room's place among the columns
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Row:
     start: time
     label: str | None
     cells: dict[int, Cell] = field(default_factory=dict)
+    line: list[Cell] = field(default_factory=list)  # the cells that start in this row, left to right
 
 
 def _minutes(moment: time) -> int:
@@ -68,6 +70,12 @@ def day_rows(day: date, opens: time, closes: time, room_ids: Sequence[int],
             row.label = f"{row.start:%H:%M}"
     for room_id in room_ids:
         _fill_room(rows, room_id, [e for e in entries if e.room_id == room_id], day, first)
+    for row in rows:
+        # The template walks these alone: a busy grid has far fewer cells than rows times rooms.
+        for column, room_id in enumerate(room_ids):
+            if (cell := row.cells.get(room_id)) is not None:
+                cell.column = column
+                row.line.append(cell)
     return rows
 
 
