@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 REGION = "US"
@@ -23,6 +25,7 @@ def parse_phone(raw: str) -> str | None:
     return f"{e164};ext={number.extension}" if number.extension else e164
 
 
+@lru_cache(maxsize=8192)  # parsing is slow and a worklist shows a hundred numbers
 def format_phone(e164: str | None) -> str:
     """(410) 555-0123 (ext. 22) for US numbers, the international form otherwise; anything that
     is not a number comes back as it is."""

@@ -107,11 +107,16 @@ def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value not in (None, "")}
 
 
+def _place(region: str | None, side: str | None) -> str:
+    """"Lumbar, right", as the worklists show where a procedure was done."""
+    return ", ".join(filter(None, [region.capitalize() if region else None, side])) or "—"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  audit_value=_audit_value, timezone_label=timezone_label,
                                  local_time=_local_time, dict_without_empty=_without_empty,
-                                 normalize=_normalize)
+                                 normalize=_normalize, place=_place)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe)
 
     @app.context_processor

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
@@ -17,8 +17,10 @@ from backoffice.db import for_update, transaction
 from backoffice.editing import ensure_current, mark_changed, stale_edit, stamps
 from backoffice.errors import FieldErrors, NotFound
 from backoffice.extensions import db
+from backoffice.patients.models import Patient
+from backoffice.practice.models import Office, Physician
 from backoffice.procedures import rules
-from backoffice.procedures.models import FollowUp, Outcome
+from backoffice.procedures.models import FollowUp, Outcome, ProcedureType
 from backoffice.procedures.rules import (
     Contact,
     FollowUpStatus,
@@ -75,6 +77,18 @@ def _with_context(query: Select[FollowUp]) -> Select[FollowUp]:
         joinedload(FollowUp.outcome))
 
 
+def _for_worklist(query: Select[FollowUp]) -> Select[FollowUp]:
+    """Only the columns a worklist row shows: a page of rows loads a fraction of the data."""
+    return query.options(
+        joinedload(FollowUp.patient).load_only(Patient.first_name, Patient.last_name, Patient.mrn, Patient.phone),
+        joinedload(FollowUp.physician).load_only(Physician.last_name),
+        joinedload(FollowUp.office).load_only(Office.name, Office.timezone),
+        joinedload(FollowUp.appointment).load_only(
+            Appointment.starts_at, Appointment.region, Appointment.side, Appointment.levels)
+        .joinedload(Appointment.procedure_type).load_only(ProcedureType.code, ProcedureType.category),
+        load_only(FollowUp.due_at, FollowUp.delay, FollowUp.patient_id, FollowUp.office_id))
+
+
 def get_follow_up(follow_up_id: int, *, by: Actor, lock: bool = False) -> FollowUp:
     if not _may_work(by):
         raise NotFound("follow-up", follow_up_id)
@@ -103,6 +117,9 @@ def earlier_outcomes(follow_up: FollowUp) -> list[Outcome]:
     return list(db.session.scalars(query))
 
 
+SECTIONS = ("overdue", "today", "upcoming")
+
+
 @dataclass(frozen=True)
 class Worklist:
     overdue: list[FollowUp]
@@ -110,14 +127,17 @@ class Worklist:
     upcoming: list[FollowUp]
     counts: dict[str, int]
     limit: int
+    offsets: dict[str, int] = field(default_factory=dict)  # the rows skipped in each list (its pages)
 
 
 def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: datetime, timezone: str,
-                       upcoming_days: int, limit: int, by: Actor) -> Worklist:
+                       upcoming_days: int, limit: int, by: Actor, offsets: dict[str, int] | None = None) -> Worklist:
     """Open follow-ups: overdue, due today and due in the next `upcoming_days` days, each list
-    capped at `limit` rows, with the full counts. Four queries, whatever the practice's size."""
+    a page of `limit` rows from its offset, with the full counts. Four queries, whatever the
+    practice's size."""
+    offsets = offsets or {}
     if not _may_work(by):
-        return Worklist([], [], [], {"overdue": 0, "today": 0, "upcoming": 0}, limit)
+        return Worklist([], [], [], {"overdue": 0, "today": 0, "upcoming": 0}, limit, offsets)
     today_starts, tomorrow_starts, horizon = rules.day_bounds(now, timezone, upcoming_days)
     where = [FollowUp.status == FollowUpStatus.OPEN.value]
     if office_id is not None:
@@ -130,13 +150,13 @@ def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: 
                                  .group_by(section))
     counts = {"overdue": 0, "today": 0, "upcoming": 0} | {name: number for name, number in counted}
 
-    def rows(*between: ColumnElement[bool]) -> list[FollowUp]:
-        query = _with_context(select(FollowUp).where(*where, *between)).order_by(FollowUp.due_at, FollowUp.id)
-        return list(db.session.scalars(query.limit(limit)).unique())
-    return Worklist(overdue=rows(FollowUp.due_at < today_starts),
-                    today=rows(FollowUp.due_at >= today_starts, FollowUp.due_at < tomorrow_starts),
-                    upcoming=rows(FollowUp.due_at >= tomorrow_starts, FollowUp.due_at < horizon),
-                    counts=counts, limit=limit)
+    def rows(name: str, *between: ColumnElement[bool]) -> list[FollowUp]:
+        query = _for_worklist(select(FollowUp).where(*where, *between)).order_by(FollowUp.due_at, FollowUp.id)
+        return list(db.session.scalars(query.offset(offsets.get(name, 0)).limit(limit)).unique())
+    return Worklist(overdue=rows("overdue", FollowUp.due_at < today_starts),
+                    today=rows("today", FollowUp.due_at >= today_starts, FollowUp.due_at < tomorrow_starts),
+                    upcoming=rows("upcoming", FollowUp.due_at >= tomorrow_starts, FollowUp.due_at < horizon),
+                    counts=counts, limit=limit, offsets=offsets)
 
 
 def follow_ups_of_appointment(appointment_id: int) -> list[FollowUp]:

@@ -85,6 +85,7 @@ def edit_procedure_type(procedure_type_id: int) -> Page:
 CLINICIANS = (Role.NURSE, Role.PHYSICIAN)
 UPCOMING_DAYS = (7, 14, 30)
 ROWS_PER_LIST = 100
+FOLLOW_UPS_PER_PAGE = 25  # a screenful; each list pages on its own
 
 
 
@@ -107,6 +108,11 @@ def _list_filter() -> ListFilter:
     return ListFilter(office_id, own.id if mine and own else None, mine, own)
 
 
+def _page(name: str) -> int:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+
+
 def _worklist_days() -> int:
     raw = request.args.get("days", "")
     return int(raw) if raw.isdigit() and int(raw) in UPCOMING_DAYS else UPCOMING_DAYS[0]
@@ -119,8 +125,9 @@ def follow_ups() -> str:
     days = _worklist_days()
     worklist = followups.follow_up_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, now=utcnow(),
-        timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=ROWS_PER_LIST,
-        by=current_actor())
+        timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=FOLLOW_UPS_PER_PAGE,
+        by=current_actor(), offsets={name: (_page(f"{name}_page") - 1) * FOLLOW_UPS_PER_PAGE
+                                     for name in followups.SECTIONS})
     return render_template("procedures/follow_ups.html", worklist=worklist, chosen=chosen, days=days,
                            day_choices=UPCOMING_DAYS, offices=practice.office_choices(), now=utcnow(),
                            today=practice_today(utcnow()))
