@@ -107,7 +107,8 @@ def _history(today: date, *where: ColumnElement[bool]) -> list[Done]:
                     ProcedureType.kind, Office.timezone)
              .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
              .join(Office, Appointment.office_id == Office.id)
-             .where(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today), *where)
+             .where(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today),
+                    Appointment.status.in_(rules.COUNTED), *where)
              .order_by(Appointment.starts_at))
     return [Done(DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
                                ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),

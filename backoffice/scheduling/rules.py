@@ -564,11 +564,22 @@ def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms
     return found[:count]
 
 
+def is_person_taken(request: SlotRequest, busy: BusyIndex, limits: Limits) -> bool:
+    """Whether the physician (with travel between offices) or the patient is busy then: the yes
+    or no of conflict_problems without its messages, for the slot search to skip a time fast."""
+    for booked in busy.physician(request.physician.id, request.start - limits.travel, request.end + limits.travel):
+        if booked.office_id != request.office.id or (booked.start < request.end and request.start < booked.end):
+            return True
+    return bool(busy.patient(request.patient_id, request.start, request.end))
+
+
 def _first_free_room(where: SlotRequest | None, rooms: Sequence[RoomSpec], busy: BusyIndex, now: datetime,
                      limits: Limits, history: Sequence[PriorProcedure]) -> Slot | None:
-    if where is None:
+    if where is None or is_person_taken(where, busy, limits):
         return None
     for room in rooms:
+        if busy.room(room.id, where.start, where.blocked_until):
+            continue
         request = replace(where, room=room)
         if not slot_problems(request, busy, now=now, limits=limits, history=history, check_details=False):
             return Slot(request.start, request.office, room, request.physician)

@@ -152,15 +152,6 @@ def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
                          joinedload(Appointment.room), joinedload(Appointment.office))
 
 
-def booked(appointment: Appointment) -> Booked:
-    return Booked(appointment.id, appointment.office_id, appointment.room_id, appointment.physician_id,
-                  appointment.patient_id, appointment.starts_at, appointment.ends_at,
-                  appointment.blocked_until,
-                  rules.procedure_label(appointment.procedure_type.name),
-                  appointment.physician.short_name, appointment.room.name, appointment.office.name,
-                  appointment.office.timezone)
-
-
 def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] = (),
                     physician_ids: Iterable[int] = (), patient_ids: Iterable[int] = ()) -> list[Booked]:
     """Active appointments touching [start, end) of these rooms, physicians or patients."""
@@ -169,10 +160,19 @@ def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] =
                                                      (Appointment.patient_id, patient_ids)) if ids]
     if not who:
         return []
-    query = _with_labels(select(Appointment).where(
-        Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end, Appointment.blocked_until > start,
-        or_(*who)))
-    return [booked(appointment) for appointment in db.session.scalars(query).unique()]
+    # Plain rows, not ORM objects: two months of a practice's bookings are a thousand or more.
+    query = (select(Appointment.id, Appointment.office_id, Appointment.room_id, Appointment.physician_id,
+                    Appointment.patient_id, Appointment.starts_at, Appointment.ends_at, Appointment.blocked_until,
+                    ProcedureType.name.label("procedure"), Physician.last_name.label("physician"),
+                    Room.name.label("room"), Office.name.label("office"), Office.timezone)
+             .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
+             .join(Physician, Appointment.physician_id == Physician.id)
+             .join(Room, Appointment.room_id == Room.id).join(Office, Appointment.office_id == Office.id)
+             .where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
+                    Appointment.blocked_until > start, or_(*who)))
+    return [Booked(row.id, row.office_id, row.room_id, row.physician_id, row.patient_id, row.starts_at, row.ends_at,
+                   row.blocked_until, rules.procedure_label(row.procedure), f"Dr. {row.physician}", row.room,
+                   row.office, row.timezone) for row in db.session.execute(query)]
 
 
 def _history(patient_id: int | None, around: date, *, ignore: int | None = None) -> list[PriorProcedure]:
@@ -497,6 +497,9 @@ def _move_request(old: Appointment, move: Move) -> BookingRequest:
 
 # Next available.
 
+FIRST_WEEK = 7
+
+
 def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
                         office_id: int | None = None, earliest: datetime, now: datetime, limits: Limits,
                         part: rules.PartOfDay = rules.PartOfDay.ANY, count: int = 10, days: int = 60,
@@ -518,11 +521,20 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     physicians = [physician_spec(physician) for physician in db.session.scalars(which_physicians).unique()]
     rooms = [room_spec(room) for room in db.session.scalars(
         select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
-    until = earliest + timedelta(days=days + 1)
-    busy = BusyIndex(_active_between(earliest - timedelta(days=1), until,
-                                     room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
-                                     patient_ids=[patient_id] if patient_id else []), ignore=ignore)
     history = _history(patient_id, earliest.date(), ignore=ignore)
-    return rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
-                            busy=busy, earliest=earliest, days=days, now=now, limits=limits, part=part,
-                            count=count, patient_id=patient_id, history=history, region=region, side=side)
+    found: list[Slot] = []
+    # The first week usually holds enough free times: read its bookings first, the rest only if not.
+    zone = ZoneInfo(offices[0].timezone) if offices else UTC
+    week_after = datetime.combine(max(earliest, now).astimezone(zone).date() + timedelta(days=FIRST_WEEK), time(0),
+                                  zone).astimezone(UTC)
+    for start, length in ((earliest, min(days, FIRST_WEEK)), (week_after, days - FIRST_WEEK)):
+        if length <= 0 or len(found) >= count:
+            break
+        busy = BusyIndex(_active_between(start - timedelta(days=1), start + timedelta(days=length + 1),
+                                         room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
+                                         patient_ids=[patient_id] if patient_id else []), ignore=ignore)
+        found += rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
+                                  busy=busy, earliest=start, days=length, now=now, limits=limits, part=part,
+                                  count=count - len(found), patient_id=patient_id, history=history, region=region,
+                                  side=side)
+    return found

@@ -191,6 +191,16 @@ def test_a_closed_day_and_leave_are_never_offered():
     assert all(not date(2026, 12, 21) <= s.local_start.date() <= date(2026, 12, 31) for s in slots)
 
 
+def test_next_available_looks_past_a_first_week_with_nothing_free():
+    doctor = physician("Whitfield")   # on leave 12/21-12/31: nothing in the week from 12/20
+    slots = services.find_next_available(procedure("MBB").id, physician_id=doctor.id,
+                                         earliest=NOW.replace(year=2026, month=12, day=20), now=NOW, limits=LIMITS,
+                                         count=10)
+    assert len(slots) == 10
+    assert slots[0].local_start.date() > date(2026, 12, 31)
+    assert slots == sorted(slots, key=lambda s: s.start)
+
+
 def test_alternatives_keep_to_the_patients_limits_and_never_repeat_the_refused_time():
     patient = patients()[5]
     book(code="ILESI", patient=patient, side=None, levels=None)
