@@ -70,7 +70,7 @@ def show(patient_id: int) -> str:
     patient = services.open_patient_record(patient_id, by=actor)
     now = utcnow()
     course = patient_course(patient_id, today=practice_today(now), by=actor)
-    devices = devices_of_patient(patient_id)
+    devices = course.devices if course else devices_of_patient(patient_id)
     return render_template("patients/show.html", patient=patient, course=course, now=now,
                            today=practice_today(now), devices=devices,
                            mri_unsafe=any(d.is_active and not d.mri_conditional for d in devices),

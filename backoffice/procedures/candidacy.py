@@ -135,14 +135,19 @@ def _psych_cleared(*where: ColumnElement[bool]) -> dict[int, date]:
     return {patient_id: day for patient_id, day in db.session.execute(query)}
 
 
-def candidacies_for_patient(patient_id: int, *, today: date) -> list[Candidacy]:
-    """What the rules say about one patient today (five queries)."""
+def candidacies_for_patient(patient_id: int, *, today: date,
+                            evaluations: list[PsychEvaluation] | None = None) -> list[Candidacy]:
+    """What the rules say about one patient today (five queries; four when the caller has read
+    the patient's psychological evaluations already)."""
     history = _history(today, Appointment.patient_id == patient_id)
     outcomes = _outcomes(today, Outcome.patient_id == patient_id)
-    psych = _psych_cleared(PsychEvaluation.patient_id == patient_id)
+    if evaluations is None:
+        cleared_on = _psych_cleared(PsychEvaluation.patient_id == patient_id).get(patient_id)
+    else:
+        cleared_on = max((e.evaluated_on for e in evaluations if e.cleared), default=None)
     return rules.assess([done.procedure for done in history], outcomes.get(patient_id, []),
                         thresholds=load_thresholds(), limits=session_limits(), today=today,
-                        psych_cleared_on=psych.get(patient_id))
+                        psych_cleared_on=cleared_on)
 
 
 def booking_refusal(patient_id: int, kind: ProcedureKind, *, region: str | None, side: str | None,

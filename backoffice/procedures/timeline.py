@@ -1,6 +1,6 @@
 """A patient's course for the patient page: procedures with their follow-ups and decisions,
 psychological evaluations, SCS trials and device implants and explants, the NRS chart and what
-the candidacy rules say. Ten queries."""
+the candidacy rules say. Nine queries."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.roles import Role
-from backoffice.devices.models import DeviceStatusChange, ScsTrial
+from backoffice.devices.models import Device, DeviceStatusChange, ScsTrial
 from backoffice.extensions import db
 from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
@@ -41,6 +41,7 @@ class PatientCourse:
     chart: Chart | None
     candidacies: list[Candidacy]
     psych_evaluations: list[PsychEvaluation]
+    devices: list[Device]
 
     @property
     def open_candidacies(self) -> list[Candidacy]:
@@ -80,10 +81,22 @@ def _chart(appointments: list[Appointment], follow_ups: dict[int, list[FollowUp]
     return course_chart(readings, procedures, spans, today=today)
 
 
-def _device_entries(patient_id: int) -> list[TimelineEntry]:
-    changes = db.session.scalars(
+def _device_changes(patient_id: int) -> list[DeviceStatusChange]:
+    """Every status change of the patient's devices, with the devices as the devices card shows
+    them (each device has at least its first change, so this reads them all)."""
+    return list(db.session.scalars(
         select(DeviceStatusChange).where(DeviceStatusChange.patient_id == patient_id)
-        .options(joinedload(DeviceStatusChange.device)).order_by(DeviceStatusChange.id))
+        .options(joinedload(DeviceStatusChange.device).joinedload(Device.physician),
+                 joinedload(DeviceStatusChange.device).joinedload(Device.successor))
+        .order_by(DeviceStatusChange.id)).unique())
+
+
+def _devices(changes: list[DeviceStatusChange]) -> list[Device]:
+    devices = {change.device_id: change.device for change in changes}
+    return sorted(devices.values(), key=lambda d: (d.implanted_on, d.id), reverse=True)
+
+
+def _device_entries(patient_id: int, changes: list[DeviceStatusChange]) -> list[TimelineEntry]:
     entries = [TimelineEntry(change.changed_on, device_change=change) for change in changes]
     for trial in db.session.scalars(select(ScsTrial).where(ScsTrial.patient_id == patient_id)):
         entries.append(TimelineEntry(trial.started_on, trial_started=trial))
@@ -111,7 +124,9 @@ def patient_course(patient_id: int, *, today: date, by: Actor) -> PatientCourse 
     entries = [TimelineEntry(_local_day(a), appointment=a, follow_ups=tuple(follow_ups.get(a.id, [])))
                for a in appointments]
     entries += [TimelineEntry(e.evaluated_on, psych=e) for e in evaluations]
-    entries += _device_entries(patient_id)
+    changes = _device_changes(patient_id)
+    entries += _device_entries(patient_id, changes)
     entries.sort(key=lambda entry: entry.day, reverse=True)
     return PatientCourse(entries, _chart(appointments, follow_ups, today),
-                         candidacies_for_patient(patient_id, today=today), evaluations)
+                         candidacies_for_patient(patient_id, today=today, evaluations=evaluations), evaluations,
+                         _devices(changes))
