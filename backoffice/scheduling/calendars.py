@@ -15,6 +15,7 @@ from backoffice.audit.actor import Actor
 from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.errors import NotFound
 from backoffice.extensions import db
+from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, PhysicianSchedule, Room
 from backoffice.practice.rules import periods_overlap
 from backoffice.scheduling import grid
@@ -54,7 +55,9 @@ def _appointments(office_id: int | None, start: datetime, end: datetime, statuse
              .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.status.in_(statuses))
              .options(joinedload(Appointment.procedure_type), joinedload(Appointment.physician),
                       joinedload(Appointment.room), joinedload(Appointment.office),
-                      joinedload(Appointment.patient))
+                      # What calendars and the board show of a patient, not the whole record.
+                      joinedload(Appointment.patient).load_only(Patient.first_name, Patient.last_name,
+                                                                Patient.mrn, Patient.date_of_birth))
              .order_by(Appointment.starts_at))
     if office_id is not None:
         query = query.where(Appointment.office_id == office_id)
