@@ -29,8 +29,11 @@ run: $(VENV)/.runtime
 test: lint
 	$(BIN)/pytest
 
+# The load test needs an empty PostgreSQL database it may fill: BENCH_POSTGRES_URL=postgresql+psycopg://...
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench.patient_search
+	$(BIN)/python -m bench.pages
+	@if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.load --database-url "$(BENCH_POSTGRES_URL)"; \
+	else echo "Load test not run: set BENCH_POSTGRES_URL to an empty PostgreSQL database (see README)."; fi
 
 screenshots: $(VENV)/.dev
 	$(BIN)/python -m docs.screenshots --out docs/screenshots

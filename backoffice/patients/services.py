@@ -80,8 +80,13 @@ def get_patient(patient_id: int, *, by: Actor, lock: bool = False) -> Patient:
 
 def open_patient_record(patient_id: int, *, by: Actor) -> Patient:
     """Opening a patient's page: the record, and an audit row saying who looked."""
+    if not _may_see_patients(by):
+        raise NotFound("patient", patient_id)
     with transaction(db.session, by):
-        patient = get_patient(patient_id, by=by)
+        patient = db.session.scalars(select(Patient).where(Patient.id == patient_id)
+                                     .options(joinedload(Patient.preferred_office))).one_or_none()
+        if patient is None:
+            raise NotFound("patient", patient_id)
         record_event(db.session, by, "view", "patient", patient.id, patient_id=patient.id,
                      office_id=patient.preferred_office_id, summary=f"MRN {patient.mrn}")
     return patient

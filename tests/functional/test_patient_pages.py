@@ -132,3 +132,35 @@ def test_no_patient_data_travels_in_the_session_cookie(app, signed_in):
     serializer = app.session_interface.get_signing_serializer(app)
     session = serializer.loads(client.get_cookie("session").value)
     assert "Lovelace" not in str(session) and "Ada" not in str(session)
+
+
+def test_the_patient_page_sends_the_same_twelve_queries_however_long_the_course(app, signed_in, one_device):
+    from datetime import date, timedelta
+
+    from backoffice.audit.actor import Actor
+    from backoffice.db import utcnow
+    from backoffice.devices import services as devices
+    from backoffice.devices.rules import DeviceKind
+    from tests.integration.course_helpers import done
+
+    nurse = signed_in("nurse")
+    LAST: list[str] = []
+
+    def statements() -> int:
+        with QueryCounter(app) as counter:
+            assert nurse.get("/patients/1").status_code == 200
+        LAST[:] = [s[:80] for s in counter.statements if not s.startswith("BEGIN")]
+        return len(LAST)
+
+    short = statements()
+    with app.app_context():
+        patient = db.session.get(Patient, 1)
+        for weeks in (30, 20, 10):
+            done("MBB", date.today() - timedelta(weeks=weeks), patient=patient)
+        for serial in ("A1", "A2"):
+            devices.add_device(1, devices.DeviceEntry(
+                kind=DeviceKind.SCS_LEAD, manufacturer="Boston Scientific", model="Infinion 16 lead", serial=serial,
+                implanted_on=date.today() - timedelta(days=30), mri_conditional=True),
+                by=Actor(2, "nurse", frozenset({"nurse"})), now=utcnow(), today=date.today())
+        db.session.remove()
+    assert statements() == short <= 12, "\n".join(LAST)
