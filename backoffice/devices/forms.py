@@ -20,14 +20,16 @@ def _id(value: Any) -> int | None:
 
 class Gtin:
     def __call__(self, form: Any, field: Any) -> None:
-        if field.data and (problem := gtin_problem(field.data)):
+        # The 14-digit rule has its own message; the check digit is only worth checking then.
+        if field.data and len(field.data) == 14 and field.data.isdigit() and (problem := gtin_problem(field.data)):
             raise ValidationError(problem)
 
 
-def volume(label: str, *, required: bool = True, high: int = 100, **kwargs: Any) -> Any:
-    presence = InputRequired(message=f"Give the {label.split(' (')[0].lower()}.") if required else Optional()
-    return DecimalField(label, places=2, validators=[presence, NumberRange(0, high, message=f"Give 0 to {high}.")],
-                        **kwargs)
+def volume(label: str, *, ask: str = "", high: int = 100, **kwargs: Any) -> Any:
+    """A volume in mL; required when `ask` says how to ask for it."""
+    presence = InputRequired(message=ask) if ask else Optional()
+    return DecimalField(label, places=2, validators=[
+        presence, NumberRange(0, high, message=f"Give a volume from 0 to {high} mL.")], **kwargs)
 
 
 class DeviceForm(FlaskForm):
@@ -52,7 +54,7 @@ class DeviceForm(FlaskForm):
     site = text("Site", 80, required=False, description="Right lower abdomen, T8-T10 epidural space …")
     mri_conditional = BooleanField("MRI conditional")
     rechargeable = BooleanField("Rechargeable")
-    reservoir_ml = volume("Reservoir (mL, pumps)", required=False)
+    reservoir_ml = volume("Reservoir (mL, pumps)")
     replaces_id = SelectField("Replaces", default="", choices=[])
     trial_id = SelectField("Trial", default="", choices=[])
     notes = text("Notes", 500, required=False)
@@ -95,9 +97,9 @@ class RefillForm(FlaskForm):
         InputRequired(message="Give the concentration."), NumberRange(Decimal("0.001"), 1000)])
     daily_dose_mg = DecimalField("Daily dose (mg/day)", places=3, validators=[
         InputRequired(message="Give the daily dose."), NumberRange(Decimal("0.001"), 1000)])
-    withdrawn_ml = volume("Withdrawn (mL)")
-    added_ml = volume("Added (mL)")
-    alarm_ml = volume("Low-reservoir alarm (mL)", high=10)
+    withdrawn_ml = volume("Withdrawn (mL)", ask="Give the volume withdrawn (0 when nothing was left).")
+    added_ml = volume("Added (mL)", ask="Give the volume added.")
+    alarm_ml = volume("Low-reservoir alarm (mL)", ask="Give the pump's low-reservoir alarm volume.", high=10)
     stability_days = IntegerField("Drug stability (days)", validators=[
         InputRequired(message="Give the drug's stability in days."), NumberRange(1, 365)])
     margin_days = IntegerField("Safety margin (days)", validators=[
@@ -180,7 +182,7 @@ class DeviceModelForm(FlaskForm):
                 validators=[Regexp(r"^\d{14}$", message="A GTIN has 14 digits."), Gtin()])
     mri_conditional = BooleanField("MRI conditional")
     rechargeable = BooleanField("Rechargeable")
-    reservoir_ml = volume("Reservoir (mL, pumps)", required=False)
+    reservoir_ml = volume("Reservoir (mL, pumps)")
     active = BooleanField("Still implanted here (offered on the device form)", default=True)
     submit = SubmitField("Save model")
 

@@ -420,6 +420,11 @@ def _check_refill_entry(entry: RefillEntry, device: Device, last: PumpRefill | N
         raise FieldErrors(errors)
 
 
+def rules_ml(volume: Decimal) -> str:
+    """20 rather than 20.00, as people write volumes."""
+    return f"{volume.normalize():f}"
+
+
 def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetime, today: date,
                   settings: DeviceSettings) -> PumpRefill:
     """Log a refill: flag a withdrawn volume that differs from the expected one, refuse an
@@ -434,6 +439,9 @@ def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetim
             raise FieldErrors({"added_ml": "Record the pump's reservoir volume first (Edit on the device's page)."})
         last = _last_refill(device.id)
         _check_refill_entry(entry, device, last, today)
+        if entry.withdrawn_ml > device.reservoir_ml:
+            raise FieldErrors({"withdrawn_ml": f"The reservoir holds {rules_ml(device.reservoir_ml)} mL: no more "
+                                               "can be withdrawn from it."})
         expected = expected_residual_for(device, entry.refilled_on, last)
         check = rules.check_refill(reservoir_ml=device.reservoir_ml, expected_residual_ml=expected,
                                    withdrawn_ml=entry.withdrawn_ml, added_ml=entry.added_ml,

@@ -44,6 +44,7 @@ bp = Blueprint("devices", __name__)
 
 Page = Response | str | tuple[str, int]
 ROWS = 100
+IMPLANTED_DURING = ("checked_in", "in_room", "completed")  # a device goes in during a procedure that took place
 REFILL_CODE = "PUMP-REFILL"  # the catalog's pump refill, which the refill list books
 DRUGS = ("Morphine", "Hydromorphone", "Baclofen", "Ziconotide", "Bupivacaine", "Clonidine", "Fentanyl")
 
@@ -92,8 +93,11 @@ def refills() -> str:
 @allow(Role.NURSE, Role.PHYSICIAN, Role.MANAGER)
 def recall() -> Page:
     form = RecallForm(request.args)
-    searched = any(request.args.get(name) for name in ("manufacturer", "model", "gtin", "lot", "serial"))
-    if not searched:
+    fields = ("manufacturer", "model", "gtin", "lot", "serial")
+    if not any(request.args.get(name) for name in fields):
+        if any(name in request.args for name in fields):   # Search pressed with every field empty
+            form.manufacturer.errors = ["Enter at least one of manufacturer, model, GTIN, lot or serial number."]
+            return render_template("devices/recall.html", form=form, result=None), 400
         return render_template("devices/recall.html", form=form, result=None)
     if not form.validate():
         return render_template("devices/recall.html", form=form, result=None), 400
@@ -148,7 +152,7 @@ def _choices_for(form: DeviceForm, patient: Patient, *, editing: Device | None =
                                         blank="Not recorded")
     form.appointment_id.choices = choices(
         ((str(a.id), f"{a.starts_at:%m/%d/%Y} {a.procedure_type.code}")
-         for a in patient_appointments(patient.id)), blank="Not recorded")
+         for a in patient_appointments(patient.id) if a.status in IMPLANTED_DURING), blank="Not recorded")
     others = [d for d in services.devices_of_patient(patient.id) if d.is_active and d is not editing]
     form.replaces_id.choices = choices(((str(d.id), f"{d.kind_enum.label}: {d.name}, implanted "
                                                     f"{d.implanted_on:%m/%d/%Y}") for d in others),

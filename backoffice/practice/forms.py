@@ -11,7 +11,6 @@ from wtforms import (
     FormField,
     SelectField,
     SubmitField,
-    TimeField,
 )
 from wtforms.validators import InputRequired, Optional, Regexp
 
@@ -23,6 +22,7 @@ from backoffice.forms import (
     person_name,
     phone_field,
     text,
+    time_field,
     us_state_field,
 )
 from backoffice.phones import parse_phone
@@ -59,8 +59,8 @@ class OfficeForm(FlaskForm):
 
 class DayHoursForm(Form):
     is_open = BooleanField("Open")
-    opens = TimeField("Opens", validators=[Optional()])
-    closes = TimeField("Closes", validators=[Optional()])
+    opens = time_field("Opens", [Optional()])
+    closes = time_field("Closes", [Optional()])
 
     def validate(self, extra_validators: object = None) -> bool:
         if not super().validate():
@@ -139,8 +139,8 @@ class PhysicianForm(FlaskForm):
 class ScheduleForm(FlaskForm):
     office_id = SelectField("Office", choices=[])
     weekday = SelectField("Weekday", choices=WEEKDAY_CHOICES)
-    starts = TimeField("From", validators=[InputRequired(message="Give the start time.")])
-    ends = TimeField("To", validators=[InputRequired(message="Give the end time.")])
+    starts = time_field("From", [InputRequired(message="Give the start time.")])
+    ends = time_field("To", [InputRequired(message="Give the end time.")])
     effective_from = date_field("Valid from", required=False, description="Empty: no limit.")
     effective_until = date_field("Valid until", required=False, description="Empty: no limit.")
     submit = SubmitField("Add block")

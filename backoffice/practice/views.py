@@ -29,6 +29,7 @@ from backoffice.practice.forms import (
     ScheduleForm,
 )
 from backoffice.practice.models import Office, Physician
+from backoffice.scheduling import calendars
 
 bp = Blueprint("practice", __name__, url_prefix="/admin")
 
@@ -124,6 +125,9 @@ def add_closure(office_id: int) -> Page:
         add_field_errors(form, error.errors)
         return _office_page(office, 400, closure=form)
     flash(f"{office.name} is closed on {form.day.data:%m/%d/%Y}.", "success")
+    if booked := calendars.active_count(office_id, form.day.data):
+        flash(f"{booked} appointment{'s are' if booked > 1 else ' is'} still booked at {office.name} that day: "
+              "ask the schedulers to move them (the day board lists them).", "warning")
     return redirect(url_for("practice.office", office_id=office_id))
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.audit.actor import Actor
@@ -98,6 +98,17 @@ def office_day(slug: str, day: date) -> OfficeDay:
     rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], entries)
     return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day),
                      [a for a in everything if a.status in OFF_GRID])
+
+
+def active_count(office_id: int, day: date) -> int:
+    """Appointments still booked at an office on a day (to warn when the day is closed)."""
+    office = db.session.get(Office, office_id)
+    if office is None:
+        return 0
+    start, end = local_day_bounds(day, office.timezone)
+    return db.session.scalar(select(func.count()).select_from(Appointment).where(
+        Appointment.office_id == office_id, Appointment.starts_at >= start, Appointment.starts_at < end,
+        Appointment.status.in_(ACTIVE_STATUS_VALUES))) or 0
 
 
 def working_at(office_id: int, day: date) -> list[Physician]:

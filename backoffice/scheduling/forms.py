@@ -4,11 +4,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, SubmitField, TimeField
+from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
-from backoffice.forms import VersionedForm, choices, date_field, text
+from backoffice.forms import VersionedForm, choices, date_field, text, time_field
 from backoffice.procedures.rules import Region, Side
 from backoffice.scheduling.rules import CancelReason, PartOfDay, Status
 from backoffice.scheduling.services import BookingRequest, Move
@@ -34,8 +34,7 @@ class WhenAndWhere:
     room_id = SelectField("Room", choices=[], validators=[InputRequired(message="Choose the room.")])
     physician_id = SelectField("Physician", choices=[], validators=[InputRequired(message="Choose the physician.")])
     date = date_field("Date", required=True)
-    time = TimeField("Start time", validators=[InputRequired(message="Choose the start time.")],
-                     render_kw={"step": 300})
+    time = time_field("Start time", [InputRequired(message="Choose the start time.")])
     override_reason = text("Override the limit because", 300, required=False, multiline=True,
                            description="Physicians only: why this patient needs it despite the limit.")
 
@@ -49,7 +48,7 @@ class WhenAndWhere:
 class BookingForm(WhenAndWhere, FlaskForm):
     # Long enough for a typed name: the MRN rule says what is wrong with anything else.
     patient = text("Patient", 100, validators=[MRN], render_kw={
-        "autocomplete": "off", "data-patient-search": "/patients/search.json", "inputmode": "numeric"},
+        "autocomplete": "off", "data-patient-search": "/patients/search.json"},
         description="Type a name, date of birth or MRN and pick the patient.")
     procedure_type_id = SelectField("Procedure", choices=[],
                                     validators=[InputRequired(message="Choose the procedure.")])

@@ -463,6 +463,9 @@ def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: A
     _lock_people_and_room(move.physician_id, old.patient_id, move.room_id)
     setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id)
     slot = _slot_request(setting, _move_request(old, move))
+    if (slot.start, move.room_id, move.physician_id) == (old.starts_at, old.room_id, old.physician_id):
+        raise FieldErrors({"time": "This is where and when it is booked now: choose another time, room or "
+                                   "physician to move it."})
     problems = _problems(slot, now=now, limits=limits, ignore=old.id)
     # A limit a physician overrode for this appointment stays overridden when it merely moves.
     carried = bool(problems and old.override_reason and all(p.overridable for p in problems))

@@ -73,7 +73,7 @@ REFILL = {"refilled_on": date.today().isoformat(), "office_id": "1", "drug": "Mo
           "margin_days": "7", "alarm_note": "", "notes": ""}
 REFILL_BAD = {"refilled_on": ["", TOMORROW.isoformat(), "2026-02-30", "2000-01-01", SCRIPT],
               "office_id": ["99", SCRIPT], "drug": ["", LONG, SCRIPT], "concentration_mg_ml": ["", "0", "1001", "ten"],
-              "daily_dose_mg": ["", "-1"], "withdrawn_ml": ["", "-1", "101"], "added_ml": ["", "41", "1.5"],
+              "daily_dose_mg": ["", "-1"], "withdrawn_ml": ["", "-1", "101", "41"], "added_ml": ["", "41", "1.5"],
               "alarm_ml": ["11", "-0.5"], "stability_days": ["0", "366", "1.5"], "margin_days": ["-1", "61"],
               "alarm_note": [LONG, SCRIPT]}
 TRIAL = {"started_on": date.today().isoformat(), "planned_end_on": (date.today() + timedelta(days=7)).isoformat(),
@@ -226,6 +226,8 @@ def test_bad_values_get_a_message_next_to_the_field_and_write_nothing(app, signe
     ("manager", "/audit", "first_day", "tomorrow"),
     ("manager", "/audit", "office_id", "99"),
     ("manager", "/audit", "action", SCRIPT),
+    ("manager", "/devices/recall", "manufacturer", ""),
+    ("manager", "/devices/recall", "gtin", "123"),
 ])
 def test_search_and_filter_forms_explain_bad_values(app, signed_in, who, url, field, value):
     response = signed_in(who).get(url, query_string={field: value})

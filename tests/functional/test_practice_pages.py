@@ -93,3 +93,17 @@ def test_a_physician_is_linked_to_a_physician_account_only(signed_in):
         "first_name": "Ada", "last_name": "Lovelace", "credentials": "MD", "user_id": "1"})
     assert response.status_code == 400  # account 1 is the scheduler
     assert "not a valid choice" in response.get_data(as_text=True).lower()
+
+
+def test_closing_a_day_with_bookings_warns_the_admin_and_flags_the_day_board(app, signed_in, one_appointment):
+    from zoneinfo import ZoneInfo
+
+    from backoffice.scheduling.models import Appointment
+
+    with app.app_context():
+        day = db.session.get(Appointment, one_appointment).starts_at.astimezone(ZoneInfo("America/New_York")).date()
+    closed = signed_in("admin").post("/admin/offices/1/closures", data={"day": day.isoformat(), "reason": "Snow"},
+                                     follow_redirects=True).get_data(as_text=True)
+    assert "1 appointment is still booked at Annapolis that day" in closed
+    board = signed_in("scheduler").get(f"/offices/annapolis/board?date={day.isoformat()}").get_data(as_text=True)
+    assert "Annapolis is closed on this day (Snow), yet these appointments are still booked" in board

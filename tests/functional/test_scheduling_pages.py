@@ -154,6 +154,24 @@ def test_reschedule_and_cancel_from_the_appointment_page(app, signed_in):
     assert f'href="/appointments/{new_id}"' not in calendar.split('id="off-grid"', 1)[0]   # its time is free
 
 
+def test_a_move_to_where_and_when_it_is_already_booked_is_refused(app, signed_in):
+    client = signed_in("scheduler")
+    first = client.post("/appointments/new", data=booking(app)).location
+    appointment_id = int(first.rsplit("/", 1)[1])
+    form = form_values(client.get(f"/appointments/{appointment_id}/reschedule").get_data(as_text=True))
+    unchanged = client.post(f"/appointments/{appointment_id}/reschedule",
+                            data={k: v[0] for k, v in form.items() if v})
+    assert unchanged.status_code == 400
+    assert "This is where and when it is booked now" in unchanged.get_data(as_text=True)
+    assert "Rescheduled to" not in client.get(first).get_data(as_text=True)
+
+
+def test_times_are_typed_as_24_hour_text_not_the_browsers_am_pm_picker(signed_in):
+    page = signed_in("scheduler").get("/appointments/new").get_data(as_text=True)
+    tag = re.search(r'<input[^>]*name="time"[^>]*>', page).group(0)
+    assert 'type="text"' in tag and 'placeholder="HH:MM"' in tag
+
+
 def test_the_day_board_moves_an_appointment_through_the_day(app, signed_in, monkeypatch):
     client = signed_in("scheduler")
     appointment_url = client.post("/appointments/new", data=booking(app)).location
