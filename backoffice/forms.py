@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Self
 
 import us
@@ -250,3 +250,9 @@ def add_field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
 
 
+
+
+def page_number(args: Mapping[str, str], name: str) -> int:
+    """A list's page from the query string: 1 for anything that is not a plausible page."""
+    raw = args.get(name, "")
+    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1

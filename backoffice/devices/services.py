@@ -479,6 +479,8 @@ class RefillWorklist:
     never_refilled: list[Device] = field(default_factory=list)
     next_appointments: dict[int, Appointment] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)  # per section, beyond the rows shown
+    limit: int = 0
+    offsets: dict[str, int] = field(default_factory=dict)  # the rows skipped in each section (its pages)
 
 
 def _with_patient(query: Select[Device]) -> Select[Device]:
@@ -486,7 +488,7 @@ def _with_patient(query: Select[Device]) -> Select[Device]:
 
 
 def refill_worklist(*, office_id: int | None, today: date, window_days: int, limit: int, now: datetime,
-                    by: Actor) -> RefillWorklist:
+                    by: Actor, offsets: dict[str, int] | None = None) -> RefillWorklist:
     """Active pumps whose refill is overdue or due within `window_days`, and pumps with no refill
     on record, with each patient's next appointment. Each section shows up to `limit` rows, so
     a long overdue list never hides the refills coming due."""
@@ -501,12 +503,13 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
     order = {"never_refilled": (Device.implanted_on, Device.id)}
     rows = {name: list(db.session.scalars(_with_patient(select(Device).where(*where, condition)
                                                          .order_by(*order.get(name, (Device.next_refill_on, Device.id)))
-                                                         .limit(limit))))
+                                                         .offset((offsets or {}).get(name, 0)).limit(limit))))
             for name, condition in sections.items()}
     counted = db.session.execute(select(*(func.count().filter(condition).label(name)
                                           for name, condition in sections.items())).where(*where)).one()
     worklist = RefillWorklist(overdue=rows["overdue"], due_soon=rows["due_soon"],
-                              never_refilled=rows["never_refilled"], totals=dict(counted._mapping))
+                              never_refilled=rows["never_refilled"], totals=dict(counted._mapping), limit=limit,
+                              offsets=offsets or {})
     shown = [device for section in rows.values() for device in section]
     worklist.next_appointments = next_appointments({d.patient_id for d in shown}, now=now)
     return worklist

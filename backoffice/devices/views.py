@@ -33,7 +33,7 @@ from backoffice.devices.models import Device, ScsTrial
 from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
 from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, DeviceSettings
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit
+from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit, page_number
 from backoffice.patients.models import Patient
 from backoffice.patients.services import get_patient
 from backoffice.practice import services as practice
@@ -44,6 +44,7 @@ bp = Blueprint("devices", __name__)
 
 Page = Response | str | tuple[str, int]
 ROWS = 100
+REFILLS_PER_PAGE = 25  # a screenful; each list pages on its own
 IMPLANTED_DURING = ("checked_in", "in_room", "completed")  # a device goes in during a procedure that took place
 REFILL_CODE = "PUMP-REFILL"  # the catalog's pump refill, which the refill list books
 DRUGS = ("Morphine", "Hydromorphone", "Baclofen", "Ziconotide", "Bupivacaine", "Clonidine", "Fentanyl")
@@ -82,8 +83,10 @@ def refills() -> str:
     office = request.args.get("office", "")
     office_id = int(office) if office.isdigit() and len(office) < 9 else None
     settings = device_settings()
+    offsets = {name: (page_number(request.args, f"{name}_page") - 1) * REFILLS_PER_PAGE
+               for name in ("overdue", "due_soon", "never_refilled")}
     worklist = services.refill_worklist(office_id=office_id, today=_today(), window_days=settings.refill_window_days,
-                                        limit=ROWS, now=utcnow(), by=current_actor())
+                                        limit=REFILLS_PER_PAGE, now=utcnow(), by=current_actor(), offsets=offsets)
     return render_template("devices/refills.html", worklist=worklist, office_id=office_id,
                            offices=practice.office_choices(), settings=settings, today=_today(),
                            refill_procedure=services.procedure_id_by_code(REFILL_CODE), timedelta=timedelta)

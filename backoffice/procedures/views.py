@@ -13,7 +13,7 @@ from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import MAX_ID, utcnow
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, merge_stale_edit
+from backoffice.forms import add_field_errors, form_status, merge_stale_edit, page_number
 from backoffice.patients.services import get_patient
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
@@ -108,11 +108,6 @@ def _list_filter() -> ListFilter:
     return ListFilter(office_id, own.id if mine and own else None, mine, own)
 
 
-def _page(name: str) -> int:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
-
-
 def _worklist_days() -> int:
     raw = request.args.get("days", "")
     return int(raw) if raw.isdigit() and int(raw) in UPCOMING_DAYS else UPCOMING_DAYS[0]
@@ -126,7 +121,7 @@ def follow_ups() -> str:
     worklist = followups.follow_up_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, now=utcnow(),
         timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=FOLLOW_UPS_PER_PAGE,
-        by=current_actor(), offsets={name: (_page(f"{name}_page") - 1) * FOLLOW_UPS_PER_PAGE
+        by=current_actor(), offsets={name: (page_number(request.args, f"{name}_page") - 1) * FOLLOW_UPS_PER_PAGE
                                      for name in followups.SECTIONS})
     return render_template("procedures/follow_ups.html", worklist=worklist, chosen=chosen, days=days,
                            day_choices=UPCOMING_DAYS, offices=practice.office_choices(), now=utcnow(),

@@ -152,6 +152,9 @@ def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
                          joinedload(Appointment.room), joinedload(Appointment.office))
 
 
+LONGEST_BOOKING = timedelta(days=1)  # no procedure with its turnover holds a room longer
+
+
 def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] = (),
                     physician_ids: Iterable[int] = (), patient_ids: Iterable[int] = ()) -> list[Booked]:
     """Active appointments touching [start, end) of these rooms, physicians or patients."""
@@ -169,6 +172,8 @@ def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] =
              .join(Physician, Appointment.physician_id == Physician.id)
              .join(Room, Appointment.room_id == Room.id).join(Office, Appointment.office_id == Office.id)
              .where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
+                    # A lower bound on the start keeps this an index range, not a scan of all history.
+                    Appointment.starts_at > start - LONGEST_BOOKING,
                     Appointment.blocked_until > start, or_(*who)))
     return [Booked(row.id, row.office_id, row.room_id, row.physician_id, row.patient_id, row.starts_at, row.ends_at,
                    row.blocked_until, rules.procedure_label(row.procedure), f"Dr. {row.physician}", row.room,

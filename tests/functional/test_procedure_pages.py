@@ -67,13 +67,13 @@ def test_each_follow_up_list_pages_on_its_own(signed_in, one_follow_up, monkeypa
     monkeypatch.setattr("backoffice.procedures.views.FOLLOW_UPS_PER_PAGE", 1)
     nurse = signed_in("nurse")
     first = nurse.get("/followups?days=14").get_data(as_text=True).split('id="overdue"')[1].split('id="today"')[0]
-    assert f'href="/followups/{one_follow_up}?' in first and "1-1 of 2, oldest first." in first
+    assert f'href="/followups/{one_follow_up}?' in first and "1-1 of 2." in first
     assert "Previous 1" not in first
     following = re.search(r'href="([^"]*overdue_page=2[^"]*)"', first)
     assert following and "days=14" in following.group(1)   # the other choices are kept
     second = nurse.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
     second = second.split('id="overdue"')[1].split('id="today"')[0]
-    assert f'href="/followups/{one_follow_up + 1}?' in second and "2-2 of 2, oldest first." in second
+    assert f'href="/followups/{one_follow_up + 1}?' in second and "2-2 of 2." in second
     assert "Previous 1" in second and "Next 1" not in second
 
 
