@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -63,13 +65,19 @@ def new() -> Response | tuple[str, int]:
     return redirect(url_for("patients.show", patient_id=patient.id))
 
 
+COURSE_DAYS = 730  # the patient page's timeline: two years unless the whole course is asked for
+
+
 @bp.get("/patients/<int:patient_id>")
 @allow(*CLINICAL_ROLES)
 def show(patient_id: int) -> str:
     actor = current_actor()
     patient = services.open_patient_record(patient_id, by=actor)
     now = utcnow()
-    course = patient_course(patient_id, today=practice_today(now), by=actor)
+    whole = request.args.get("course") == "all"
+    today = practice_today(now)
+    course = patient_course(patient_id, today=today, by=actor,
+                            since=None if whole else today - timedelta(days=COURSE_DAYS))
     devices = course.devices if course else devices_of_patient(patient_id)
     return render_template("patients/show.html", patient=patient, course=course, now=now,
                            today=practice_today(now), devices=devices,

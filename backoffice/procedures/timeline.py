@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -42,6 +42,7 @@ class PatientCourse:
     candidacies: list[Candidacy]
     psych_evaluations: list[PsychEvaluation]
     devices: list[Device]
+    since: date | None = None  # the timeline's first day; None: the whole course
 
     @property
     def open_candidacies(self) -> list[Candidacy]:
@@ -105,18 +106,21 @@ def _device_entries(patient_id: int, changes: list[DeviceStatusChange]) -> list[
     return entries
 
 
-def patient_course(patient_id: int, *, today: date, by: Actor) -> PatientCourse | None:
-    """None for those whose work does not need clinical detail (schedulers see appointments only)."""
+def patient_course(patient_id: int, *, today: date, by: Actor, since: date | None = None) -> PatientCourse | None:
+    """None for those whose work does not need clinical detail (schedulers see appointments only).
+    Procedures and follow-ups from `since` on (the whole course when None); evaluations and
+    devices always, as there are few and they matter for years."""
     if not by.has_any_role(Role.NURSE, Role.PHYSICIAN):
         return None
+    start = datetime.combine(since, time(0), UTC) if since else datetime.min.replace(tzinfo=UTC)
     appointments = list(db.session.scalars(
-        select(Appointment).where(Appointment.patient_id == patient_id)
+        select(Appointment).where(Appointment.patient_id == patient_id, Appointment.starts_at >= start)
         .options(joinedload(Appointment.procedure_type), joinedload(Appointment.office),
                  joinedload(Appointment.room), joinedload(Appointment.physician))
         .order_by(Appointment.starts_at.desc())).unique())
     follow_ups: dict[int, list[FollowUp]] = defaultdict(list)
     for follow_up in db.session.scalars(
-            select(FollowUp).where(FollowUp.patient_id == patient_id)
+            select(FollowUp).where(FollowUp.patient_id == patient_id, FollowUp.due_at >= start)
             .options(joinedload(FollowUp.outcome).joinedload(Outcome.recorded_by))
             .order_by(FollowUp.due_at)).unique():
         follow_ups[follow_up.appointment_id].append(follow_up)
@@ -129,4 +133,4 @@ def patient_course(patient_id: int, *, today: date, by: Actor) -> PatientCourse 
     entries.sort(key=lambda entry: entry.day, reverse=True)
     return PatientCourse(entries, _chart(appointments, follow_ups, today),
                          candidacies_for_patient(patient_id, today=today, evaluations=evaluations), evaluations,
-                         _devices(changes))
+                         _devices(changes), since)

@@ -164,3 +164,23 @@ def test_the_patient_page_sends_the_same_twelve_queries_however_long_the_course(
                 by=Actor(2, "nurse", frozenset({"nurse"})), now=utcnow(), today=date.today())
         db.session.remove()
     assert statements() == short <= 12, "\n".join(LAST)
+
+
+def test_the_timeline_shows_two_years_and_the_whole_course_on_request(app, signed_in, demo):
+    from datetime import date, timedelta
+
+    from tests.integration.course_helpers import done
+
+    with app.app_context():
+        old = done("ILESI", date.today() - timedelta(days=3 * 365), patient=db.session.get(Patient, 3), side=None,
+                   levels=None)
+        recent = done("MBB", date.today() - timedelta(days=60), patient=db.session.get(Patient, 3))
+        old_id, recent_id = old.id, recent.id
+        db.session.remove()
+    nurse = signed_in("nurse")
+    default = nurse.get("/patients/3").get_data(as_text=True)
+    timeline = default[default.index('id="timeline-heading"'):]
+    assert f'href="/appointments/{recent_id}"' in timeline and f'href="/appointments/{old_id}"' not in timeline
+    assert "Show the whole course" in timeline
+    whole = nurse.get("/patients/3?course=all").get_data(as_text=True)
+    assert f'href="/appointments/{old_id}"' in whole[whole.index('id="timeline-heading"'):]
