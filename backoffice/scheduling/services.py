@@ -24,7 +24,7 @@ from backoffice.editing import ensure_current, mark_changed, stamps
 from backoffice.errors import ConcurrentChange, DomainError, FieldErrors, NotFound
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
-from backoffice.practice.models import Office, Physician, Room
+from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
 from backoffice.practice.rules import WorkBlock
 from backoffice.procedures import candidacy
 from backoffice.procedures.followups import create_follow_ups
@@ -137,14 +137,18 @@ def physician_spec(physician: Physician) -> PhysicianSpec:
     return PhysicianSpec(physician.id, physician.short_name, blocks, leave, physician.active)
 
 
-def offices_query() -> Select[Office]:
-    """Offices with their hours and closed days in one query (read the result with .unique())."""
-    return select(Office).options(joinedload(Office.hours), joinedload(Office.closures))
+def offices_query(from_day: date | None = None) -> Select[Office]:
+    """Offices with their hours and closed days in one query (read the result with .unique()):
+    the closed days from `from_day` on when given, as years of past ones would multiply the rows."""
+    closures = Office.closures.and_(OfficeClosure.day >= from_day) if from_day else Office.closures
+    return select(Office).options(joinedload(Office.hours), joinedload(closures))
 
 
-def physicians_query() -> Select[Physician]:
-    """Physicians with their schedules and leave in one query (read with .unique())."""
-    return select(Physician).options(joinedload(Physician.schedules), joinedload(Physician.leaves))
+def physicians_query(from_day: date | None = None) -> Select[Physician]:
+    """Physicians with their schedules and leave in one query (read with .unique()): the leave
+    that has not ended before `from_day` when given."""
+    leaves = Physician.leaves.and_(PhysicianLeave.last_day >= from_day) if from_day else Physician.leaves
+    return select(Physician).options(joinedload(Physician.schedules), joinedload(leaves))
 
 
 def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
@@ -211,11 +215,11 @@ class Setting:
     physician: PhysicianSpec
 
 
-def _load_setting(procedure_type_id: int, office_id: int, room_id: int, physician_id: int) -> Setting:
+def _load_setting(procedure_type_id: int, office_id: int, room_id: int, physician_id: int, day: date) -> Setting:
     procedure = db.session.get(ProcedureType, procedure_type_id)
-    office = db.session.scalars(offices_query().where(Office.id == office_id)).unique().first()
+    office = db.session.scalars(offices_query(day).where(Office.id == office_id)).unique().first()
     room = db.session.get(Room, room_id)
-    physician = db.session.scalars(physicians_query().where(Physician.id == physician_id)).unique().first()
+    physician = db.session.scalars(physicians_query(day).where(Physician.id == physician_id)).unique().first()
     errors = {name: message for name, missing, message in (
         ("procedure_type_id", procedure is None, "Choose a procedure."),
         ("office_id", office is None, "Choose an office."),
@@ -276,7 +280,8 @@ def _refusal(request: SlotRequest, problems: Sequence[Problem], *, now: datetime
 def _after_race(request: BookingRequest, *, now: datetime, limits: Limits,
                 ignore: int | None = None) -> DomainError:
     """Someone booked the same time a moment earlier: say what they booked."""
-    setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id, request.physician_id)
+    setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id, request.physician_id,
+                            request.day)
     slot = _slot_request(setting, request)
     problems = _problems(slot, now=now, limits=limits, ignore=ignore)
     if not problems:
@@ -319,7 +324,7 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
         raise FieldErrors({"patient": "Choose a patient."})
     _lock_people_and_room(request.physician_id, request.patient_id, request.room_id)
     setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id,
-                            request.physician_id)
+                            request.physician_id, request.day)
     slot = _slot_request(setting, request)
     missing = rules.detail_problems(slot)
     if missing:  # what the form lacks, not what is in the way: no alternatives to offer
@@ -466,7 +471,7 @@ def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: A
         state = old.status_enum.label.lower()
         raise StatusRefused(f"An appointment that is {state} cannot be moved.")
     _lock_people_and_room(move.physician_id, old.patient_id, move.room_id)
-    setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id)
+    setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id, move.day)
     slot = _slot_request(setting, _move_request(old, move))
     if (slot.start, move.room_id, move.physician_id) == (old.starts_at, old.room_id, old.physician_id):
         raise FieldErrors({"time": "This is where and when it is booked now: choose another time, room or "
@@ -519,11 +524,12 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     procedure = db.session.get(ProcedureType, procedure_type_id)
     if procedure is None:
         raise FieldErrors({"procedure_type_id": "Choose a procedure."})
-    which_offices = offices_query().where(Office.active.is_(True)).order_by(Office.name)
+    from_day = (earliest - timedelta(days=1)).date()
+    which_offices = offices_query(from_day).where(Office.active.is_(True)).order_by(Office.name)
     if office_id is not None:
         which_offices = which_offices.where(Office.id == office_id)
     offices = [office_spec(office) for office in db.session.scalars(which_offices).unique()]
-    which_physicians = physicians_query().where(Physician.active.is_(True)).order_by(Physician.last_name)
+    which_physicians = physicians_query(from_day).where(Physician.active.is_(True)).order_by(Physician.last_name)
     if physician_id is not None:
         which_physicians = which_physicians.where(Physician.id == physician_id)
     physicians = [physician_spec(physician) for physician in db.session.scalars(which_physicians).unique()]

@@ -76,7 +76,8 @@ def test_every_appointment_is_where_and_when_the_practice_could_have_booked_it(a
     generated(app)
     with app.app_context():
         offices = {o.id: services.office_spec(o) for o in db.session.scalars(services.offices_query()).unique()}
-        physicians = {p.id: services.physician_spec(p) for p in db.session.scalars(services.physicians_query()).unique()}
+        physicians = {p.id: services.physician_spec(p)
+                      for p in db.session.scalars(services.physicians_query()).unique()}
         rooms = {r.id: r for r in db.session.scalars(select(Room))}
         procedures = {p.id: p for p in db.session.scalars(select(ProcedureType))}
         appointments = list(db.session.scalars(select(Appointment)))
@@ -98,11 +99,12 @@ def test_every_appointment_is_where_and_when_the_practice_could_have_booked_it(a
             assert appointment.ends_at - appointment.starts_at == timedelta(minutes=procedure.duration_minutes)
             assert appointment.blocked_until - appointment.ends_at == timedelta(minutes=procedure.turnover_minutes)
             assert (appointment.region is not None) == procedure.asks_region, where
+            assert (appointment.side is not None) == procedure.asks_side, where
             assert (appointment.levels_count is not None) == procedure.asks_levels, where
             assert appointment.created_at <= appointment.status_changed_at <= NOW, where
 
 
-def test_follow_ups_come_from_completed_procedures_and_refills_from_pumps(app: Flask):
+def test_follow_ups_come_from_completed_procedures_and_refills_from_pumps_in_service(app: Flask):
     generated(app)
     with app.app_context():
         follow_ups = Counter(db.session.scalars(
@@ -116,5 +118,13 @@ def test_follow_ups_come_from_completed_procedures_and_refills_from_pumps(app: F
         assert all(count == len(parse_follow_ups(delays)) for delays, count in completed)
         outcomes_of = Counter(db.session.scalars(select(FollowUp.status).join(Outcome)))
         assert set(outcomes_of) == {"done"}
-        refilled = set(db.session.scalars(select(Device.kind).join(PumpRefill, PumpRefill.device_id == Device.id)))
-        assert refilled == {"pump"}
+        refills = db.session.execute(select(Device, PumpRefill).join(PumpRefill, PumpRefill.device_id == Device.id)
+                                     .order_by(PumpRefill.refilled_on)).all()
+        assert refills and {device.kind for device, _ in refills} == {"pump"}
+        last: dict[int, PumpRefill] = {}
+        for device, refill in refills:
+            assert device.implanted_on <= refill.refilled_on <= (device.explanted_on or NOW.date()), refill.id
+            last[device.id] = refill
+        for device, _ in refills:
+            if device.status == "implanted":  # the refill worklist reads the date the last refill planned
+                assert device.next_refill_on == last[device.id].next_due_on, device.id
