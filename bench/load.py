@@ -89,7 +89,7 @@ def _prepare(url: str) -> Choices:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load", "LOG_LEVEL": "WARNING"})
     with app.app_context():
         flask_migrate.upgrade()
-        if db.session.scalar(text("SELECT count(*) FROM appointment")) == 0:
+        if db.session.scalar(text("SELECT count(*) FROM patient")) == 0:
             generate(SMALL, now=utcnow())
         now = utcnow()
         slots = []

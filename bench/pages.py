@@ -152,46 +152,60 @@ def _client(app: Flask, role: str) -> FlaskClient:
     return client
 
 
-def _measure(app: Flask, page: Page, clients: dict[str, FlaskClient], repeats: int) -> Measure:
-    statements: list[str] = []
+class Probe:
+    """One page on one database: sends a request and times it, counting its SQL statements."""
 
-    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        statements.append(statement)
+    def __init__(self, app: Flask, page: Page, clients: dict[str, FlaskClient]) -> None:
+        self.app, self.page = app, page
+        self.client = clients.setdefault(page.role, _client(app, page.role))
+        self.statements: list[str] = []
+        self.timings: list[float] = []
+        self.queries = 0
+        self.sent = 0
+        with app.app_context():
+            self.engine = db.engine
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    client = clients.setdefault(page.role, _client(app, page.role))
-    timings, queries = [], 0
-    try:
-        for n in range(repeats + 2):
-            statements.clear()
+    def _count(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        self.statements.append(statement)
+
+    def send(self, keep: bool) -> None:
+        self.statements.clear()
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        try:
             started = time.perf_counter()
-            if page.post:
-                response = client.post(page.url, data=page.post(n))
-                expected = 302
+            if self.page.post:
+                response, expected = self.client.post(self.page.url, data=self.page.post(self.sent)), 302
             else:
-                response = client.get(page.url)
-                expected = 200
+                response, expected = self.client.get(self.page.url), 200
             elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == expected, (page.name, response.status_code,
-                                                       response.get_data(as_text=True)[:2000])
-            if n >= 2:   # the first two warm caches (templates, the session's user)
-                timings.append(elapsed)
-                queries = len([s for s in statements if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))])
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    timings.sort()
-    return Measure(statistics.median(timings), timings[max(0, int(len(timings) * 0.95) - 1)], queries)
+        finally:
+            event.remove(self.engine, "before_cursor_execute", self._count)
+        self.sent += 1
+        assert response.status_code == expected, (self.page.name, response.status_code,
+                                                   response.get_data(as_text=True)[:2000])
+        if keep:
+            self.timings.append(elapsed)
+            self.queries = len([s for s in self.statements if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))])
+
+    def result(self) -> Measure:
+        timings = sorted(self.timings)
+        return Measure(statistics.median(timings), timings[max(0, int(len(timings) * 0.95) - 1)], self.queries)
 
 
 def run(apps: dict[str, Flask], repeats: int) -> dict[str, dict[str, Measure]]:
+    """Each round sends one request to every page on both databases, the floor included, so that
+    whatever else the machine does slows both sides of every ratio alike."""
+    clients: dict[str, dict[str, FlaskClient]] = {name: {} for name in apps}
+    pages = {name: _pages(app) for name, app in apps.items()}
+    probes = {(name, page.name): Probe(apps[name], page, clients[name]) for name in apps for page in pages[name]}
+    for round_number in range(repeats + 2):
+        for probe in probes.values():
+            probe.send(keep=round_number >= 2)   # the first two rounds warm caches
     results: dict[str, dict[str, Measure]] = {}
-    for scale_name, app in apps.items():
-        clients: dict[str, FlaskClient] = {}
-        for page in _pages(app):
-            results.setdefault(page.name, {})[scale_name] = _measure(app, page, clients, repeats)
-            print(f"  {scale_name:<5} {page.name:<28} {results[page.name][scale_name].median_ms:7.1f} ms")
+    for (scale_name, page_name), probe in probes.items():
+        results.setdefault(page_name, {})[scale_name] = probe.result()
+    for page_name, measured in results.items():
+        print(f"  {page_name:<28} " + "  ".join(f"{scale} {m.median_ms:7.1f} ms" for scale, m in measured.items()))
     return results
 
 
