@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, current_app, g
 
 from backoffice.auth.access import can_access
+from backoffice.devices.rules import plain_amount
 from backoffice.phones import format_phone
 from backoffice.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 
@@ -85,14 +85,6 @@ def _local_time(value: datetime, timezone: str) -> str:
     return local_datetime(value, timezone).strftime(TIME_FORMAT)
 
 
-def _normalize(value: Decimal | None) -> str:
-    """2.500 -> 2.5, 40.00 -> 40: amounts as people write them."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f")
-    return text
-
-
 def is_mri_unsafe(patient_id: int) -> bool:
     """For calendar entries: loaded once per request, whatever the number of entries."""
     from backoffice.devices.services import all_mri_unsafe_patients
@@ -116,7 +108,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  audit_value=_audit_value, timezone_label=timezone_label,
                                  local_time=_local_time, dict_without_empty=_without_empty,
-                                 normalize=_normalize, place=_place)
+                                 normalize=plain_amount, place=_place)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe)
 
     @app.context_processor

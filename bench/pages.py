@@ -32,6 +32,7 @@ from backoffice import create_app
 from backoffice.db import utcnow
 from backoffice.demo import ACCOUNTS, CLOSED_DAYS
 from backoffice.extensions import db
+from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
 from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.models import Appointment
@@ -98,7 +99,7 @@ def _pages(app: Flask) -> list[Page]:
         mbb = db.session.scalars(select(ProcedureType).where(ProcedureType.code == "MBB")).one()
         busiest = db.session.execute(select(Appointment.patient_id).group_by(Appointment.patient_id)
                                      .order_by(func.count().desc(), Appointment.patient_id).limit(1)).scalar_one()
-        patient_ids = list(db.session.scalars(select(Appointment.patient_id).distinct().limit(200)))
+        mrns = list(db.session.scalars(select(Patient.mrn).order_by(Patient.id).limit(200)))
         # Past everything booked so far (earlier runs' bookings included), so that every POST books.
         latest = db.session.scalar(select(func.max(Appointment.starts_at)))
         after = max(today + timedelta(days=500), (latest.date() if latest else today) + timedelta(days=7))
@@ -108,7 +109,7 @@ def _pages(app: Flask) -> list[Page]:
 
     def booking(n: int) -> dict[str, str]:
         # Far enough ahead to be free, one Monday each, another patient each: every POST books.
-        return {"patient": _mrn(app, patient_ids[n % len(patient_ids)]), "procedure_type_id": str(mbb.id),
+        return {"patient": mrns[n % len(mrns)], "procedure_type_id": str(mbb.id),
                 "physician_id": str(reyes.id), "office_id": "1", "room_id": "1",
                 "date": mondays[n].isoformat(), "time": "09:00", "region": "lumbar", "side": "right",
                 "levels_count": "1"}
@@ -131,18 +132,6 @@ def _pages(app: Flask) -> list[Page]:
         Page("next available", "scheduler", "next available", f"/availability?procedure_type_id={mbb.id}"),
         Page("booking (POST)", "scheduler", "other", "/appointments/new", post=booking),
     ]
-
-
-_mrns: dict[int, str] = {}
-
-
-def _mrn(app: Flask, patient_id: int) -> str:
-    if patient_id not in _mrns:
-        from backoffice.patients.models import Patient
-
-        with app.app_context():
-            _mrns[patient_id] = db.session.get(Patient, patient_id).mrn  # type: ignore[union-attr]
-    return _mrns[patient_id]
 
 
 def _client(app: Flask, role: str) -> FlaskClient:

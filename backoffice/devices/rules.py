@@ -19,6 +19,10 @@ from biip.gs1_messages import GS1Message
 from biip.symbology import SymbologyIdentifier
 
 
+def plain_amount(value: Decimal | None) -> str:
+    """2.500 -> 2.5, 40.00 -> 40: amounts as people write them."""
+    return "" if value is None else format(value.normalize(), "f")
+
 class DeviceKind(StrEnum):
     PUMP = "pump"
     SCS_GENERATOR = "scs_generator"

@@ -30,6 +30,7 @@ from backoffice.scheduling.rules import OPEN_STATUSES
 WORKERS = (Role.NURSE, Role.PHYSICIAN)
 READERS = (Role.NURSE, Role.PHYSICIAN, Role.SCHEDULER)
 ACTIVE = (DeviceStatus.TRIAL.value, DeviceStatus.IMPLANTED.value)
+NEEDS_RESERVOIR = "Give the pump's reservoir volume (20 or 40 mL, say)."
 BATTERY_KINDS = tuple(kind.value for kind in DeviceKind if kind.has_battery)
 
 
@@ -195,16 +196,14 @@ def _model_problems(data: DeviceModelData, editing_id: int | None) -> dict[str, 
         if other is not None and other.id != editing_id:
             errors["gtin"] = f"The catalog has this GTIN already: {other.manufacturer} {other.model}."
     if data.kind is DeviceKind.PUMP and not data.reservoir_ml:
-        errors["reservoir_ml"] = "Give the pump's reservoir volume (20 or 40 mL, say)."
+        errors["reservoir_ml"] = NEEDS_RESERVOIR
     if data.kind is not DeviceKind.PUMP and data.reservoir_ml:
         errors["reservoir_ml"] = "Only pumps have a reservoir."
     return errors
 
 
 def _model_columns(data: DeviceModelData) -> dict[str, Any]:
-    return {"manufacturer": data.manufacturer, "model": data.model, "kind": data.kind.value, "gtin": data.gtin,
-            "mri_conditional": data.mri_conditional, "rechargeable": data.rechargeable,
-            "reservoir_ml": data.reservoir_ml, "active": data.active}
+    return {**vars(data), "kind": data.kind.value}
 
 
 def add_device_model(data: DeviceModelData, *, by: Actor, now: datetime) -> DeviceModel:
@@ -253,7 +252,7 @@ def _check_entry(entry: DeviceEntry, patient_id: int, today: date) -> None:
     if entry.manufactured and entry.manufactured > entry.implanted_on:
         errors["manufactured"] = "The device cannot be made after it was implanted."
     if entry.kind is DeviceKind.PUMP and not entry.reservoir_ml:
-        errors["reservoir_ml"] = "Give the pump's reservoir volume (20 or 40 mL, say)."
+        errors["reservoir_ml"] = NEEDS_RESERVOIR
     if entry.appointment_id is not None:
         appointment = db.session.get(Appointment, entry.appointment_id)
         if appointment is None or appointment.patient_id != patient_id:
@@ -416,13 +415,11 @@ def _check_refill_entry(entry: RefillEntry, device: Device, last: PumpRefill | N
         errors["refilled_on"] = f"The last refill recorded was on {last.refilled_on:%m/%d/%Y}; record refills in order."
     if entry.added_ml <= entry.alarm_ml:
         errors["added_ml"] = "The volume added must be more than the low-reservoir alarm volume."
+    if device.reservoir_ml is not None and entry.withdrawn_ml > device.reservoir_ml:
+        errors["withdrawn_ml"] = (f"The reservoir holds {rules.plain_amount(device.reservoir_ml)} mL: no more can be "
+                                  "withdrawn from it.")
     if errors:
         raise FieldErrors(errors)
-
-
-def rules_ml(volume: Decimal) -> str:
-    """20 rather than 20.00, as people write volumes."""
-    return f"{volume.normalize():f}"
 
 
 def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetime, today: date,
@@ -439,15 +436,12 @@ def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetim
             raise FieldErrors({"added_ml": "Record the pump's reservoir volume first (Edit on the device's page)."})
         last = _last_refill(device.id)
         _check_refill_entry(entry, device, last, today)
-        if entry.withdrawn_ml > device.reservoir_ml:
-            raise FieldErrors({"withdrawn_ml": f"The reservoir holds {rules_ml(device.reservoir_ml)} mL: no more "
-                                               "can be withdrawn from it."})
         expected = expected_residual_for(device, entry.refilled_on, last)
         check = rules.check_refill(reservoir_ml=device.reservoir_ml, expected_residual_ml=expected,
                                    withdrawn_ml=entry.withdrawn_ml, added_ml=entry.added_ml,
                                    tolerance_ml=settings.tolerance_ml)
         if check.overfill:
-            raise FieldErrors({"added_ml": f"The reservoir holds {device.reservoir_ml} mL; "
+            raise FieldErrors({"added_ml": f"The reservoir holds {rules.plain_amount(device.reservoir_ml)} mL; "
                                            f"{entry.added_ml} mL would overfill it."})
         daily_ml = rules.daily_volume(entry.daily_dose_mg, entry.concentration_mg_ml)
         plan = rules.plan_next_refill(entry.refilled_on, volume_ml=entry.added_ml, alarm_ml=entry.alarm_ml,

@@ -334,7 +334,7 @@ def new_refill(device_id: int) -> Page:
 
 
 def _ml(value: Decimal | None) -> str:
-    return f"{value.quantize(Decimal('0.1')).normalize():f}" if value is not None else "—"
+    return rules.plain_amount(value.quantize(Decimal("0.1"))) if value is not None else "—"
 
 
 def _prefill_refill(form: RefillForm, device: Device, settings: DeviceSettings) -> None:
