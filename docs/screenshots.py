@@ -29,7 +29,6 @@ from werkzeug.serving import make_server
 from backoffice import create_app, demo
 from backoffice.auth.sessions import auth_policy
 from backoffice.db import utcnow
-from backoffice.demo import ACCOUNTS
 from backoffice.devices.models import Device, PumpRefill
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
@@ -37,9 +36,9 @@ from backoffice.practice.models import Office
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES
+from tests.e2e.conftest import CHROMIUM_ARGS  # the browser as the tests drive it
+from tests.e2e.test_sign_in import sign_in
 
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PATIENTS = 300
 
 
@@ -125,7 +124,6 @@ def _chromium() -> str:
 def _capture(base_url: str, shots: list[Shot], out: Path, width: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    passwords = {account.username: account.password for account in ACCOUNTS}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
         pages: dict[str, Any] = {}
@@ -133,9 +131,7 @@ def _capture(base_url: str, shots: list[Shot], out: Path, width: int) -> None:
             if shot.role not in pages:
                 page = browser.new_context(base_url=base_url, viewport={"width": width, "height": 900}).new_page()
                 page.goto("/login")
-                page.get_by_label("Username").fill(shot.role)
-                page.get_by_label("Password").fill(passwords[shot.role])
-                page.get_by_role("button", name="Sign in").click()
+                sign_in(page, shot.role)
                 page.wait_for_load_state()
                 pages[shot.role] = page
             page = pages[shot.role]

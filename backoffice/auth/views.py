@@ -117,8 +117,7 @@ def change_password() -> Response | tuple[str, int] | str:
 @bp.get("/admin/users")
 @allow(Role.ADMIN)
 def users() -> str:
-    return render_template("auth/users.html", users=services.list_users(), now=utcnow(),
-                           confirm=ConfirmForm())
+    return render_template("auth/users.html", users=services.list_users(), now=utcnow())
 
 
 def _show_password(user_name: str, password: str, heading: str) -> str:

@@ -63,7 +63,7 @@ def _office_page(office: Office, status: int = 200, **forms: Any) -> tuple[str, 
     forms.setdefault("details", EditOfficeForm.for_record(office))
     forms.setdefault("hours", HoursForm.for_record(office))
     forms.setdefault("closure", ClosureForm(formdata=None))
-    return render_template("practice/office.html", office=office, confirm=ConfirmForm(),
+    return render_template("practice/office.html", office=office,
                            **forms), status
 
 
@@ -216,7 +216,7 @@ def _physician_page(physician: Physician, status: int = 200, **forms: Any) -> tu
     forms.setdefault("schedule", ScheduleForm(formdata=None, office_choices=services.office_choices()))
     forms.setdefault("leave", LeaveForm(formdata=None))
     return render_template("practice/physician.html", physician=physician,
-                           confirm=ConfirmForm(), **forms), status
+                           **forms), status
 
 
 @bp.route("/physicians/<int:physician_id>", methods=["GET", "POST"])

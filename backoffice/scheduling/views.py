@@ -142,7 +142,7 @@ def appointment(appointment_id: int) -> str:
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
                            local_end=appointment.ends_at.astimezone(zone),
-                           status_form=StatusForm(formdata=None, version=appointment.version), moves=moves,
+                           moves=moves,
                            can_book=actor.has_any_role(*BOOKERS), show_follow_ups=show_follow_ups,
                            follow_ups=follow_ups_of_appointment(appointment.id) if show_follow_ups else [])
 
@@ -176,8 +176,7 @@ def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
     form = (RescheduleForm.for_record(appointment) if appointment is not None
             else RescheduleForm(formdata=formdata))
     form.set_choices(offices=practice.office_choices(), rooms=_room_choices(),
-                     physicians=[(str(p.id), p.display_name, "Physicians")
-                                 for p in practice.list_physicians(active_only=True)])
+                     physicians=_physicians_for_day(None, None))
     return form
 
 
@@ -366,7 +365,7 @@ def board(slug: str) -> str:
     office, lines = calendars.office_board(slug, day, utcnow())
     return render_template("scheduling/board.html", office=office, lines=lines, day=day, problem=problem,
                            today=practice_today(utcnow()), offices=practice.list_offices(active_only=True),
-                           status_form=StatusForm(formdata=None), step=timedelta(days=1))
+                           step=timedelta(days=1))
 
 
 @bp.get("/my-day")
