@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Self
+from urllib.parse import unquote, urlsplit
 
 import us
 from flask_wtf import FlaskForm
@@ -256,3 +257,14 @@ def page_number(args: Mapping[str, str], name: str) -> int:
     """A list's page from the query string: 1 for anything that is not a plausible page."""
     raw = args.get(name, "")
     return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+
+
+def local_path(target: str | None) -> str | None:
+    """A path on this site to go back to, or None: no scheme, no host, nothing a browser could
+    read as one (backslashes, tabs and other control characters are refused outright)."""
+    if not target or not target.startswith("/") or "\\" in target or target.startswith("//"):
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in unquote(target)):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target

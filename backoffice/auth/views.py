@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -20,7 +18,7 @@ from backoffice.auth.sessions import auth_policy, current_actor, end_session, st
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors, Refused, StaleEdit
 from backoffice.extensions import limiter
-from backoffice.forms import add_field_errors, form_status, merge_stale_edit
+from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit
 from backoffice.timefmt import local_datetime
 
 bp = Blueprint("auth", __name__)
@@ -32,16 +30,7 @@ def _login_rate_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: no scheme, no host, nothing a browser could read as one
-    (backslashes, tabs and other control characters are refused outright)."""
-    if not target or not target.startswith("/") or "\\" in target:
-        return url_for("core.home")
-    if any(ch.isspace() or not ch.isprintable() for ch in unquote(target)):
-        return url_for("core.home")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or target.startswith("//"):
-        return url_for("core.home")
-    return target
+    return local_path(target) or url_for("core.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

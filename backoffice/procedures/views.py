@@ -13,7 +13,7 @@ from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import MAX_ID, utcnow
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, merge_stale_edit, page_number
+from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, page_number
 from backoffice.patients.services import get_patient
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
@@ -175,14 +175,7 @@ def follow_up(follow_up_id: int) -> Page:
         merged = merge_stale_edit(form, _outcome_form(current), stale)
         return _follow_up_page(current, merged, 409)
     flash(f"Outcome saved for {found.patient.full_name}.", "success")
-    return redirect(_local(request.args.get("next")) or url_for("patients.show", patient_id=found.patient_id))
-
-
-def _local(target: str | None) -> str | None:
-    """A path on this site to go back to; anything else is ignored."""
-    if target and target.startswith("/") and "//" not in target and "\\" not in target:
-        return target
-    return None
+    return redirect(local_path(request.args.get("next")) or url_for("patients.show", patient_id=found.patient_id))
 
 
 @bp.post("/followups/<int:follow_up_id>/close")

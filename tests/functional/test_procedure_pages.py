@@ -107,6 +107,15 @@ def test_recording_an_outcome_through_the_form_returns_to_the_patient_page_and_s
         assert db.session.get(FollowUp, one_follow_up).status == "done"
 
 
+def test_saving_an_outcome_never_sends_the_user_off_the_site(signed_in, one_follow_up, app):
+    patient_id, _, _ = second_patient(app)
+    client = signed_in("physician")
+    data = outcome_form(client, one_follow_up, recorded_on=TODAY.isoformat(), baseline_nrs="8", post_nrs="2",
+                        relief_amount="6", relief_unit="hours")
+    response = client.post(f"/followups/{one_follow_up}?next=/%09/evil.example", data=data)
+    assert response.status_code == 302 and response.location == f"/patients/{patient_id}"
+
+
 def test_a_nurse_records_outcomes_but_the_decision_stays_with_the_physician(signed_in, one_follow_up, app):
     client = signed_in("nurse")
     page = client.get(f"/followups/{one_follow_up}").get_data(as_text=True)
