@@ -183,10 +183,6 @@ class DeviceStatusChange(Audited, Base):
 
     device: Mapped[Device] = relationship()
 
-    @property
-    def to_status_enum(self) -> DeviceStatus:
-        return DeviceStatus(self.to_status)
-
     def audit_patient_id(self) -> int | None:
         return self.patient_id
 

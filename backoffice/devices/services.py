@@ -29,7 +29,7 @@ from backoffice.scheduling.rules import OPEN_STATUSES
 
 WORKERS = (Role.NURSE, Role.PHYSICIAN)
 READERS = (Role.NURSE, Role.PHYSICIAN, Role.SCHEDULER)
-ACTIVE = (DeviceStatus.TRIAL.value, DeviceStatus.IMPLANTED.value)
+ACTIVE = tuple(status.value for status in DeviceStatus if status.is_active)
 NEEDS_RESERVOIR = "Give the pump's reservoir volume (20 or 40 mL, say)."
 BATTERY_KINDS = tuple(kind.value for kind in DeviceKind if kind.has_battery)
 
@@ -139,10 +139,11 @@ def device_history(device_id: int) -> list[DeviceStatusChange]:
     return list(db.session.scalars(query))
 
 
-def refills_of(device_id: int) -> list[PumpRefill]:
+def refills_of(device_id: int, *, limit: int | None = None) -> list[PumpRefill]:
+    """The pump's refills, newest first (the last `limit` of them when given)."""
     query = (select(PumpRefill).where(PumpRefill.device_id == device_id)
              .options(joinedload(PumpRefill.office)).order_by(PumpRefill.refilled_on.desc(), PumpRefill.id.desc()))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.limit(limit)))
 
 
 def devices_of_patient(patient_id: int) -> list[Device]:
@@ -280,7 +281,7 @@ def _office_of(entry: DeviceEntry, patient: Patient) -> int | None:
     return patient.preferred_office_id
 
 
-def _history(device: Device, before: str | None, on: date, reason: str | None, by: Actor, now: datetime) -> None:
+def _history(device: Device, before: str | None, on: date, reason: str | None, by: Actor) -> None:
     db.session.add(DeviceStatusChange(device_id=device.id, patient_id=device.patient_id, from_status=before,
                                       to_status=device.status, changed_on=on, reason=reason,
                                       changed_by_id=by.user_id))
@@ -300,7 +301,7 @@ def add_device(patient_id: int, entry: DeviceEntry, *, by: Actor, now: datetime,
                         **_columns(entry), **stamps(by, now))
         db.session.add(device)
         db.session.flush()
-        _history(device, None, entry.implanted_on, None, by, now)
+        _history(device, None, entry.implanted_on, None, by)
         if replaces_id is not None:
             _replace(replaces_id, device, by=by, now=now)
     return device
@@ -324,7 +325,7 @@ def _replace(old_id: int, successor: Device, *, by: Actor, now: datetime) -> Non
     old.successor_id = successor.id
     old.next_refill_on = None
     mark_changed(old, by, now)
-    _history(old, before, successor.implanted_on, old.explant_reason, by, now)
+    _history(old, before, successor.implanted_on, old.explant_reason, by)
 
 
 def update_device(device_id: int, entry: DeviceEntry, *, expected_version: int, by: Actor, now: datetime,
@@ -365,7 +366,7 @@ def _explant(device: Device, *, on: date, reason: str, by: Actor, now: datetime,
     device.explant_reason = reason
     device.next_refill_on = None
     mark_changed(device, by, now)
-    _history(device, before, on, reason, by, now)
+    _history(device, before, on, reason, by)
 
 
 def record_eri(device_id: int, *, on: date, expected_version: int, by: Actor, now: datetime, today: date,

@@ -350,9 +350,10 @@ def _prefill_refill(form: RefillForm, device: Device, settings: DeviceSettings) 
 
 
 def _refill_page(form: RefillForm, device: Device, status: int = 200) -> Any:
-    expected = services.expected_residual_for(device, form.refilled_on.data or _today())
+    recent = services.refills_of(device.id, limit=3)
+    expected = services.expected_residual_for(device, form.refilled_on.data or _today(), recent[0] if recent else None)
     return render_template("devices/refill.html", form=form, device=device, expected=expected, drugs=DRUGS,
-                           refills=services.refills_of(device.id)[:3]), status
+                           refills=recent), status
 
 
 # SCS trials.

@@ -19,7 +19,7 @@ from backoffice.extensions import db
 from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
-from backoffice.procedures.rules import Candidacy, Category, Eligibility
+from backoffice.procedures.rules import Candidacy, Category
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Status
 
@@ -43,10 +43,6 @@ class PatientCourse:
     psych_evaluations: list[PsychEvaluation]
     devices: list[Device]
     since: date | None = None  # the timeline's first day; None: the whole course
-
-    @property
-    def open_candidacies(self) -> list[Candidacy]:
-        return [c for c in self.candidacies if c.eligibility is not Eligibility.NOT_ELIGIBLE]
 
 
 def _local_day(appointment: Appointment) -> date:
