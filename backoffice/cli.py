@@ -1,4 +1,4 @@
-"""Command-line commands: `flask --app backoffice create-user | demo-data | settings`."""
+"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies | settings`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from backoffice.auth.sessions import auth_policy
 from backoffice.config import SETTINGS
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors
+from backoffice.timefmt import practice_today
 
 
 @click.command("create-user")
@@ -57,6 +58,16 @@ def demo_data_command(if_empty: bool, patient_count: int) -> None:
     click.echo(demo.logins_text())
 
 
+@click.command("reassess-candidacies")
+def reassess_candidacies_command() -> None:
+    """Work out every patient's candidacies again (after records were loaded in bulk)."""
+    from backoffice.procedures import candidacy
+
+    marked = candidacy.mark_all_candidacies_stale()
+    done = candidacy.reassess_stale_candidacies(today=practice_today(utcnow()))
+    click.echo(f"Candidacies worked out again for {done:,} of {marked:,} patients with appointments.")
+
+
 @click.command("settings")
 def settings_command() -> None:
     """Print the table of settings (environment variables) as Markdown."""
@@ -67,5 +78,5 @@ def settings_command() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user_command, demo_data_command, settings_command):
+    for command in (create_user_command, demo_data_command, reassess_candidacies_command, settings_command):
         app.cli.add_command(command)

@@ -66,6 +66,7 @@ from backoffice.practice import services as practice
 from backoffice.practice.models import Office, OfficeClosure, PhysicianLeave, Room
 from backoffice.practice.models import Physician as PhysicianModel
 from backoffice.practice.rules import Capability, is_valid_npi
+from backoffice.procedures import candidacy
 from backoffice.procedures import rules as procedure_rules
 from backoffice.procedures.models import FollowUp, Outcome, ProcedureType, PsychEvaluation
 from backoffice.procedures.rules import (
@@ -1953,6 +1954,9 @@ def generate(scale: Scale, *, now: datetime, seed: int = 1) -> dict[str, int]:
     _fast_load(False)
     db.session.commit()
     _say(f"Written in {stopwatch.perf_counter() - started:.1f} s")
+    candidacy.mark_all_candidacies_stale()  # the bulk insert bypassed the marking of changed patients
+    assessed = candidacy.reassess_stale_candidacies(today=window.today)
+    _say(f"Candidacies of {assessed:,} patients worked out in {stopwatch.perf_counter() - started:.1f} s")
     return row_counts()
 
 

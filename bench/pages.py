@@ -73,9 +73,9 @@ def _database(scale_name: str, scale: Scale, url: str | None, rebuild: bool, now
     fresh = url is not None or not path.exists()
     app = create_app({"SQLALCHEMY_DATABASE_URI": target, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "RATELIMIT_ENABLED": False, "BACKOFFICE_INSTANCE_PATH": str(DATA), "LOG_LEVEL": "WARNING"})
-    if fresh:
-        with app.app_context():
-            flask_migrate.upgrade()
+    with app.app_context():
+        flask_migrate.upgrade()  # a database built by an earlier revision gets the new tables
+        if fresh:
             started = time.perf_counter()
             counts = generate(scale, now=now)
             print(f"{scale_name}: built in {time.perf_counter() - started:.0f} s: "

@@ -9,9 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Executable, delete, event, func, insert, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import get_history
+from sqlalchemy.sql import Subquery
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.roles import Role
@@ -22,12 +28,20 @@ from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures import rules
-from backoffice.procedures.models import ClinicalSettings, Outcome, ProcedureType, PsychEvaluation
+from backoffice.procedures.models import (
+    CandidacyCheck,
+    ClinicalSettings,
+    Outcome,
+    ProcedureType,
+    PsychEvaluation,
+    StoredCandidacy,
+)
 from backoffice.procedures.rules import (
     Candidacy,
     CandidacyKind,
     DoneProcedure,
     Eligibility,
+    Evidence,
     ProcedureKind,
     RecordedOutcome,
     SessionLimit,
@@ -100,20 +114,24 @@ def _since(today: date) -> datetime:
     return datetime.combine(today - timedelta(days=HISTORY_DAYS), time(0), UTC)
 
 
-def _history(today: date, *where: ColumnElement[bool]) -> list[Done]:
+def _done(*where: ColumnElement[bool]) -> list[Done]:
     query = (select(Appointment.id, Appointment.patient_id, Appointment.procedure_type_id, Appointment.physician_id,
                     Appointment.office_id, Appointment.starts_at, Appointment.region, Appointment.side,
                     Appointment.levels, Appointment.levels_count, Appointment.status, ProcedureType.code,
                     ProcedureType.kind, Office.timezone)
              .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
              .join(Office, Appointment.office_id == Office.id)
-             .where(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today),
-                    Appointment.status.in_(rules.COUNTED), *where)
+             .where(*where)
              .order_by(Appointment.starts_at))
     return [Done(DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
                                ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),
                  row.patient_id, row.procedure_type_id, row.physician_id, row.office_id, row.levels_count)
             for row in db.session.execute(query)]
+
+
+def _history(today: date, *where: ColumnElement[bool]) -> list[Done]:
+    return _done(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today),
+                 Appointment.status.in_(rules.COUNTED), *where)
 
 
 def _outcomes(today: date, *where: ColumnElement[bool]) -> dict[int, list[RecordedOutcome]]:
@@ -216,12 +234,14 @@ class CandidateList:
     counts: dict[Section, int] = field(default_factory=dict)
     limit: int = 0
     thresholds: Thresholds = field(default_factory=Thresholds)
+    offsets: dict[Section, int] = field(default_factory=dict)  # the rows skipped in each section (its pages)
 
 
-def _is_listed(candidacy: Candidacy, horizon: date) -> bool:
-    if candidacy.kind in (CandidacyKind.SCS_AWAITING_DECISION, CandidacyKind.SCS_IMPLANT):
+def _may_be_listed(candidacy: Candidacy) -> bool:
+    """Listed on some horizon: awaiting and not eligible are shown for SCS trials only."""
+    if SECTION_OF[candidacy.kind] is Section.SCS:
         return candidacy.eligibility is not Eligibility.NOT_ELIGIBLE
-    return candidacy.is_eligible_on(horizon)
+    return candidacy.eligibility in (Eligibility.ELIGIBLE, Eligibility.ELIGIBLE_FROM)
 
 
 def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done]) -> Done | None:
@@ -234,70 +254,211 @@ def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done]) -> Done | None:
 def _to_book(candidacy: Candidacy, anchor: Done, types: Iterable[ProcedureType]) -> int | None:
     """The procedure to book: the same as last time when it is of the kind wanted (a repeat
     transforaminal epidural stays transforaminal), else the catalog's first of that kind."""
-    of_kind = [t.id for t in types if t.kind == candidacy.kind.schedules.value and t.active]
+    wanted = candidacy.kind.schedules.value
+    of_kind = [t.id for t in types if t.kind == wanted and t.active]
     same = [type_id for type_id in of_kind if type_id == anchor.procedure_type_id]
     return next(iter(same or of_kind), None)
 
 
-def candidate_worklist(*, office_id: int | None, physician_id: int | None, horizon_days: int | None,
-                       today: date, limit: int, by: Actor) -> CandidateList:
-    """Patients the rules make candidates of, by section, with their evidence and a way to book."""
-    if not by.has_any_role(*CLINICIANS):
-        return CandidateList()
-    thresholds = load_thresholds()
-    horizon = today + timedelta(days=thresholds.soon_days if horizon_days is None else horizon_days)
-    history = _history(today)
-    outcomes = _outcomes(today)
-    psych = _psych_cleared()
-    limits = session_limits()
+# Stored candidacies. Working out every patient of the last two years on each visit to the list
+# grows with the practice; instead each patient's listable candidacies are kept with the first
+# day they may change (`rules.assessment_holds_until`), and worked out again from that day or as
+# soon as one of their records changes.
+
+def _is_stale(today: date) -> ColumnElement[bool]:
+    return or_(CandidacyCheck.holds_until.is_(None), CandidacyCheck.holds_until <= today,
+               CandidacyCheck.assessed_on > today)
+
+
+def _stored_row(patient_id: int, candidacy: Candidacy, anchor: Done) -> dict[str, Any]:
+    return {"patient_id": patient_id, "section": SECTION_OF[candidacy.kind].value, "kind": candidacy.kind.value,
+            "region": candidacy.region, "side": candidacy.side, "eligibility": candidacy.eligibility.value,
+            "eligible_from": candidacy.eligible_from, "rule": candidacy.rule,
+            "evidence": [[e.text, e.appointment_id] for e in candidacy.evidence],
+            "anchor_appointment_id": anchor.procedure.appointment_id, "anchor_day": anchor.procedure.day,
+            "physician_id": anchor.physician_id, "office_id": anchor.office_id}
+
+
+def _as_candidacy(stored: StoredCandidacy) -> Candidacy:
+    return Candidacy(CandidacyKind(stored.kind), stored.region, stored.side, Eligibility(stored.eligibility),
+                     tuple(Evidence(text, appointment_id) for text, appointment_id in stored.evidence), stored.rule,
+                     stored.eligible_from)
+
+
+# Above this many patients, one read of everyone's history beats lists of ids in the queries.
+MAX_LISTED_IDS = 500
+
+
+def _histories_of(patient_ids: list[int], today: date) -> tuple[list[Done], dict[int, list[RecordedOutcome]],
+                                                                 dict[int, date]]:
+    if len(patient_ids) > MAX_LISTED_IDS:
+        wanted = set(patient_ids)
+        return [done for done in _history(today) if done.patient_id in wanted], _outcomes(today), _psych_cleared()
+    return (_history(today, Appointment.patient_id.in_(patient_ids)),
+            _outcomes(today, Outcome.patient_id.in_(patient_ids)),
+            _psych_cleared(PsychEvaluation.patient_id.in_(patient_ids)))
+
+
+def _reassess(patient_ids: list[int], today: date) -> None:
+    history, outcomes, psych = _histories_of(patient_ids, today)
+    thresholds, limits = load_thresholds(), session_limits()
     by_patient: dict[int, list[Done]] = defaultdict(list)
     for done in history:
         by_patient[done.patient_id].append(done)
-    found: list[tuple[Candidacy, Done]] = []
-    for patient_id, done_list in by_patient.items():
+    rows: list[dict[str, Any]] = []
+    checks: list[dict[str, Any]] = []
+    for patient_id in patient_ids:
+        done_list = by_patient.get(patient_id, [])
         done_by_id = {d.procedure.appointment_id: d for d in done_list}
-        for candidacy in rules.assess([d.procedure for d in done_list], outcomes.get(patient_id, []),
-                                      thresholds=thresholds, limits=limits, today=today,
-                                      psych_cleared_on=psych.get(patient_id)):
-            anchor = _anchor(candidacy, done_by_id)
-            if anchor is None or not _is_listed(candidacy, horizon):
-                continue
-            if (office_id is not None and anchor.office_id != office_id) or (
-                    physician_id is not None and anchor.physician_id != physician_id):
-                continue
-            found.append((candidacy, anchor))
-    return _rows(found, today=today, limit=limit, thresholds=thresholds)
+        procedures = [d.procedure for d in done_list]
+        found = rules.assess(procedures, outcomes.get(patient_id, []), thresholds=thresholds, limits=limits,
+                             today=today, psych_cleared_on=psych.get(patient_id))
+        for candidacy in filter(_may_be_listed, found):
+            if (anchor := _anchor(candidacy, done_by_id)) is not None:
+                rows.append(_stored_row(patient_id, candidacy, anchor))
+        checks.append({"patient_id": patient_id, "assessed_on": today, "holds_until": rules.assessment_holds_until(
+            procedures, found, thresholds=thresholds, today=today, history_days=HISTORY_DAYS)})
+    for start in range(0, len(patient_ids), MAX_LISTED_IDS):
+        chunk = patient_ids[start:start + MAX_LISTED_IDS]
+        db.session.execute(delete(StoredCandidacy).where(StoredCandidacy.patient_id.in_(chunk)))
+    if rows:
+        db.session.execute(insert(StoredCandidacy), rows)
+    db.session.execute(update(CandidacyCheck), checks)
 
 
-def _order(item: tuple[Candidacy, Done], today: date) -> tuple[date, date]:
-    candidacy, anchor = item
-    return (candidacy.eligible_from or today, anchor.procedure.day)
+def reassess_stale_candidacies(*, today: date, by: Actor | None = None) -> int:
+    """Work out again the patients whose stored candidacies may not hold on `today`; how many.
+
+    The check rows are locked first, so a booking or an outcome recorded meanwhile either waits
+    for this to commit and marks its patient again, or commits first and is read here."""
+    stale = select(CandidacyCheck.patient_id).where(_is_stale(today))
+    if db.session.scalar(stale.limit(1)) is None:
+        return 0
+    with transaction(db.session, by):
+        patient_ids = list(db.session.scalars(stale.order_by(CandidacyCheck.patient_id).with_for_update()))
+        _reassess(patient_ids, today)
+    return len(patient_ids)
 
 
-def _rows(found: list[tuple[Candidacy, Done]], *, today: date, limit: int, thresholds: Thresholds) -> CandidateList:
-    grouped: dict[Section, list[tuple[Candidacy, Done]]] = {section: [] for section in Section}
-    for item in found:
-        grouped[SECTION_OF[item[0].kind]].append(item)
-    shown = {section: sorted(items, key=lambda item: _order(item, today))[:limit] for section, items in grouped.items()}
-    patient_ids = {anchor.patient_id for items in shown.values() for _, anchor in items}
-    patients = {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))} \
-        if patient_ids else {}
+def mark_all_candidacies_stale() -> int:
+    """After records were loaded in bulk (an import, the benchmark's practice): every patient with
+    an appointment is worked out again on the next visit to the candidates list."""
+    with transaction(db.session):
+        known = select(CandidacyCheck.patient_id)
+        db.session.execute(insert(CandidacyCheck).from_select(
+            ["patient_id"], select(Appointment.patient_id).distinct().where(Appointment.patient_id.not_in(known))))
+        db.session.execute(update(CandidacyCheck).values(holds_until=None))
+    return db.session.scalar(select(func.count()).select_from(CandidacyCheck)) or 0
+
+
+def _stale_marker(dialect: str, patient_ids: set[int]) -> Executable:
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = upsert(CandidacyCheck).values([{"patient_id": id_} for id_ in sorted(patient_ids)])
+    return statement.on_conflict_do_update(index_elements=["patient_id"], set_={"holds_until": None})
+
+
+def _is_changed(session: Session, obj: object) -> bool:
+    return obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False)
+
+
+def _changes_everyone(session: Session, obj: object) -> bool:
+    if isinstance(obj, ProcedureType | ClinicalSettings):
+        return _is_changed(session, obj)
+    return isinstance(obj, Office) and bool(get_history(obj, "timezone").deleted)
+
+
+def _patients_changed(session: Session) -> tuple[set[int], bool]:
+    """The patients whose procedures, outcomes or evaluations this flush changed, and whether it
+    changed what every patient's assessment rests on (thresholds, catalog, an office's time zone)."""
+    patients: set[int] = set()
+    everyone = False
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Appointment | Outcome | PsychEvaluation) and _is_changed(session, obj):
+            patients.add(obj.patient_id)
+            patients.update(get_history(obj, "patient_id").deleted or ())
+        elif _changes_everyone(session, obj):
+            everyone = True
+    return patients, everyone
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_stale_candidacies(session: Session, _context: Any) -> None:
+    patients, everyone = _patients_changed(session)
+    connection = session.connection()
+    if everyone:
+        connection.execute(update(CandidacyCheck).values(holds_until=None))
+    if patients:
+        connection.execute(_stale_marker(connection.dialect.name, patients))
+
+
+def candidate_worklist(*, office_id: int | None, physician_id: int | None, horizon_days: int | None,
+                       today: date, limit: int, by: Actor, offsets: dict[Section, int] | None = None) -> CandidateList:
+    """Patients the rules make candidates of, by section, with their evidence and a way to book;
+    `limit` rows per section from its offset."""
+    if not by.has_any_role(*CLINICIANS):
+        return CandidateList()
+    reassess_stale_candidacies(today=today, by=by)
+    thresholds = load_thresholds()
+    horizon = today + timedelta(days=thresholds.soon_days if horizon_days is None else horizon_days)
+    listed = [or_(StoredCandidacy.section == Section.SCS.value, StoredCandidacy.eligible_from.is_(None),
+                  StoredCandidacy.eligible_from <= horizon)]
+    if office_id is not None:
+        listed.append(StoredCandidacy.office_id == office_id)
+    if physician_id is not None:
+        listed.append(StoredCandidacy.physician_id == physician_id)
+    offsets = {section: max(0, (offsets or {}).get(section, 0)) for section in Section}
+    pages = union_all(*(select(_page(section, listed, offset, limit))
+                        for section, offset in offsets.items())).subquery()
+    query = select(StoredCandidacy, pages.c.total).join(pages, pages.c.id == StoredCandidacy.id)
+    found = sorted(((stored, int(total)) for stored, total in db.session.execute(query)),
+                   key=lambda item: (item[0].eligible_from or date.min, item[0].anchor_day, item[0].id))
+    counts = dict.fromkeys(Section, 0)
+    shown = {stored.section for stored, _ in found}
+    if any(offset and section.value not in shown for section, offset in offsets.items()):
+        counts.update(_counts(listed))  # a page past the end: the count still shows
+    result = CandidateList(sections={section: [] for section in Section}, counts=counts, limit=limit,
+                           thresholds=thresholds, offsets=offsets)
+    return _rows(found, result, today=today)
+
+
+# Eligible now first (no date), then by the day they become eligible, then the oldest procedure:
+# the order of the section's index, so a page reads no more rows than it shows.
+LIST_ORDER = (StoredCandidacy.eligible_from.asc().nulls_first(), StoredCandidacy.anchor_day, StoredCandidacy.id)
+
+
+def _page(section: Section, listed: list[ColumnElement[bool]], offset: int, limit: int) -> Subquery:
+    return (select(StoredCandidacy.id, func.count().over().label("total"))
+            .where(StoredCandidacy.section == section.value, *listed)
+            .order_by(*LIST_ORDER).offset(offset).limit(limit).subquery())
+
+
+def _counts(listed: list[ColumnElement[bool]]) -> dict[Section, int]:
+    query = select(StoredCandidacy.section, func.count()).where(*listed).group_by(StoredCandidacy.section)
+    return {Section(section): count for section, count in db.session.execute(query)}
+
+
+def _rows(found: list[tuple[StoredCandidacy, int]], result: CandidateList, *, today: date) -> CandidateList:
+    if not found:
+        return result
+    anchors = {d.procedure.appointment_id: d
+               for d in _done(Appointment.id.in_([stored.anchor_appointment_id for stored, _ in found]))}
+    patient_ids = {stored.patient_id for stored, _ in found}
+    patients = {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
     physicians = {p.id: p for p in db.session.scalars(select(Physician))}
     offices = {o.id: o for o in db.session.scalars(select(Office))}
     types = list(db.session.scalars(select(ProcedureType).order_by(ProcedureType.id)))
-    result = CandidateList(counts={section: len(items) for section, items in grouped.items()}, limit=limit,
-                           thresholds=thresholds)
-    for section, items in shown.items():
-        result.sections[section] = []
-        for candidacy, anchor in items:
-            patient = patients[anchor.patient_id]
-            to_book = _to_book(candidacy, anchor, types)
-            schedule = None if to_book is None else ScheduleLink(
-                to_book, anchor.physician_id, patient.mrn, candidacy.region, candidacy.side or anchor.procedure.side,
-                anchor.procedure.levels, anchor.levels_count, candidacy.eligible_from if candidacy.eligible_from
-                and candidacy.eligible_from > today else None)
-            result.sections[section].append(CandidateRow(candidacy, patient, physicians[anchor.physician_id],
-                                                         offices[anchor.office_id], anchor, schedule))
+    for stored, total in found:
+        candidacy, anchor = _as_candidacy(stored), anchors[stored.anchor_appointment_id]
+        patient = patients[stored.patient_id]
+        section = Section(stored.section)
+        result.counts[section] = total
+        to_book = _to_book(candidacy, anchor, types)
+        schedule = None if to_book is None else ScheduleLink(
+            to_book, anchor.physician_id, patient.mrn, candidacy.region, candidacy.side or anchor.procedure.side,
+            anchor.procedure.levels, anchor.levels_count, candidacy.eligible_from if candidacy.eligible_from
+            and candidacy.eligible_from > today else None)
+        result.sections[section].append(CandidateRow(candidacy, patient, physicians[stored.physician_id],
+                                                     offices[stored.office_id], anchor, schedule))
     return result
 
 

@@ -4,7 +4,7 @@ from dataclasses import fields
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
@@ -235,3 +235,39 @@ class ClinicalSettings(Audited, Versioned, Base):
 
     def audit_summary(self) -> str:
         return "clinical rule settings"
+
+
+class CandidacyCheck(Base):
+    """The day a patient's candidacies were last worked out and the first day they may no longer
+    hold. A change to the patient's procedures, outcomes or evaluations empties `holds_until`, as
+    does a change of the thresholds or the catalog for everyone; the candidates list works such
+    patients out again before it reads `StoredCandidacy`."""
+
+    __tablename__ = "candidacy_check"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True)
+    assessed_on: Mapped[date | None] = mapped_column(index=True)
+    holds_until: Mapped[date | None] = mapped_column(index=True)
+
+
+class StoredCandidacy(Base):
+    """A candidacy the candidates list may show, as the rules gave it on the patient's
+    `CandidacyCheck.assessed_on`. Derived data: rebuilt, never edited, not audited."""
+
+    __tablename__ = "stored_candidacy"
+    __table_args__ = (Index("ix_stored_candidacy_section_order", "section", "eligible_from", "anchor_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    section: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(16))
+    side: Mapped[str | None] = mapped_column(String(16))
+    eligibility: Mapped[str] = mapped_column(String(16))
+    eligible_from: Mapped[date | None]
+    rule: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[list[Any]]] = mapped_column(JSON)  # [text, appointment id or null] in order
+    anchor_appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"))
+    anchor_day: Mapped[date]
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))

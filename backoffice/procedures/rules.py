@@ -635,6 +635,25 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
     return found
 
 
+def assessment_holds_until(procedures: Sequence[DoneProcedure], candidacies: Sequence[Candidacy], *,
+                           thresholds: Thresholds, today: date, history_days: int) -> date:
+    """The first day after `today` on which `assess` may say something else about the same
+    records: a booked procedure's day comes or passes, a session leaves the 12-month window,
+    ongoing relief reaches the length a repeat needs, a candidacy becomes eligible, or a record
+    leaves the `history_days` the caller reads (its outcomes, recorded after it, leave later).
+    `date.max` when nothing will change."""
+    relief_days = (thresholds.rfa_repeat_relief_days, thresholds.epidural_repeat_relief_days,
+                   thresholds.facet_repeat_relief_days)
+    days: list[date] = [c.eligible_from for c in candidacies if c.eligible_from is not None]
+    for procedure in procedures:
+        days += [procedure.day, procedure.day + timedelta(days=1), one_year_after(procedure.day),
+                 one_year_after(procedure.day) + timedelta(days=1)]
+        days += [procedure.day + timedelta(days=n) for n in relief_days]
+        # One day either side of the edge: the caller's window is cut at midnight UTC, not local.
+        days += [procedure.day + timedelta(days=history_days + n) for n in range(3)]
+    return min((day for day in days if day > today), default=date.max)
+
+
 def booking_refusal(candidacies: Sequence[Candidacy], *, kind: ProcedureKind, region: str | None,
                     side: str | None, day: date) -> str | None:
     """Why the rules say a procedure of `kind` should not be booked for that region, side and

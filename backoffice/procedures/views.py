@@ -84,8 +84,8 @@ def edit_procedure_type(procedure_type_id: int) -> Page:
 
 CLINICIANS = (Role.NURSE, Role.PHYSICIAN)
 UPCOMING_DAYS = (7, 14, 30)
-ROWS_PER_LIST = 100
 FOLLOW_UPS_PER_PAGE = 25  # a screenful; each list pages on its own
+CANDIDATES_PER_PAGE = 25
 
 
 
@@ -224,9 +224,11 @@ def candidates() -> str:
     chosen = _list_filter()
     horizon = request.args.get("horizon", "")
     horizon_days = int(horizon) if horizon in ("90", "365") else None
-    found = candidacy.candidate_worklist(office_id=chosen.office_id, physician_id=chosen.physician_id,
-                                         horizon_days=horizon_days, today=practice_today(utcnow()), limit=ROWS_PER_LIST,
-                                         by=current_actor())
+    found = candidacy.candidate_worklist(
+        office_id=chosen.office_id, physician_id=chosen.physician_id, horizon_days=horizon_days,
+        today=practice_today(utcnow()), limit=CANDIDATES_PER_PAGE, by=current_actor(),
+        offsets={section: (page_number(request.args, f"{section.value}_page") - 1) * CANDIDATES_PER_PAGE
+                 for section in candidacy.Section})
     return render_template("procedures/candidates.html", found=found, chosen=chosen, horizon=horizon,
                            horizons=HORIZONS, offices=practice.office_choices(), today=practice_today(utcnow()))
 

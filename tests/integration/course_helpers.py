@@ -35,10 +35,10 @@ def complete(appointment: Appointment, *, baseline: int | None = None) -> Appoin
     return appointment
 
 
-def done(code: str, on_or_after: date, *, patient: Patient, region: str | None = "lumbar",
+def book(code: str, on_or_after: date, *, patient: Patient, region: str | None = "lumbar",
          side: str | None = "right", levels: str | None = "L4-L5, L5-S1", doctor: str = "Reyes",
-         baseline: int | None = 8, override: str | None = None) -> Appointment:
-    """A procedure booked a day ahead in the first free slot from `on_or_after`, then done."""
+         override: str | None = None) -> Appointment:
+    """A procedure booked a day ahead in the first free slot from `on_or_after`."""
     earliest = datetime.combine(on_or_after, time(0), UTC)
     booked_at = earliest - timedelta(days=1)
     slot = services.find_next_available(procedure(code).id, physician_id=physician(doctor).id, earliest=earliest,
@@ -47,9 +47,16 @@ def done(code: str, on_or_after: date, *, patient: Patient, region: str | None =
     request = services.BookingRequest(
         patient.id, procedure(code).id, slot.physician.id, slot.office.id, slot.room.id, local.date(), local.time(),
         region, side, len(levels.split(",")) if levels else None, levels, override_reason=override)
-    appointment = services.book_appointment(request, by=PHYSICIAN if override else SCHEDULER, now=booked_at,
-                                            limits=Limits())
-    return complete(appointment, baseline=baseline)
+    return services.book_appointment(request, by=PHYSICIAN if override else SCHEDULER, now=booked_at,
+                                     limits=Limits())
+
+
+def done(code: str, on_or_after: date, *, patient: Patient, region: str | None = "lumbar",
+         side: str | None = "right", levels: str | None = "L4-L5, L5-S1", doctor: str = "Reyes",
+         baseline: int | None = 8, override: str | None = None) -> Appointment:
+    """A procedure booked a day ahead in the first free slot from `on_or_after`, then done."""
+    return complete(book(code, on_or_after, patient=patient, region=region, side=side, levels=levels, doctor=doctor,
+                         override=override), baseline=baseline)
 
 
 def follow_ups_of(appointment: Appointment) -> list[FollowUp]:

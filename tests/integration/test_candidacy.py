@@ -3,20 +3,25 @@ settings, through the services, on both engines."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from backoffice.audit.models import AuditEvent
 from backoffice.errors import StaleEdit
 from backoffice.extensions import db
 from backoffice.procedures import candidacy
 from backoffice.procedures.candidacy import PsychEntry, Section
+from backoffice.procedures.catalog import CATALOG
+from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
 from backoffice.procedures.rules import CandidacyKind, Eligibility, ReliefUnit, Thresholds
+from backoffice.procedures.services import update_procedure_type
 from backoffice.scheduling import services
+from backoffice.scheduling.rules import CancelReason
 
-from .course_helpers import block_with_relief, done, follow_ups_of, record
+from .course_helpers import block_with_relief, book, done, follow_ups_of, record
 from .scheduling_helpers import MONDAY, PHYSICIAN, SCHEDULER, patients, physician, procedure
 
 pytestmark = pytest.mark.usefixtures("demo", "app_context")
@@ -150,3 +155,72 @@ def test_a_scheduler_gets_no_candidates():
     found = candidacy.candidate_worklist(office_id=None, physician_id=None, horizon_days=None, today=LATER, limit=50,
                                          by=SCHEDULER)
     assert found.sections == {}
+
+
+# The stored list: each patient's candidacies are kept until a record changes or a day comes on
+# which the rules may say otherwise.
+
+def listed(found: candidacy.CandidateList) -> dict[Section, list[tuple[int, str]]]:
+    return {section: [(row.patient.id, row.candidacy.kind.value) for row in rows]
+            for section, rows in found.sections.items() if rows}
+
+
+def test_the_list_follows_each_booking_outcome_and_cancellation_as_soon_as_it_is_made():
+    patient = patients()[0]
+    block_with_relief(MONDAY, 90, 5, patient=patient)
+    assert listed(worklist()) == {Section.CONFIRMATORY: [(patient.id, "confirmatory_block")]}
+    second = done("MBB", MONDAY + timedelta(days=14), patient=patient)
+    [row] = worklist().sections[Section.CONFIRMATORY]
+    assert row.candidacy.evidence[-1].appointment_id == second.id  # done, its follow-up not recorded yet
+    record(follow_ups_of(second)[-1], 85, 4)
+    assert listed(worklist()) == {Section.RFA: [(patient.id, "rfa_candidate")]}
+    rfa = book("RFA", LATER + timedelta(days=7), patient=patient)
+    assert listed(worklist()) == {}
+    services.cancel_appointment(rfa.id, CancelReason.PATIENT_REQUEST, None, expected_version=rfa.version,
+                                by=SCHEDULER, now=datetime.combine(LATER, time(9), UTC))
+    assert listed(worklist()) == {Section.RFA: [(patient.id, "rfa_candidate")]}
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type.like("%candidacy%"))).all() == []
+
+
+def test_a_change_of_the_settings_or_the_catalog_works_every_patient_out_again():
+    patient = patients()[0]
+    block_with_relief(MONDAY, 90, 5, patient=patient)
+    assert listed(worklist()) == {Section.CONFIRMATORY: [(patient.id, "confirmatory_block")]}
+    settings = candidacy.get_settings()
+    candidacy.update_settings(Thresholds(blocks_for_rfa=1), expected_version=settings.version, by=PHYSICIAN,
+                              now=datetime.now(UTC))
+    assert listed(worklist()) == {Section.RFA: [(patient.id, "rfa_candidate")]}
+    mbb = procedure("MBB")
+    update_procedure_type(mbb.id, replace(next(d for d in CATALOG if d.code == "MBB"), code="MBB-D"),
+                          expected_version=mbb.version, by=PHYSICIAN, now=datetime.now(UTC))
+    assert db.session.scalar(select(CandidacyCheck.holds_until).where(CandidacyCheck.patient_id == patient.id)) is None
+    [row] = worklist().sections[Section.RFA]
+    assert row.candidacy.evidence[0].text.startswith("MBB-D ")
+
+
+def test_a_repeat_joins_the_list_on_the_day_it_comes_within_reach_with_no_change_to_the_records():
+    patient = patients()[0]
+    rfa = done("RFA", MONDAY, patient=patient, override=RFA_OVERRIDE)
+    record(follow_ups_of(rfa)[0], 80, 6, ReliefUnit.WEEKS, ongoing=True)
+    eligible_from = MONDAY + timedelta(days=182)
+    soon = eligible_from - timedelta(days=candidacy.get_settings().soon_days)
+    assert listed(worklist(soon - timedelta(days=1))) == {}
+    assert listed(worklist(soon)) == {Section.REPEAT: [(patient.id, "repeat_rfa")]}
+    [row] = worklist(eligible_from).sections[Section.REPEAT]
+    assert (row.candidacy.eligibility, row.schedule and row.schedule.earliest) == (Eligibility.ELIGIBLE, None)
+    assert listed(worklist(soon - timedelta(days=1))) == {}  # an earlier day is worked out again, too
+    check = db.session.get(CandidacyCheck, patient.id)
+    assert check is not None and (check.assessed_on, check.holds_until) == (soon - timedelta(days=1), eligible_from)
+
+
+def test_records_loaded_in_bulk_are_listed_once_marked_for_reassessment(app):
+    patient = patients()[0]
+    block_with_relief(MONDAY, 90, 5, patient=patient)
+    assert listed(worklist()) == {Section.CONFIRMATORY: [(patient.id, "confirmatory_block")]}
+    db.session.execute(delete(StoredCandidacy))
+    db.session.execute(delete(CandidacyCheck))  # as after a bulk insert that skipped the ORM
+    db.session.commit()
+    assert listed(worklist()) == {}
+    result = app.test_cli_runner().invoke(args=["reassess-candidacies"])
+    assert result.exit_code == 0 and "worked out again" in result.output
+    assert listed(worklist()) == {Section.CONFIRMATORY: [(patient.id, "confirmatory_block")]}

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from itertools import count
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backoffice.procedures.rules import (
     Candidacy,
@@ -18,6 +20,7 @@ from backoffice.procedures.rules import (
     SessionLimit,
     Thresholds,
     assess,
+    assessment_holds_until,
     booking_refusal,
     odi_score,
     outcome_problems,
@@ -407,3 +410,100 @@ def test_a_permanent_stimulator_without_a_psychological_evaluation_is_refused() 
     message = booking_refusal(found, kind=ProcedureKind.SCS_IMPLANT, region="thoracic", side=None,
                               day=date(2026, 12, 7))
     assert message is not None and "no psychological evaluation on record" in message
+
+
+# How long an assessment holds: the candidates list keeps each patient's until that day.
+
+HISTORY_DAYS = 730
+
+
+def assessed_on(day: date, procedures: list[DoneProcedure], outcomes: list[RecordedOutcome],
+                psych: date | None = None) -> list[Candidacy]:
+    """The assessment a reader of the last `HISTORY_DAYS` gets on `day`."""
+    since = day - timedelta(days=HISTORY_DAYS)
+    return candidacies([p for p in procedures if p.day >= since], [o for o in outcomes if o.recorded_on >= since],
+                       today=day, psych=psych)
+
+
+def holds_until(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], *, today: date = TODAY,
+                psych: date | None = None) -> date:
+    return assessment_holds_until(procedures, assessed_on(today, procedures, outcomes, psych),
+                                  thresholds=DEFAULTS, today=today, history_days=HISTORY_DAYS)
+
+
+def epidural_with_ongoing_relief() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
+    epidural = done(ProcedureKind.EPIDURAL, TODAY - timedelta(days=40), side=None)
+    return [epidural], [relief(epidural, 70, None, ongoing=True)], epidural.day + timedelta(days=60)
+
+
+def relief_long_enough_while_the_year_is_full() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
+    epidurals = [done(ProcedureKind.EPIDURAL, TODAY - timedelta(days=n), side=None) for n in (300, 200, 100, 40)]
+    return epidurals, [relief(epidurals[-1], 70, None, ongoing=True)], epidurals[-1].day + timedelta(days=60)
+
+
+def booked_confirmatory_block() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
+    first = mbb(TODAY - timedelta(days=20))
+    booked = mbb(TODAY + timedelta(days=5), status="scheduled")
+    return [first, booked], [relief(first, 90)], booked.day + timedelta(days=1)
+
+
+def repeat_rfa_waiting_for_six_months() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
+    rfa = done(ProcedureKind.ABLATION, TODAY - timedelta(days=100))
+    return [rfa], [relief(rfa, 80, 24 * 200)], rfa.day + timedelta(days=DEFAULTS.rfa_repeat_days)
+
+
+def blocks_leaving_the_history() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
+    first, second = mbb(TODAY - timedelta(days=725)), mbb(TODAY - timedelta(days=700))
+    return [first, second], [relief(first, 90), relief(second, 90)], first.day + timedelta(days=HISTORY_DAYS + 1)
+
+
+@pytest.mark.parametrize("history", [epidural_with_ongoing_relief, relief_long_enough_while_the_year_is_full,
+                                     booked_confirmatory_block,
+                                     repeat_rfa_waiting_for_six_months, blocks_leaving_the_history])
+def test_an_assessment_is_redone_no_later_than_the_day_it_changes(history) -> None:
+    procedures, outcomes, changes_on = history()
+    until = holds_until(procedures, outcomes)
+    assert TODAY < until <= changes_on
+    assert assessed_on(changes_on, procedures, outcomes) != assessed_on(TODAY, procedures, outcomes)
+
+
+def test_an_assessment_with_nothing_ahead_holds_for_good() -> None:
+    assert holds_until([], []) == date.max
+
+
+KINDS = [ProcedureKind.DIAGNOSTIC_FACET, ProcedureKind.THERAPEUTIC_FACET, ProcedureKind.EPIDURAL,
+         ProcedureKind.ABLATION, ProcedureKind.SCS_TRIAL, ProcedureKind.SCS_IMPLANT]
+procedure_days = st.integers(min_value=-800, max_value=60).map(lambda n: TODAY + timedelta(days=n))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[DoneProcedure], list[RecordedOutcome], date | None]:
+    procedures = [done(draw(st.sampled_from(KINDS)), draw(procedure_days),
+                       region=draw(st.sampled_from(["lumbar", "cervical"])),
+                       side=draw(st.sampled_from(["left", "right"])),
+                       status=draw(st.sampled_from(["completed", "completed", "scheduled", "cancelled"])),
+                       levels=draw(st.sampled_from(["L4-L5", "L5-S1"])))
+                  for _ in range(draw(st.integers(min_value=1, max_value=6)))]
+    outcomes = []
+    for procedure in procedures:
+        for _ in range(draw(st.integers(min_value=0, max_value=2))):
+            outcome = RecordedOutcome(
+                procedure.appointment_id, procedure.day + timedelta(days=draw(st.integers(0, 120))),
+                draw(st.integers(0, 100)), draw(st.sampled_from([None, 1, 5, 24 * 30, 24 * 70, 24 * 100, 24 * 200])),
+                draw(st.booleans()), draw(st.sampled_from([None, None, "no_further", "proceed_rfa"])))
+            if outcome.recorded_on <= TODAY:
+                outcomes.append(outcome)
+    return procedures, outcomes, draw(st.sampled_from([None, TODAY - timedelta(days=30)]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories())
+def test_an_assessment_says_the_same_on_every_day_before_it_is_redone(
+        history: tuple[list[DoneProcedure], list[RecordedOutcome], date | None]) -> None:
+    procedures, outcomes, psych = history
+    until = holds_until(procedures, outcomes, psych=psych)
+    now = assessed_on(TODAY, procedures, outcomes, psych)
+    last = min(until, TODAY + timedelta(days=900))
+    for offset in range(1, (last - TODAY).days):
+        day = TODAY + timedelta(days=offset)
+        assert assessed_on(day, procedures, outcomes, psych) == now, (day, until)
