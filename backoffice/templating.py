@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, url_for
 
 from backoffice.auth.access import can_access
 from backoffice.devices.rules import plain_amount
@@ -86,12 +86,35 @@ def _local_time(value: datetime, timezone: str) -> str:
 
 
 def is_mri_unsafe(patient_id: int) -> bool:
-    """For calendar entries: loaded once per request, whatever the number of entries."""
+    """For a page's few patients (the calendars read it with their rows): loaded once per request."""
     from backoffice.devices.services import all_mri_unsafe_patients
 
     if "mri_unsafe" not in g:
         g.mri_unsafe = all_mri_unsafe_patients()
     return patient_id in g.mri_unsafe
+
+
+# An id no row reaches, standing in for the id while the URL is built once.
+_ID_MARK = 1987654321
+
+
+class IdUrl:
+    """The URL of an endpoint for each of many rows that differ only in one id argument, built
+    once with url_for and then joined per row: a page of a hundred links calls url_for once.
+
+        {% set appointment_url = id_url('scheduling.appointment', 'appointment_id') %}
+        <a href="{{ appointment_url(a.id) }}">
+    """
+
+    __slots__ = ("_head", "_tail")
+
+    def __init__(self, endpoint: str, id_name: str, **values: Any) -> None:
+        arguments: dict[str, Any] = {**values, id_name: _ID_MARK}
+        url = url_for(endpoint, **arguments)
+        self._head, _, self._tail = url.partition(str(_ID_MARK))
+
+    def __call__(self, row_id: int) -> str:
+        return f"{self._head}{int(row_id)}{self._tail}"
 
 
 def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
@@ -104,12 +127,22 @@ def _place(region: str | None, side: str | None) -> str:
     return ", ".join(filter(None, [region.capitalize() if region else None, side])) or "—"
 
 
+def _where_and_how(appointment: Any) -> str:
+    """"Lumbar, right, 2 levels": the region, side and number of levels an appointment names, as
+    far as it names them (an appointment, or a calendar's row of one)."""
+    levels = appointment.levels_count
+    return ", ".join(filter(None, (appointment.region.capitalize() if appointment.region else None, appointment.side,
+                                   f"{levels} level{'s' if levels > 1 else ''}" if levels else None)))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  audit_value=_audit_value, timezone_label=timezone_label,
                                  local_time=_local_time, dict_without_empty=_without_empty,
-                                 normalize=plain_amount, place=_place)
-    app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe)
+                                 normalize=plain_amount, place=_place,
+                                 where_and_how=_where_and_how)
+    app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe,
+                                 id_url=IdUrl)
 
     @app.context_processor
     def practice_context() -> dict[str, Any]:

@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.orm import QueryableAttribute, joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
@@ -23,6 +23,8 @@ from backoffice.editing import apply_edit, ensure_current, mark_changed, stamps
 from backoffice.errors import FieldErrors, NotFound, Refused
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
+from backoffice.phones import format_phone
+from backoffice.practice.models import Office
 from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import OPEN_STATUSES
@@ -153,11 +155,20 @@ def devices_of_patient(patient_id: int) -> list[Device]:
     return list(db.session.scalars(query))
 
 
+def _mri_unsafe_device() -> ColumnElement[bool]:
+    return Device.status.in_(ACTIVE) & Device.mri_conditional.is_(False)
+
+
 def all_mri_unsafe_patients() -> set[int]:
     """Every patient with an implant in them that is not MRI conditional (a short list: one query
-    for a whole calendar page)."""
-    query = select(Device.patient_id).where(Device.status.in_(ACTIVE), Device.mri_conditional.is_(False)).distinct()
-    return set(db.session.scalars(query))
+    for a whole page)."""
+    return set(db.session.scalars(select(Device.patient_id).where(_mri_unsafe_device()).distinct()))
+
+
+def has_mri_unsafe_implant(patient_id: QueryableAttribute[int]) -> ColumnElement[bool]:
+    """Whether the patient has an implant in them that is not MRI conditional, as a column of
+    another query (each row of a calendar's)."""
+    return exists().where(Device.patient_id == patient_id, _mri_unsafe_device())
 
 
 def device_models() -> list[DeviceModel]:
@@ -467,12 +478,41 @@ def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetim
     return refill
 
 
+@dataclass(slots=True)
+class RefillRow:
+    """A pump as the refill worklist shows it: plain values read in one query per section (not
+    frozen: a frozen dataclass takes ten times as long to make)."""
+
+    id: int
+    patient_id: int
+    next_refill_on: date | None
+    patient_name: str  # "Last, First"
+    mrn: str
+    phone: str  # formatted; empty when none is on record
+    name: str  # manufacturer and model
+    reservoir_ml: Decimal | None
+    drug: str | None
+    concentration_mg_ml: Decimal | None
+    daily_dose_mg: Decimal | None
+    office_id: int | None
+    office: str | None  # the office's name
+
+
+@dataclass(slots=True)
+class NextAppointment:
+    """A patient's next open appointment, as the device worklists show it."""
+
+    starts_at: datetime
+    timezone: str  # its office's
+    procedure_code: str
+
+
 @dataclass
 class RefillWorklist:
-    overdue: list[Device] = field(default_factory=list)
-    due_soon: list[Device] = field(default_factory=list)
-    never_refilled: list[Device] = field(default_factory=list)
-    next_appointments: dict[int, Appointment] = field(default_factory=dict)
+    overdue: list[RefillRow] = field(default_factory=list)
+    due_soon: list[RefillRow] = field(default_factory=list)
+    never_refilled: list[RefillRow] = field(default_factory=list)
+    next_appointments: dict[int, NextAppointment] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)  # per section, beyond the rows shown
     limit: int = 0
     offsets: dict[str, int] = field(default_factory=dict)  # the rows skipped in each section (its pages)
@@ -480,6 +520,18 @@ class RefillWorklist:
 
 def _with_patient(query: Select[Device]) -> Select[Device]:
     return query.options(joinedload(Device.patient), joinedload(Device.office))
+
+
+def _refill_rows(query: Select[*tuple[Any, ...]]) -> list[RefillRow]:
+    query = (query.add_columns(Patient.first_name, Patient.last_name, Patient.mrn, Patient.phone, Office.name)
+             # Outer joins keep the device table first, read in due order from its index.
+             .outerjoin(Patient, Device.patient_id == Patient.id).outerjoin(Office, Device.office_id == Office.id))
+    # Unpacked in the order selected: reading a row's values by name takes longer than the rest.
+    return [RefillRow(device_id, patient_id, next_refill_on, f"{last_name}, {first_name}", mrn, format_phone(phone),
+                      f"{manufacturer} {model}", reservoir_ml, drug, concentration_mg_ml, daily_dose_mg, office_id,
+                      office)
+            for (device_id, patient_id, next_refill_on, manufacturer, model, reservoir_ml, drug, concentration_mg_ml,
+                 daily_dose_mg, office_id, first_name, last_name, mrn, phone, office) in db.session.execute(query)]
 
 
 def refill_worklist(*, office_id: int | None, today: date, window_days: int, limit: int, now: datetime,
@@ -496,9 +548,11 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
                 "due_soon": Device.next_refill_on.between(today, today + timedelta(days=window_days)),
                 "never_refilled": Device.next_refill_on.is_(None)}
     order = {"never_refilled": (Device.implanted_on, Device.id)}
-    rows = {name: list(db.session.scalars(_with_patient(select(Device).where(*where, condition)
-                                                         .order_by(*order.get(name, (Device.next_refill_on, Device.id)))
-                                                         .offset((offsets or {}).get(name, 0)).limit(limit))))
+    rows = {name: _refill_rows(select(Device.id, Device.patient_id, Device.next_refill_on, Device.manufacturer,
+                                      Device.model, Device.reservoir_ml, Device.drug, Device.concentration_mg_ml,
+                                      Device.daily_dose_mg, Device.office_id).where(*where, condition)
+                               .order_by(*order.get(name, (Device.next_refill_on, Device.id)))
+                               .offset((offsets or {}).get(name, 0)).limit(limit))
             for name, condition in sections.items()}
     counted = db.session.execute(select(*(func.count().filter(condition).label(name)
                                           for name, condition in sections.items())).where(*where)).one()
@@ -510,7 +564,7 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
     return worklist
 
 
-def next_appointments(patient_ids: set[int], *, now: datetime) -> dict[int, Appointment]:
+def next_appointments(patient_ids: set[int], *, now: datetime) -> dict[int, NextAppointment]:
     """Each patient's next open appointment, in one query."""
     if not patient_ids:
         return {}
@@ -518,11 +572,14 @@ def next_appointments(patient_ids: set[int], *, now: datetime) -> dict[int, Appo
              .where(Appointment.patient_id.in_(patient_ids), Appointment.starts_at >= now,
                     Appointment.status.in_([s.value for s in OPEN_STATUSES]))
              .group_by(Appointment.patient_id).subquery())
-    query = (select(Appointment).join(first, (Appointment.patient_id == first.c.patient_id)
-                                      & (Appointment.starts_at == first.c.starts_at))
-             .where(Appointment.status.in_([s.value for s in OPEN_STATUSES]))
-             .options(joinedload(Appointment.procedure_type), joinedload(Appointment.office)))
-    return {appointment.patient_id: appointment for appointment in db.session.scalars(query)}
+    query = (select(Appointment.patient_id, Appointment.starts_at, Office.timezone, ProcedureType.code)
+             .join(first, (Appointment.patient_id == first.c.patient_id)
+                   & (Appointment.starts_at == first.c.starts_at))
+             .join(Office, Appointment.office_id == Office.id)
+             .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
+             .where(Appointment.status.in_([s.value for s in OPEN_STATUSES])))
+    return {patient_id: NextAppointment(starts_at, timezone, code)
+            for patient_id, starts_at, timezone, code in db.session.execute(query)}
 
 
 # Battery and service life.
@@ -697,7 +754,7 @@ class RecallQuery:
 @dataclass
 class RecallResult:
     devices: list[Device]
-    next_appointments: dict[int, Appointment]
+    next_appointments: dict[int, NextAppointment]
 
 
 def recall_search(query: RecallQuery, *, now: datetime, by: Actor, export: bool = False) -> RecallResult:

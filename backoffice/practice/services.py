@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
@@ -74,10 +74,24 @@ class ScheduleData:
 # Offices
 
 def list_offices(*, active_only: bool = False) -> list[Office]:
-    query = select(Office).options(selectinload(Office.rooms)).order_by(Office.name)
+    """The offices by name, with their rooms (one query)."""
+    query = select(Office).options(joinedload(Office.rooms)).order_by(Office.name)
     if active_only:
         query = query.where(Office.active.is_(True))
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query).unique())
+
+
+@dataclass(frozen=True)
+class OfficeLink:
+    id: int
+    slug: str
+    name: str
+
+
+def office_links() -> list[OfficeLink]:
+    """The offices open for booking, as the calendars' office tabs link them (one query)."""
+    return [OfficeLink(office_id, slug, name) for office_id, slug, name in db.session.execute(
+        select(Office.id, Office.slug, Office.name).where(Office.active.is_(True)).order_by(Office.name))]
 
 
 def office_choices() -> list[tuple[str, str]]:
@@ -227,6 +241,21 @@ def list_physicians(*, active_only: bool = False) -> list[Physician]:
     if active_only:
         query = query.where(Physician.active.is_(True))
     return list(db.session.scalars(query))
+
+
+def physicians_working_at(office_id: int, day: date) -> list[tuple[Physician, bool]]:
+    """The active physicians by name, each with whether a schedule block has them at the office
+    that day (one query)."""
+    scheduled = (select(PhysicianSchedule.id)
+                 .where(PhysicianSchedule.physician_id == Physician.id, PhysicianSchedule.office_id == office_id,
+                        PhysicianSchedule.weekday == day.weekday(),
+                        # rules.periods_overlap(effective_from, effective_until, day, day)
+                        or_(PhysicianSchedule.effective_from.is_(None), PhysicianSchedule.effective_from <= day),
+                        or_(PhysicianSchedule.effective_until.is_(None), PhysicianSchedule.effective_until >= day))
+                 .exists())
+    query = (select(Physician, scheduled).where(Physician.active.is_(True))
+             .order_by(Physician.last_name, Physician.first_name))
+    return [(physician, bool(working)) for physician, working in db.session.execute(query)]
 
 
 def physician_of_user(user_id: int | None) -> Physician | None:

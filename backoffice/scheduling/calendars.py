@@ -13,11 +13,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.audit.actor import Actor
 from backoffice.auth.roles import CLINICAL_ROLES
+from backoffice.devices.services import has_mri_unsafe_implant
 from backoffice.errors import NotFound
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
-from backoffice.practice.models import Office, Physician, PhysicianSchedule, Room
+from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physician, PhysicianSchedule, Room
 from backoffice.practice.rules import periods_overlap
+from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem
@@ -40,30 +42,164 @@ def local_day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
 
 
 def office_by_slug(slug: str) -> Office:
-    office = db.session.scalars(
-        select(Office).where(Office.slug == slug)
-        .options(selectinload(Office.hours), selectinload(Office.closures), selectinload(Office.rooms))
-    ).first()
+    """The office alone: a calendar reads the rooms, hours and closed days it shows on its own
+    (loading every collection with the office costs more than the rest of the page's queries)."""
+    office = db.session.scalars(select(Office).where(Office.slug == slug)).first()
     if office is None:
         raise NotFound("office", slug)
     return office
 
 
+def _rooms_in_use(office_id: int) -> list[Room]:
+    return list(db.session.scalars(select(Room).where(Room.office_id == office_id, Room.active.is_(True))
+                                   .order_by(Room.name)))
+
+
+def _hours(office_id: int) -> dict[int, tuple[time, time]]:
+    """Opening and closing time by weekday (0 = Monday); a weekday missing is closed."""
+    query = select(OfficeHours.weekday, OfficeHours.opens, OfficeHours.closes).where(OfficeHours.office_id == office_id)
+    return {weekday: (opens, closes) for weekday, opens, closes in db.session.execute(query)}
+
+
+def _closures(office_id: int, first: date, last: date) -> dict[date, str]:
+    """Why the office is closed, by day, from `first` to `last`."""
+    query = select(OfficeClosure.day, OfficeClosure.reason).where(OfficeClosure.office_id == office_id,
+                                                                  OfficeClosure.day.between(first, last))
+    return {day: reason for day, reason in db.session.execute(query)}
+
+
+@dataclass(slots=True)
+class PatientLabel:
+    sortable_name: str
+    mrn: str
+    date_of_birth: date
+    mri_unsafe: bool  # has an implant that is not MRI conditional
+
+
+@dataclass(slots=True)
+class ProcedureLabel:
+    code: str
+    name: str
+    category: str
+    prior_authorization: bool
+
+
+@dataclass(slots=True)
+class PhysicianLabel:
+    short_name: str
+
+
+@dataclass(slots=True)
+class RoomLabel:
+    name: str
+
+
+@dataclass(slots=True)
+class OfficeLabel:
+    name: str
+    timezone: str
+
+
+@dataclass(slots=True)
+class AppointmentRow:
+    """An appointment as the calendars, the board and the day sheet show it: plain values read in
+    one query (a busy week is a few hundred of them), with its times in its office's local time.
+    The names mirror Appointment's, so that the pieces of templates shared with the appointment
+    page read either. Not frozen: a frozen dataclass takes ten times as long to make."""
+
+    id: int
+    version: int
+    status: str
+    patient_id: int
+    office_id: int
+    room_id: int
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
+    local_start: datetime
+    local_end: datetime
+    start_time: str  # "09:00", local
+    end_time: str
+    region: str | None
+    side: str | None
+    levels_count: int | None
+    levels: str | None
+    prior_auth_ref: str | None
+    cancel_reason: str | None
+    notes: str | None
+    status_label: str  # "Checked in", as the status badge says it
+    patient: PatientLabel
+    procedure_type: ProcedureLabel
+    physician: PhysicianLabel
+    room: RoomLabel
+    office: OfficeLabel
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+
+def _clock(moment: datetime) -> str:
+    """09:05 (strftime takes several times as long, and a calendar shows hundreds of times)."""
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
 def _appointments(office_id: int | None, start: datetime, end: datetime, statuses: list[str],
-                  physician_id: int | None = None) -> list[Appointment]:
-    query = (select(Appointment)
+                  physician_id: int | None = None) -> list[AppointmentRow]:
+    query = (select(Appointment.id, Appointment.version, Appointment.status, Appointment.patient_id,
+                    Appointment.office_id, Appointment.room_id, Appointment.starts_at, Appointment.ends_at,
+                    Appointment.blocked_until, Appointment.region, Appointment.side, Appointment.levels_count,
+                    Appointment.levels, Appointment.prior_auth_ref, Appointment.cancel_reason, Appointment.notes,
+                    Appointment.procedure_type_id, Appointment.physician_id,
+                    # What calendars and the board show of a patient, not the whole record.
+                    Patient.first_name, Patient.last_name, Patient.mrn, Patient.date_of_birth,
+                    has_mri_unsafe_implant(Appointment.patient_id),
+                    ProcedureType.code, ProcedureType.name, ProcedureType.category, ProcedureType.prior_authorization,
+                    Physician.last_name, Room.name, Office.name, Office.timezone)
+             .join(Patient, Appointment.patient_id == Patient.id)
+             .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
+             .join(Physician, Appointment.physician_id == Physician.id)
+             .join(Room, Appointment.room_id == Room.id)
+             .join(Office, Appointment.office_id == Office.id)
              .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.status.in_(statuses))
-             .options(joinedload(Appointment.procedure_type), joinedload(Appointment.physician),
-                      joinedload(Appointment.room), joinedload(Appointment.office),
-                      # What calendars and the board show of a patient, not the whole record.
-                      joinedload(Appointment.patient).load_only(Patient.first_name, Patient.last_name,
-                                                                Patient.mrn, Patient.date_of_birth))
              .order_by(Appointment.starts_at))
     if office_id is not None:
         query = query.where(Appointment.office_id == office_id)
     if physician_id is not None:
         query = query.where(Appointment.physician_id == physician_id)
-    return list(db.session.scalars(query).unique())
+    # The few procedures, physicians, rooms and offices of a page, each made once.
+    procedures: dict[int, ProcedureLabel] = {}
+    physicians: dict[int, PhysicianLabel] = {}
+    rooms: dict[int, RoomLabel] = {}
+    offices: dict[int, tuple[OfficeLabel, ZoneInfo]] = {}
+    labels = {status: status.replace("_", " ").capitalize() for status in statuses}
+    found = []
+    # Unpacked in the order selected: reading a row's values by name takes longer than the rest.
+    for (appointment_id, version, status, patient_id, at_office_id, room_id, starts_at, ends_at, blocked_until,
+         region, side, levels_count, levels, prior_auth_ref, cancel_reason, notes, procedure_type_id, by_physician_id,
+         first_name, last_name, mrn, date_of_birth, mri_unsafe, code, procedure_name, category, prior_authorization,
+         physician_last_name, room_name, office_name, timezone) in db.session.execute(query):
+        procedure = procedures.get(procedure_type_id)
+        if procedure is None:
+            procedure = procedures[procedure_type_id] = ProcedureLabel(code, procedure_name, category,
+                                                                       prior_authorization)
+        physician = physicians.get(by_physician_id)
+        if physician is None:
+            physician = physicians[by_physician_id] = PhysicianLabel(f"Dr. {physician_last_name}")
+        room = rooms.get(room_id)
+        if room is None:
+            room = rooms[room_id] = RoomLabel(room_name)
+        if at_office_id not in offices:
+            offices[at_office_id] = (OfficeLabel(office_name, timezone), ZoneInfo(timezone))
+        office, zone = offices[at_office_id]
+        local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+        found.append(AppointmentRow(
+            appointment_id, version, status, patient_id, at_office_id, room_id, starts_at, ends_at, blocked_until,
+            local_start, local_end, _clock(local_start), _clock(local_end), region, side, levels_count, levels,
+            prior_auth_ref, cancel_reason, notes, labels[status],
+            PatientLabel(f"{last_name}, {first_name}", mrn, date_of_birth, mri_unsafe),
+            procedure, physician, room, office))
+    return found
 
 
 @dataclass(frozen=True)
@@ -72,11 +208,11 @@ class OfficeDay:
     day: date
     rooms: list[Room]
     rows: list[grid.Row]
-    appointments: list[Appointment]
+    appointments: list[AppointmentRow]
     hours: tuple[time, time] | None
     closed_because: str | None
     physicians: list[Physician]
-    off_grid: list[Appointment]  # cancelled and no-shows: their slots are free, but the desk asks about them
+    off_grid: list[AppointmentRow]  # cancelled and no-shows: their slots are free, but the desk asks about them
 
     @property
     def is_open(self) -> bool:
@@ -85,15 +221,15 @@ class OfficeDay:
 
 def office_day(slug: str, day: date) -> OfficeDay:
     office = office_by_slug(slug)
-    rooms = [room for room in office.rooms if room.active]
+    rooms = _rooms_in_use(office.id)
     start, end = local_day_bounds(day, office.timezone)
     everything = _appointments(office.id, start, end, [*ACTIVE_STATUS_VALUES, *OFF_GRID])
     appointments = [a for a in everything if a.status not in OFF_GRID]
     zone = ZoneInfo(office.timezone)
-    entries = [grid.Entry(a.room_id, a.starts_at.astimezone(zone), a.ends_at.astimezone(zone),
-                          a.blocked_until.astimezone(zone), a) for a in appointments]
-    hours = next(((h.opens, h.closes) for h in office.hours if h.weekday == day.weekday()), None)
-    closure = next((c.reason for c in office.closures if c.day == day), None)
+    entries = [grid.Entry(a.room_id, a.local_start, a.local_end, a.blocked_until.astimezone(zone), a)
+               for a in appointments]
+    hours = _hours(office.id).get(day.weekday())
+    closure = _closures(office.id, day, day).get(day)
     shown_hours = hours or (time(8), time(17))
     rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], entries)
     return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day),
@@ -127,7 +263,7 @@ class OfficeWeek:
     office: Office
     days: list[date]
     rooms: list[Room]
-    by_day_and_room: dict[tuple[date, int], list[Appointment]]
+    by_day_and_room: dict[tuple[date, int], list[AppointmentRow]]
     open_days: set[date]
     closures: dict[date, str]
 
@@ -142,17 +278,16 @@ def office_week(slug: str, day: date) -> OfficeWeek:
     days = week_of(day)
     start, _ = local_day_bounds(days[0], office.timezone)
     _, end = local_day_bounds(days[-1], office.timezone)
-    zone = ZoneInfo(office.timezone)
-    cells: dict[tuple[date, int], list[Appointment]] = defaultdict(list)
+    cells: dict[tuple[date, int], list[AppointmentRow]] = defaultdict(list)
     for appointment in _appointments(office.id, start, end, ACTIVE_STATUS_VALUES):
-        cells[(appointment.starts_at.astimezone(zone).date(), appointment.room_id)].append(appointment)
-    open_weekdays = {h.weekday for h in office.hours}
-    closures = {c.day: c.reason for c in office.closures if days[0] <= c.day <= days[-1]}
+        cells[(appointment.local_start.date(), appointment.room_id)].append(appointment)
+    open_weekdays = set(_hours(office.id))
+    closures = _closures(office.id, days[0], days[-1])
     open_days = {d for d in days if d.weekday() in open_weekdays and d not in closures}
     # A weekend the office does not open is left out, unless something is booked on it.
     booked_days = {d for d, _ in cells}
     shown = [d for d in days if d.weekday() < 5 or d in open_days or d in booked_days]
-    return OfficeWeek(office, shown, [r for r in office.rooms if r.active], dict(cells), open_days, closures)
+    return OfficeWeek(office, shown, _rooms_in_use(office.id), dict(cells), open_days, closures)
 
 
 @dataclass(frozen=True)
@@ -160,7 +295,7 @@ class PhysicianDay:
     physician: Physician
     day: date
     blocks: list[PhysicianSchedule]
-    appointments: list[Appointment]
+    appointments: list[AppointmentRow]
     on_leave: str | None
 
 
@@ -193,20 +328,28 @@ def patient_appointments(patient_id: int) -> list[Appointment]:
 
 @dataclass(frozen=True)
 class BoardLine:
-    appointment: Appointment
+    appointment: AppointmentRow
     moves: list[Status]
 
 
-def moves_now(appointment: Appointment, now: datetime) -> list[Status]:
-    """The one-click status moves the appointment allows now (no check-in on another day, no
-    no-show before the appointment time)."""
-    return [move for move in one_click_moves(appointment.status_enum)
-            if status_move_problem(appointment.status_enum, move, start=appointment.starts_at, now=now,
-                                   timezone=appointment.office.timezone) is None]
+def moves_now(status: Status, start: datetime, timezone: str, now: datetime) -> list[Status]:
+    """The one-click status moves an appointment in `status` starting at `start` allows now (no
+    check-in on another day, no no-show before the appointment time)."""
+    return [move for move in one_click_moves(status)
+            if status_move_problem(status, move, start=start, now=now, timezone=timezone) is None]
 
 
-def office_board(slug: str, day: date, now: datetime) -> tuple[Office, list[BoardLine]]:
+@dataclass(frozen=True)
+class OfficeBoard:
+    office: Office
+    lines: list[BoardLine]
+    closed_because: str | None
+
+
+def office_board(slug: str, day: date, now: datetime) -> OfficeBoard:
     """The day's appointments at an office with the status moves each one allows now."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
-    return office, [BoardLine(a, moves_now(a, now)) for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
+    lines = [BoardLine(a, moves_now(a.status_enum, a.starts_at, office.timezone, now))
+             for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
+    return OfficeBoard(office, lines, _closures(office.id, day, day).get(day))

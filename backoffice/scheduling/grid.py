@@ -39,6 +39,8 @@ class Cell:
 class Row:
     start: time
     label: str | None
+    clock: str = ""  # "09:05": the start as the page writes it
+    quarter: bool = False  # starts a quarter hour
     cells: dict[int, Cell] = field(default_factory=dict)
     line: list[Cell] = field(default_factory=list)  # the cells that start in this row, left to right
 
@@ -63,11 +65,13 @@ def day_rows(day: date, opens: time, closes: time, room_ids: Sequence[int],
     first -= first % STEP_MINUTES
     last = max([_minutes(closes)] + [_minutes(e.end.time()) for e in entries if e.end.date() == day])
     count = max(1, -(-(last - first) // STEP_MINUTES))
-    rows = [Row(start=(datetime.combine(day, time(0)) + timedelta(minutes=first + i * STEP_MINUTES)).time(),
-                label=None) for i in range(count)]
+    starts = [(datetime.combine(day, time(0)) + timedelta(minutes=first + i * STEP_MINUTES)).time()
+              for i in range(count)]
+    rows = [Row(start=start, label=None, clock=f"{start.hour:02d}:{start.minute:02d}", quarter=start.minute % 15 == 0)
+            for start in starts]
     for index, row in enumerate(rows):
         if index % 3 == 0:
-            row.label = f"{row.start:%H:%M}"
+            row.label = row.clock
     for room_id in room_ids:
         _fill_room(rows, room_id, [e for e in entries if e.room_id == room_id], day, first)
     for row in rows:

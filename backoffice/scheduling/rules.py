@@ -8,6 +8,7 @@ half-open [start, end), so back-to-back bookings do not clash.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -242,9 +243,13 @@ class BusyIndex:
             "room": defaultdict(list), "physician": defaultdict(list), "patient": defaultdict(list)}
         self._starts: dict[str, dict[int, list[datetime]]] = {
             "room": defaultdict(list), "physician": defaultdict(list), "patient": defaultdict(list)}
+        # In start order, each one goes at the end of its lists: `add` without its searches.
         for item in sorted(booked, key=lambda b: b.start):
             if item.appointment_id != ignore:
-                self.add(item)
+                for kind, key in (("room", item.room_id), ("physician", item.physician_id),
+                                  ("patient", item.patient_id)):
+                    self._starts[kind][key].append(item.start)
+                    self._lists[kind][key].append(item)
 
     def add(self, item: Booked) -> None:
         """Count one more booking (kept in start order)."""
@@ -530,6 +535,14 @@ def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, pro
             wall += step
 
 
+def _starts_from(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec, part: PartOfDay,
+                 step: timedelta, earliest: datetime) -> Iterator[tuple[datetime, str, str, OfficeSpec, PhysicianSpec]]:
+    """_starts_for_day from `earliest` on, in time order (the physician's spans there do not overlap)."""
+    for start in _starts_for_day(office, physician, day, procedure, part, step):
+        if start >= earliest:
+            yield start, office.name, physician.name, office, physician
+
+
 def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms: Sequence[RoomSpec],
                physicians: Sequence[PhysicianSpec], busy: BusyIndex, earliest: datetime, days: int,
                now: datetime, limits: Limits, part: PartOfDay = PartOfDay.ANY, step: timedelta = GRID * 3,
@@ -547,36 +560,43 @@ def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms
         return []
     for offset in range(days):
         day = first_day + timedelta(days=offset)
-        todays: list[Slot] = []
-        for office in offices:
-            for physician in physicians:
-                for start in _starts_for_day(office, physician, day, procedure, part, step):
-                    if start < earliest:
-                        continue
-                    where = SlotRequest(procedure, office, rooms_by_office[office.id][0], physician, start,
-                                        patient_id, region, side) if rooms_by_office[office.id] else None
-                    slot = _first_free_room(where, rooms_by_office[office.id], busy, now, limits, history)
-                    if slot is not None:
-                        todays.append(slot)
-        found.extend(sorted(todays, key=lambda s: (s.start, s.office.name, s.physician.name)))
-        if len(found) >= count:
-            break
+        # The day's possible starts in the order the list shows them (by time, office, physician),
+        # made and checked only until the list is full: most of a busy day's are never needed.
+        starts = heapq.merge(*(_starts_from(office, physician, day, procedure, part, step, earliest)
+                               for office in offices if rooms_by_office[office.id] for physician in physicians),
+                             key=lambda item: item[:3])
+        for start, _, _, office, physician in starts:
+            # Most times are taken by the physician: told apart before anything is made for them.
+            if _person_taken(physician.id, office.id, patient_id, start, start + procedure.duration, busy, limits):
+                continue
+            where = SlotRequest(procedure, office, rooms_by_office[office.id][0], physician, start, patient_id,
+                                region, side)
+            slot = _first_free_room(where, rooms_by_office[office.id], busy, now, limits, history)
+            if slot is not None:
+                found.append(slot)
+                if len(found) >= count:
+                    return found[:count]
     return found[:count]
 
 
 def is_person_taken(request: SlotRequest, busy: BusyIndex, limits: Limits) -> bool:
     """Whether the physician (with travel between offices) or the patient is busy then: the yes
     or no of conflict_problems without its messages, for the slot search to skip a time fast."""
-    for booked in busy.physician(request.physician.id, request.start - limits.travel, request.end + limits.travel):
-        if booked.office_id != request.office.id or (booked.start < request.end and request.start < booked.end):
+    return _person_taken(request.physician.id, request.office.id, request.patient_id, request.start, request.end,
+                         busy, limits)
+
+
+def _person_taken(physician_id: int, office_id: int, patient_id: int | None, start: datetime, end: datetime,
+                  busy: BusyIndex, limits: Limits) -> bool:
+    for booked in busy.physician(physician_id, start - limits.travel, end + limits.travel):
+        if booked.office_id != office_id or (booked.start < end and start < booked.end):
             return True
-    return bool(busy.patient(request.patient_id, request.start, request.end))
+    return bool(busy.patient(patient_id, start, end))
 
 
-def _first_free_room(where: SlotRequest | None, rooms: Sequence[RoomSpec], busy: BusyIndex, now: datetime,
+def _first_free_room(where: SlotRequest, rooms: Sequence[RoomSpec], busy: BusyIndex, now: datetime,
                      limits: Limits, history: Sequence[PriorProcedure]) -> Slot | None:
-    if where is None or is_person_taken(where, busy, limits):
-        return None
+    """The least equipped room that takes the slot, the physician and patient being free then."""
     for room in rooms:
         if busy.room(room.id, where.start, where.blocked_until):
             continue

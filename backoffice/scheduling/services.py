@@ -8,12 +8,13 @@ locked for the transaction and exclusion constraints refuse any overlap that sti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Row, Select, literal, or_, select, true, union_all
 from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
@@ -157,52 +158,83 @@ def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
 
 
 LONGEST_BOOKING = timedelta(days=1)  # no procedure with its turnover holds a room longer
+AppointmentRows = Select[*tuple[Any, ...]]
 
 
-def _active_between(start: datetime, end: datetime, *, room_ids: Iterable[int] = (),
-                    physician_ids: Iterable[int] = (), patient_ids: Iterable[int] = ()) -> list[Booked]:
-    """Active appointments touching [start, end) of these rooms, physicians or patients."""
-    who = [column.in_(list(ids)) for column, ids in ((Appointment.room_id, room_ids),
-                                                     (Appointment.physician_id, physician_ids),
-                                                     (Appointment.patient_id, patient_ids)) if ids]
+def _appointment_rows() -> AppointmentRows:
+    """Appointments as plain rows with the names the rules quote, not ORM objects: two months of a
+    practice's bookings are a thousand or more."""
+    return (select(Appointment.id, Appointment.office_id, Appointment.room_id, Appointment.physician_id,
+                   Appointment.patient_id, Appointment.starts_at, Appointment.ends_at, Appointment.blocked_until,
+                   Appointment.status, Appointment.region, Appointment.side, ProcedureType.frequency_group,
+                   ProcedureType.name.label("procedure"), Physician.last_name.label("physician"),
+                   Room.name.label("room"), Office.name.label("office"), Office.timezone)
+            .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
+            .join(Physician, Appointment.physician_id == Physician.id)
+            .join(Room, Appointment.room_id == Room.id).join(Office, Appointment.office_id == Office.id))
+
+
+def _active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
+                  physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = ()) -> AppointmentRows | None:
+    """Active appointments touching [start, end) of these rooms, physicians or patients (None
+    when no one is named)."""
+    who = [column.in_(ids) for column, ids in ((Appointment.room_id, room_ids),
+                                               (Appointment.physician_id, physician_ids),
+                                               (Appointment.patient_id, patient_ids)) if ids]
     if not who:
-        return []
-    # Plain rows, not ORM objects: two months of a practice's bookings are a thousand or more.
-    query = (select(Appointment.id, Appointment.office_id, Appointment.room_id, Appointment.physician_id,
-                    Appointment.patient_id, Appointment.starts_at, Appointment.ends_at, Appointment.blocked_until,
-                    ProcedureType.name.label("procedure"), Physician.last_name.label("physician"),
-                    Room.name.label("room"), Office.name.label("office"), Office.timezone)
-             .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .join(Physician, Appointment.physician_id == Physician.id)
-             .join(Room, Appointment.room_id == Room.id).join(Office, Appointment.office_id == Office.id)
-             .where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
-                    # A lower bound on the start keeps this an index range, not a scan of all history.
-                    Appointment.starts_at > start - LONGEST_BOOKING,
-                    Appointment.blocked_until > start, or_(*who)))
-    return [Booked(row.id, row.office_id, row.room_id, row.physician_id, row.patient_id, row.starts_at, row.ends_at,
-                   row.blocked_until, rules.procedure_label(row.procedure), f"Dr. {row.physician}", row.room,
-                   row.office, row.timezone) for row in db.session.execute(query)]
+        return None
+    return _appointment_rows().where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
+                                     # A lower bound on the start keeps this an index range, not a scan of
+                                     # all history.
+                                     Appointment.starts_at > start - LONGEST_BOOKING,
+                                     Appointment.blocked_until > start, or_(*who))
+
+
+def _history_query(patient_id: int, around: date) -> AppointmentRows:
+    """The patient's procedures that count against limits, two years either side of `around`."""
+    start = datetime.combine(around - timedelta(days=730), time(0), UTC)
+    end = datetime.combine(around + timedelta(days=730), time(0), UTC)
+    return _appointment_rows().where(Appointment.patient_id == patient_id, Appointment.starts_at >= start,
+                                     Appointment.starts_at < end, ProcedureType.frequency_group.is_not(None))
+
+
+def _booked(row: Row[Any]) -> Booked:
+    return Booked(row.id, row.office_id, row.room_id, row.physician_id, row.patient_id, row.starts_at, row.ends_at,
+                  row.blocked_until, rules.procedure_label(row.procedure), f"Dr. {row.physician}", row.room,
+                  row.office, row.timezone)
+
+
+def _prior(row: Row[Any]) -> PriorProcedure:
+    local_day = row.starts_at.astimezone(ZoneInfo(row.timezone)).date()
+    return PriorProcedure(row.id, local_day, row.frequency_group, row.region, row.procedure, Status(row.status),
+                          row.side)
+
+
+def _active_between(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
+                    physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = ()) -> list[Booked]:
+    query = _active_query(start, end, room_ids=room_ids, physician_ids=physician_ids, patient_ids=patient_ids)
+    return [] if query is None else [_booked(row) for row in db.session.execute(query)]
 
 
 def _history(patient_id: int | None, around: date, *, ignore: int | None = None) -> list[PriorProcedure]:
-    """The patient's procedures that count against limits, two years either side of `around`."""
     if patient_id is None:
         return []
-    start = datetime.combine(around - timedelta(days=730), time(0), UTC)
-    end = datetime.combine(around + timedelta(days=730), time(0), UTC)
-    query = (select(Appointment).join(Appointment.procedure_type)
-             .where(Appointment.patient_id == patient_id, Appointment.starts_at >= start,
-                    Appointment.starts_at < end, ProcedureType.frequency_group.is_not(None))
-             .options(joinedload(Appointment.procedure_type), joinedload(Appointment.office)))
-    return [prior_procedure(appointment) for appointment in db.session.scalars(query).unique()
-            if appointment.id != ignore]
+    return [_prior(row) for row in db.session.execute(_history_query(patient_id, around)) if row.id != ignore]
 
 
-def prior_procedure(appointment: Appointment) -> PriorProcedure:
-    local_day = appointment.starts_at.astimezone(ZoneInfo(appointment.office.timezone)).date()
-    return PriorProcedure(appointment.id, local_day, appointment.procedure_type.frequency_group,
-                          appointment.region, appointment.procedure_type.name, Status(appointment.status),
-                          appointment.side)
+def _busy_and_history(start: datetime, end: datetime, *, room_id: int, physician_id: int, patient_id: int | None,
+                      around: date, ignore: int | None = None) -> tuple[list[Booked], list[PriorProcedure]]:
+    """`_active_between` for one room, physician and patient, and the patient's `_history`, in one
+    statement: the two queries joined by UNION ALL, each row saying which one it answers."""
+    if patient_id is None:
+        return _active_between(start, end, room_ids=[room_id], physician_ids=[physician_id]), []
+    busy = _active_query(start, end, room_ids=[room_id], physician_ids=[physician_id], patient_ids=[patient_id])
+    assert busy is not None
+    history = _history_query(patient_id, around)
+    rows = db.session.execute(union_all(busy.add_columns(literal(True).label("busy")),
+                                        history.add_columns(literal(False).label("busy")))).all()
+    return ([_booked(row) for row in rows if row.busy],
+            [_prior(row) for row in rows if not row.busy and row.id != ignore])
 
 
 @dataclass(frozen=True)
@@ -215,20 +247,41 @@ class Setting:
     physician: PhysicianSpec
 
 
-def _load_setting(procedure_type_id: int, office_id: int, room_id: int, physician_id: int, day: date) -> Setting:
-    procedure = db.session.get(ProcedureType, procedure_type_id)
-    office = db.session.scalars(offices_query(day).where(Office.id == office_id)).unique().first()
-    room = db.session.get(Room, room_id)
-    physician = db.session.scalars(physicians_query(day).where(Physician.id == physician_id)).unique().first()
-    errors = {name: message for name, missing, message in (
-        ("procedure_type_id", procedure is None, "Choose a procedure."),
-        ("office_id", office is None, "Choose an office."),
-        ("room_id", room is None, "Choose a room."),
-        ("physician_id", physician is None, "Choose a physician.")) if missing}
-    if errors:
-        raise FieldErrors(errors)
-    assert procedure and office and room and physician
+def _load_setting(request: BookingRequest, *, lock: bool = False) -> Setting:
+    """The procedure, office, room and physician of a booking, in two statements. Raises FieldErrors
+    when one of them, or the patient, does not exist.
+
+    With `lock`, the first statement also locks the physician, patient and room rows for the rest
+    of the transaction, so that bookings of the same physician, patient or room queue up behind
+    one another (PostgreSQL row locks; SQLite's BEGIN IMMEDIATE already serialises every writer)."""
+    # One row of each table, picked by its id: side by side (joined on nothing), they are one row.
+    query = (offices_query(request.day).add_columns(Physician.id, Patient.id, Room, ProcedureType)
+             .join_from(Office, Physician, true()).join(Patient, true()).join(Room, true())
+             .join(ProcedureType, true())
+             .where(Office.id == request.office_id, Physician.id == request.physician_id,
+                    Patient.id == request.patient_id, Room.id == request.room_id,
+                    ProcedureType.id == request.procedure_type_id))
+    found = db.session.execute(for_update(query, of=[Physician, Patient, Room]) if lock else query).unique().first()
+    # The physician's schedule and leave are read after the lock, as changing them takes it too.
+    physician = db.session.scalars(physicians_query(request.day).where(Physician.id == request.physician_id)
+                                   .execution_options(populate_existing=True)).unique().first()
+    if found is None or physician is None:
+        raise _missing(request)
+    office, _, _, room, procedure = found
     return Setting(procedure_spec(procedure), office_spec(office), room_spec(room), physician_spec(physician))
+
+
+def _missing(request: BookingRequest) -> FieldErrors:
+    """What a booking names that does not exist: the patient, else the procedure, office, room or physician."""
+    if db.session.get(Patient, request.patient_id) is None:
+        return FieldErrors({"patient": "Choose a patient."})
+    wanted: list[tuple[str, type[Any], int, str]] = [
+        ("procedure_type_id", ProcedureType, request.procedure_type_id, "Choose a procedure."),
+        ("office_id", Office, request.office_id, "Choose an office."),
+        ("room_id", Room, request.room_id, "Choose a room."),
+        ("physician_id", Physician, request.physician_id, "Choose a physician.")]
+    return FieldErrors({name: message for name, model, entity_id, message in wanted
+                        if db.session.get(model, entity_id) is None})
 
 
 def _start(setting: Setting, day: date, wall: time) -> datetime:
@@ -241,13 +294,11 @@ def _start(setting: Setting, day: date, wall: time) -> datetime:
 def _problems(request: SlotRequest, *, now: datetime, limits: Limits,
               ignore: int | None = None) -> list[Problem]:
     window = timedelta(days=1)
-    busy = BusyIndex(_active_between(request.start - window, request.blocked_until + window,
-                                     room_ids=[request.room.id], physician_ids=[request.physician.id],
-                                     patient_ids=[request.patient_id] if request.patient_id else []),
-                     ignore=ignore)
     day = request.start.astimezone(ZoneInfo(request.office.timezone)).date()
-    return rules.slot_problems(request, busy, now=now, limits=limits,
-                               history=_history(request.patient_id, day, ignore=ignore))
+    busy, history = _busy_and_history(request.start - window, request.blocked_until + window,
+                                      room_id=request.room.id, physician_id=request.physician.id,
+                                      patient_id=request.patient_id, around=day, ignore=ignore)
+    return rules.slot_problems(request, BusyIndex(busy, ignore=ignore), now=now, limits=limits, history=history)
 
 
 class _NotBookable(Exception):
@@ -280,20 +331,11 @@ def _refusal(request: SlotRequest, problems: Sequence[Problem], *, now: datetime
 def _after_race(request: BookingRequest, *, now: datetime, limits: Limits,
                 ignore: int | None = None) -> DomainError:
     """Someone booked the same time a moment earlier: say what they booked."""
-    setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id, request.physician_id,
-                            request.day)
-    slot = _slot_request(setting, request)
+    slot = _slot_request(_load_setting(request), request)
     problems = _problems(slot, now=now, limits=limits, ignore=ignore)
     if not problems:
         return ConcurrentChange()
     return _refusal(slot, problems, now=now, limits=limits, ignore=ignore)
-
-
-def _lock_people_and_room(physician_id: int, patient_id: int, room_id: int) -> None:
-    """Bookings of the same physician, patient or room queue up behind one another (PostgreSQL
-    row locks; SQLite already serialises every writer)."""
-    for model, entity_id in ((Physician, physician_id), (Patient, patient_id), (Room, room_id)):
-        db.session.execute(for_update(select(model.id).where(model.id == entity_id)))
 
 
 def _check_or_override(problems: list[Problem], override_reason: str | None, by: Actor) -> bool:
@@ -320,11 +362,7 @@ def _slot_request(setting: Setting, request: BookingRequest) -> SlotRequest:
 
 
 def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) -> Appointment:
-    if db.session.get(Patient, request.patient_id) is None:
-        raise FieldErrors({"patient": "Choose a patient."})
-    _lock_people_and_room(request.physician_id, request.patient_id, request.room_id)
-    setting = _load_setting(request.procedure_type_id, request.office_id, request.room_id,
-                            request.physician_id, request.day)
+    setting = _load_setting(request, lock=True)
     slot = _slot_request(setting, request)
     missing = rules.detail_problems(slot)
     if missing:  # what the form lacks, not what is in the way: no alternatives to offer
@@ -470,9 +508,8 @@ def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: A
     if not old.is_open or old.status_enum is Status.IN_ROOM:
         state = old.status_enum.label.lower()
         raise StatusRefused(f"An appointment that is {state} cannot be moved.")
-    _lock_people_and_room(move.physician_id, old.patient_id, move.room_id)
-    setting = _load_setting(old.procedure_type_id, move.office_id, move.room_id, move.physician_id, move.day)
-    slot = _slot_request(setting, _move_request(old, move))
+    request = _move_request(old, move)
+    slot = _slot_request(_load_setting(request, lock=True), request)
     if (slot.start, move.room_id, move.physician_id) == (old.starts_at, old.room_id, old.physician_id):
         raise FieldErrors({"time": "This is where and when it is booked now: choose another time, room or "
                                    "physician to move it."})

@@ -57,9 +57,11 @@ def _requested_day() -> tuple[date, str | None]:
 
 # Choices for the booking forms.
 
-def _room_choices() -> list[tuple[str, str, str]]:
-    return [(str(room.id), room.name, room.office.name)
-            for office in practice.list_offices(active_only=True) for room in office.rooms if room.active]
+def _places() -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """The offices open for booking and their rooms in use, for the office and room selects (one query)."""
+    offices = practice.list_offices(active_only=True)
+    return ([(str(office.id), office.name) for office in offices],
+            [(str(room.id), room.name, office.name) for office in offices for room in office.rooms if room.active])
 
 
 def _physician_choices() -> list[tuple[str, str]]:
@@ -71,23 +73,23 @@ def _procedure_choices(procedures: list[ProcedureType]) -> list[tuple[str, str, 
 
 
 def _physicians_for_day(office_id: str | None, day: str | None) -> list[tuple[str, str, str]]:
-    """Physicians for a select: those who work at the chosen office that day first."""
-    everyone = practice.list_physicians(active_only=True)
+    """Physicians for a select: those who work at the chosen office that day first (one query)."""
     try:
         on_day = date.fromisoformat(day or "")
     except ValueError:
         on_day = None
     if not (office_id or "").isdigit() or on_day is None:
-        return [(str(p.id), p.display_name, "Physicians") for p in everyone]
-    working = {p.id for p in calendars.working_at(int(office_id or 0), on_day)}
+        return [(str(p.id), p.display_name, "Physicians") for p in practice.list_physicians(active_only=True)]
+    everyone = practice.physicians_working_at(int(office_id or 0), on_day)
     here = f"Working there on {on_day:%a %m/%d}"
-    return ([(str(p.id), p.display_name, here) for p in everyone if p.id in working]
-            + [(str(p.id), p.display_name, "Not working there that day") for p in everyone if p.id not in working])
+    return ([(str(p.id), p.display_name, here) for p, working in everyone if working]
+            + [(str(p.id), p.display_name, "Not working there that day") for p, working in everyone if not working])
 
 
 def _booking_form(formdata: Any) -> BookingForm:
     form = BookingForm(formdata=formdata)
-    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(),
+    offices, rooms = _places()
+    form.set_choices(offices=offices, rooms=rooms,
                      physicians=_physicians_for_day(formdata.get("office_id"), formdata.get("date")))
     procedures = list_procedure_types(active_only=True)
     form.set_procedures(_procedure_choices(procedures),
@@ -137,7 +139,8 @@ def appointment(appointment_id: int) -> str:
     actor = current_actor()
     appointment = services.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
-    moves = calendars.moves_now(appointment, utcnow()) if actor.has_any_role(*FRONT_DESK) else []
+    moves = (calendars.moves_now(appointment.status_enum, appointment.starts_at, appointment.office.timezone, utcnow())
+             if actor.has_any_role(*FRONT_DESK) else [])
     show_follow_ups = actor.has_any_role(Role.NURSE, Role.PHYSICIAN)
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
@@ -175,8 +178,8 @@ def change_status(appointment_id: int) -> Response:
 def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
     form = (RescheduleForm.for_record(appointment) if appointment is not None
             else RescheduleForm(formdata=formdata))
-    form.set_choices(offices=practice.office_choices(), rooms=_room_choices(),
-                     physicians=_physicians_for_day(None, None))
+    offices, rooms = _places()
+    form.set_choices(offices=offices, rooms=rooms, physicians=_physicians_for_day(None, None))
     return form
 
 
@@ -333,7 +336,7 @@ def office_calendar(slug: str) -> tuple[str, int]:
     view = request.args.get("view", "day")
     actor = current_actor()
     context: dict[str, Any] = {"day": day, "problem": problem, "today": practice_today(utcnow()),
-                               "offices": practice.list_offices(active_only=True),
+                               "offices": practice.office_links(),
                                "show_patients": calendars.may_see_patient_names(actor),
                                "can_book": actor.has_any_role(*BOOKERS)}
     if view == "week":
@@ -362,10 +365,10 @@ def day_sheet(slug: str) -> str:
 @allow(*FRONT_DESK)
 def board(slug: str) -> str:
     day, problem = _requested_day()
-    office, lines = calendars.office_board(slug, day, utcnow())
-    return render_template("scheduling/board.html", office=office, lines=lines, day=day, problem=problem,
-                           today=practice_today(utcnow()), offices=practice.list_offices(active_only=True),
-                           step=timedelta(days=1))
+    board = calendars.office_board(slug, day, utcnow())
+    return render_template("scheduling/board.html", office=board.office, lines=board.lines,
+                           closed_because=board.closed_because, day=day, problem=problem,
+                           today=practice_today(utcnow()), offices=practice.office_links(), step=timedelta(days=1))
 
 
 @bp.get("/my-day")
