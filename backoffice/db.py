@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Dialect, Engine, ForeignKey, MetaData, Select, String, event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -103,6 +103,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 # SQLSTATEs of a unique and an exclusion constraint violation (PostgreSQL).
 CONFLICT_SQLSTATES = {"23505", "23P01"}
+# A deadlock PostgreSQL broke by rolling this transaction back: two writers locked rows in
+# opposite orders (a catalog change marking every patient against a reschedule, say).
+DEADLOCK_SQLSTATE = "40P01"
 SQLITE_CONFLICTS = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
 
 
@@ -146,6 +149,12 @@ def transaction(session: AnySession, actor: Any = None) -> Iterator[Session]:
         # such as bookings, catch ConcurrentChange and read the constraint from __cause__.
         logger.warning("write refused by a concurrent change: %s",
                        constraint_conflict(error) if isinstance(error, IntegrityError) else "version")
+        raise ConcurrentChange() from error
+    except OperationalError as error:
+        session.rollback()
+        if getattr(error.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
+            raise
+        logger.warning("write refused: deadlock with a concurrent transaction")
         raise ConcurrentChange() from error
     except BaseException:
         session.rollback()

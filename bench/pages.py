@@ -14,6 +14,7 @@ Writes bench/results.md and bench/results.json.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -191,9 +192,14 @@ def run(apps: dict[str, Flask], repeats: int) -> tuple[dict[str, dict[str, Measu
     clients: dict[str, dict[str, FlaskClient]] = {name: {} for name in apps}
     pages = {name: _pages(app) for name, app in apps.items()}
     probes = {(name, page.name): Probe(apps[name], page, clients[name]) for name in apps for page in pages[name]}
-    for round_number in range(repeats + 2):
+    for _ in range(2):   # the first two rounds warm caches
         for probe in probes.values():
-            probe.send(keep=round_number >= 2)   # the first two rounds warm caches
+            probe.send(keep=False)
+    gc.collect()
+    gc.freeze()   # as gunicorn.conf.py does once a worker has loaded the app
+    for _ in range(repeats):
+        for probe in probes.values():
+            probe.send(keep=True)
     results: dict[str, dict[str, Measure]] = {}
     for (scale_name, page_name), probe in probes.items():
         results.setdefault(page_name, {})[scale_name] = probe.result()

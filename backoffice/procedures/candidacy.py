@@ -5,17 +5,18 @@ number of patients; each change is one transaction."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Executable, delete, event, func, insert, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session, load_only
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import Subquery
 
@@ -224,7 +225,8 @@ class CandidateRow:
     patient: Patient
     physician: Physician
     office: Office
-    last_procedure: Done
+    anchor_appointment_id: int  # the latest procedure the candidacy rests on
+    levels: str | None          # its levels
     schedule: ScheduleLink | None
 
 
@@ -251,13 +253,11 @@ def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done]) -> Done | None:
     return max(cited, key=lambda d: d.procedure.day, default=None)
 
 
-def _to_book(candidacy: Candidacy, anchor: Done, types: Iterable[ProcedureType]) -> int | None:
+def _to_book(candidacy: Candidacy, last_type_id: int, of_kind: dict[str, list[int]]) -> int | None:
     """The procedure to book: the same as last time when it is of the kind wanted (a repeat
     transforaminal epidural stays transforaminal), else the catalog's first of that kind."""
-    wanted = candidacy.kind.schedules.value
-    of_kind = [t.id for t in types if t.kind == wanted and t.active]
-    same = [type_id for type_id in of_kind if type_id == anchor.procedure_type_id]
-    return next(iter(same or of_kind), None)
+    bookable = of_kind.get(candidacy.kind.schedules.value, [])
+    return last_type_id if last_type_id in bookable else next(iter(bookable), None)
 
 
 # Stored candidacies. Working out every patient of the last two years on each visit to the list
@@ -276,10 +276,12 @@ def _stored_row(patient_id: int, candidacy: Candidacy, anchor: Done) -> dict[str
             "eligible_from": candidacy.eligible_from, "rule": candidacy.rule,
             "evidence": [[e.text, e.appointment_id] for e in candidacy.evidence],
             "anchor_appointment_id": anchor.procedure.appointment_id, "anchor_day": anchor.procedure.day,
+            "anchor_procedure_type_id": anchor.procedure_type_id, "anchor_side": anchor.procedure.side,
+            "anchor_levels": anchor.procedure.levels, "anchor_levels_count": anchor.levels_count,
             "physician_id": anchor.physician_id, "office_id": anchor.office_id}
 
 
-def _as_candidacy(stored: StoredCandidacy) -> Candidacy:
+def _as_candidacy(stored: Row[Any]) -> Candidacy:
     return Candidacy(CandidacyKind(stored.kind), stored.region, stored.side, Eligibility(stored.eligibility),
                      tuple(Evidence(text, appointment_id) for text, appointment_id in stored.evidence), stored.rule,
                      stored.eligible_from)
@@ -330,12 +332,15 @@ def reassess_stale_candidacies(*, today: date, by: Actor | None = None) -> int:
     """Work out again the patients whose stored candidacies may not hold on `today`; how many.
 
     The check rows are locked first, so a booking or an outcome recorded meanwhile either waits
-    for this to commit and marks its patient again, or commits first and is read here."""
+    for this to commit and marks its patient again, or holds the row and is left for next time."""
     stale = select(CandidacyCheck.patient_id).where(_is_stale(today))
     if db.session.scalar(stale.limit(1)) is None:
         return 0
     with transaction(db.session, by):
-        patient_ids = list(db.session.scalars(stale.order_by(CandidacyCheck.patient_id).with_for_update()))
+        # A row another transaction is marking stays stale for the next visit: waiting for it
+        # could deadlock with a change that marks everyone.
+        patient_ids = list(db.session.scalars(stale.order_by(CandidacyCheck.patient_id)
+                                              .with_for_update(skip_locked=True)))
         _reassess(patient_ids, today)
     return len(patient_ids)
 
@@ -351,20 +356,29 @@ def mark_all_candidacies_stale() -> int:
     return db.session.scalar(select(func.count()).select_from(CandidacyCheck)) or 0
 
 
-def _stale_marker(dialect: str, patient_ids: set[int]) -> Executable:
+def _stale_markers(dialect: str, patient_ids: set[int]) -> list[Executable]:
     upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = upsert(CandidacyCheck).values([{"patient_id": id_} for id_ in sorted(patient_ids)])
-    return statement.on_conflict_do_update(index_elements=["patient_id"], set_={"holds_until": None})
+    ordered = sorted(patient_ids)  # rows locked in one order by everyone: no deadlock between markers
+    return [upsert(CandidacyCheck).values([{"patient_id": id_} for id_ in ordered[start:start + MAX_LISTED_IDS]])
+            .on_conflict_do_update(index_elements=["patient_id"], set_={"holds_until": None})
+            for start in range(0, len(ordered), MAX_LISTED_IDS)]
 
 
 def _is_changed(session: Session, obj: object) -> bool:
     return obj in session.new or obj in session.deleted or session.is_modified(obj, include_collections=False)
 
 
+# What the rules read from the catalog; a new name or duration changes no candidacy.
+CATALOG_RULE_COLUMNS = ("code", "kind", "frequency_group", "max_per_year", "min_days_between", "interval_scope",
+                        "active")
+
+
 def _changes_everyone(session: Session, obj: object) -> bool:
-    if isinstance(obj, ProcedureType | ClinicalSettings):
+    if isinstance(obj, ClinicalSettings):
         return _is_changed(session, obj)
-    return isinstance(obj, Office) and bool(get_history(obj, "timezone").deleted)
+    if isinstance(obj, ProcedureType):
+        return obj in session.new or any(get_history(obj, column).has_changes() for column in CATALOG_RULE_COLUMNS)
+    return isinstance(obj, Office) and get_history(obj, "timezone").has_changes()
 
 
 def _patients_changed(session: Session) -> tuple[set[int], bool]:
@@ -387,8 +401,8 @@ def _mark_stale_candidacies(session: Session, _context: Any) -> None:
     connection = session.connection()
     if everyone:
         connection.execute(update(CandidacyCheck).values(holds_until=None))
-    if patients:
-        connection.execute(_stale_marker(connection.dialect.name, patients))
+    for statement in _stale_markers(connection.dialect.name, patients):
+        connection.execute(statement)
 
 
 def candidate_worklist(*, office_id: int | None, physician_id: int | None, horizon_days: int | None,
@@ -409,11 +423,18 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
     offsets = {section: max(0, (offsets or {}).get(section, 0)) for section in Section}
     pages = union_all(*(select(_page(section, listed, offset, limit))
                         for section, offset in offsets.items())).subquery()
-    query = select(StoredCandidacy, pages.c.total).join(pages, pages.c.id == StoredCandidacy.id)
-    found = sorted(((stored, int(total)) for stored, total in db.session.execute(query)),
-                   key=lambda item: (item[0].eligible_from or date.min, item[0].anchor_day, item[0].id))
+    query = (select(*StoredCandidacy.__table__.columns, pages.c.total, Patient, Physician, Office)
+             .join(pages, pages.c.id == StoredCandidacy.id)
+             .join(Patient, Patient.id == StoredCandidacy.patient_id)
+             .join(Physician, Physician.id == StoredCandidacy.physician_id)
+             .join(Office, Office.id == StoredCandidacy.office_id)
+             .options(load_only(Patient.id, Patient.mrn, Patient.first_name, Patient.last_name, Patient.phone),
+                      load_only(Physician.id, Physician.first_name, Physician.last_name),
+                      load_only(Office.id, Office.name)))
+    rows = cast(Sequence[Row[Any]], db.session.execute(query).all())
+    found = sorted(rows, key=lambda row: (row.eligible_from or date.min, row.anchor_day, row.id))
     counts = dict.fromkeys(Section, 0)
-    shown = {stored.section for stored, _ in found}
+    shown = {row.section for row in found}
     if any(offset and section.value not in shown for section, offset in offsets.items()):
         counts.update(_counts(listed))  # a page past the end: the count still shows
     result = CandidateList(sections={section: [] for section in Section}, counts=counts, limit=limit,
@@ -422,7 +443,8 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
 
 
 # Eligible now first (no date), then by the day they become eligible, then the oldest procedure:
-# the order of the section's index, so a page reads no more rows than it shows.
+# the order of the section's index on SQLite (PostgreSQL sorts the section's listed rows, which
+# the count reads anyway).
 LIST_ORDER = (StoredCandidacy.eligible_from.asc().nulls_first(), StoredCandidacy.anchor_day, StoredCandidacy.id)
 
 
@@ -437,28 +459,24 @@ def _counts(listed: list[ColumnElement[bool]]) -> dict[Section, int]:
     return {Section(section): count for section, count in db.session.execute(query)}
 
 
-def _rows(found: list[tuple[StoredCandidacy, int]], result: CandidateList, *, today: date) -> CandidateList:
+def _rows(found: list[Row[Any]], result: CandidateList, *, today: date) -> CandidateList:
     if not found:
         return result
-    anchors = {d.procedure.appointment_id: d
-               for d in _done(Appointment.id.in_([stored.anchor_appointment_id for stored, _ in found]))}
-    patient_ids = {stored.patient_id for stored, _ in found}
-    patients = {p.id: p for p in db.session.scalars(select(Patient).where(Patient.id.in_(patient_ids)))}
-    physicians = {p.id: p for p in db.session.scalars(select(Physician))}
-    offices = {o.id: o for o in db.session.scalars(select(Office))}
-    types = list(db.session.scalars(select(ProcedureType).order_by(ProcedureType.id)))
-    for stored, total in found:
-        candidacy, anchor = _as_candidacy(stored), anchors[stored.anchor_appointment_id]
-        patient = patients[stored.patient_id]
-        section = Section(stored.section)
-        result.counts[section] = total
-        to_book = _to_book(candidacy, anchor, types)
+    of_kind: dict[str, list[int]] = defaultdict(list)
+    for type_id, kind in db.session.execute(select(ProcedureType.id, ProcedureType.kind)
+                                            .where(ProcedureType.active.is_(True)).order_by(ProcedureType.id)):
+        of_kind[kind].append(type_id)
+    for row in found:
+        candidacy = _as_candidacy(row)
+        section = Section(row.section)
+        result.counts[section] = row.total
+        to_book = _to_book(candidacy, row.anchor_procedure_type_id, of_kind)
         schedule = None if to_book is None else ScheduleLink(
-            to_book, anchor.physician_id, patient.mrn, candidacy.region, candidacy.side or anchor.procedure.side,
-            anchor.procedure.levels, anchor.levels_count, candidacy.eligible_from if candidacy.eligible_from
+            to_book, row.physician_id, row.Patient.mrn, candidacy.region, candidacy.side or row.anchor_side,
+            row.anchor_levels, row.anchor_levels_count, candidacy.eligible_from if candidacy.eligible_from
             and candidacy.eligible_from > today else None)
-        result.sections[section].append(CandidateRow(candidacy, patient, physicians[stored.physician_id],
-                                                     offices[stored.office_id], anchor, schedule))
+        result.sections[section].append(CandidateRow(candidacy, row.Patient, row.Physician, row.Office,
+                                                     row.anchor_appointment_id, row.anchor_levels, schedule))
     return result
 
 

@@ -395,3 +395,5 @@ def test_candidate_worklist_sends_as_many_queries_for_ten_thousand_patients_as_f
     patient_links = re.compile(r"/patients/\d+")
     assert patient_links.findall(section(first, "repeat")) != patient_links.findall(section(second, "repeat"))
     assert patient_links.findall(section(first, "rfa")) == patient_links.findall(section(second, "rfa"))
+    past_the_end = nurse.get(f"/candidates?repeat_page={repeats // 25 + 2}").get_data(as_text=True)
+    assert f"the list has {repeats}." in past_the_end and "repeat_page=1" in section(past_the_end, "repeat")

@@ -59,7 +59,7 @@ def test_one_block_at_70_percent_leaves_the_patient_needing_a_confirmatory_block
     [row] = found.sections[Section.CONFIRMATORY]
     assert row.candidacy.evidence[1].text.endswith("(below 80%: does not qualify)")
     assert row.schedule is not None and row.schedule.procedure_type_id == procedure("MBB").id
-    assert row.last_procedure.procedure.appointment_id != good.id
+    assert row.anchor_appointment_id != good.id
 
 
 def test_a_lumbar_rfa_four_months_ago_shows_the_date_a_repeat_becomes_eligible():

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from backoffice.auth.models import User
 from backoffice.db import transaction
@@ -12,7 +13,7 @@ from backoffice.extensions import db
 from backoffice.patients import services as patients
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
-from tests.conftest import make_app
+from tests.conftest import make_app, truncate_postgres
 
 from .helpers import NOW, actor_for, count, make_user, patient_data
 
@@ -114,3 +115,35 @@ def test_a_constraint_that_fires_at_commit_becomes_a_concurrent_change_message()
     with pytest.raises(ConcurrentChange), transaction(db.session, actor):
         db.session.add(Office(**{**office, "name": "Annapolis 2"}))  # same slug
     assert count(Office) == 1
+
+
+def test_a_deadlock_postgresql_breaks_becomes_a_concurrent_change_message(postgres_url):
+    """Two writers lock the same two rows in opposite orders; PostgreSQL rolls one back."""
+    truncate_postgres(postgres_url)
+    app = make_app(postgres_url)
+    with app.app_context():
+        actor = actor_for(make_user())
+        first, second = (patients.create_patient(patient_data(last_name=name), confirm_duplicate=False, by=actor,
+                                                 now=NOW).id for name in ("Ames", "Byrne"))
+        lock = "SELECT id FROM patient WHERE id = :id FOR UPDATE"
+        other_holds_first, other_done = threading.Event(), threading.Event()
+        engine = db.engine
+
+        def other_writer() -> None:
+            with engine.connect() as connection, connection.begin():
+                connection.execute(text(lock), {"id": first})
+                other_holds_first.set()
+                time.sleep(0.3)  # this side starts waiting last, so the other side's check finds the deadlock
+                connection.execute(text(lock), {"id": second})
+            other_done.set()
+
+        with pytest.raises(ConcurrentChange), transaction(db.session, actor):
+            db.session.execute(text(lock), {"id": second})
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            assert other_holds_first.wait(5)
+            db.session.execute(text(lock), {"id": first})
+        thread.join(10)
+        assert other_done.is_set()
+        db.session.remove()
+        db.engine.dispose()
