@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import us
@@ -32,6 +32,8 @@ from wtforms.widgets import HiddenInput, TextInput
 
 from backoffice.errors import StaleEdit
 from backoffice.phones import format_phone, parse_phone
+
+NameT = TypeVar("NameT", bound=str)
 
 MARKUP = re.compile(r"<\s*[a-zA-Z!/?]")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -257,6 +259,11 @@ def page_number(args: Mapping[str, str], name: str) -> int:
     """A list's page from the query string: 1 for anything that is not a plausible page."""
     raw = args.get(name, "")
     return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+
+
+def page_offsets(args: Mapping[str, str], names: Iterable[NameT], per_page: int) -> dict[NameT, int]:
+    """The rows each list of a page skips, from its `<name>_page` argument."""
+    return {name: (page_number(args, f"{name}_page") - 1) * per_page for name in names}
 
 
 def local_path(target: str | None) -> str | None:

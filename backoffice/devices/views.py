@@ -33,7 +33,7 @@ from backoffice.devices.models import Device, ScsTrial
 from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
 from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, DeviceSettings
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit, page_number
+from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit, page_offsets
 from backoffice.patients.models import Patient
 from backoffice.patients.services import get_patient
 from backoffice.practice import services as practice
@@ -83,8 +83,7 @@ def refills() -> str:
     office = request.args.get("office", "")
     office_id = int(office) if office.isdigit() and len(office) < 9 else None
     settings = device_settings()
-    offsets = {name: (page_number(request.args, f"{name}_page") - 1) * REFILLS_PER_PAGE
-               for name in ("overdue", "due_soon", "never_refilled")}
+    offsets = page_offsets(request.args, ("overdue", "due_soon", "never_refilled"), REFILLS_PER_PAGE)
     worklist = services.refill_worklist(office_id=office_id, today=_today(), window_days=settings.refill_window_days,
                                         limit=REFILLS_PER_PAGE, now=utcnow(), by=current_actor(), offsets=offsets)
     return render_template("devices/refills.html", worklist=worklist, office_id=office_id,

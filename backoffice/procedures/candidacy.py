@@ -115,24 +115,20 @@ def _since(today: date) -> datetime:
     return datetime.combine(today - timedelta(days=HISTORY_DAYS), time(0), UTC)
 
 
-def _done(*where: ColumnElement[bool]) -> list[Done]:
+def _history(today: date, *where: ColumnElement[bool]) -> list[Done]:
     query = (select(Appointment.id, Appointment.patient_id, Appointment.procedure_type_id, Appointment.physician_id,
                     Appointment.office_id, Appointment.starts_at, Appointment.region, Appointment.side,
                     Appointment.levels, Appointment.levels_count, Appointment.status, ProcedureType.code,
                     ProcedureType.kind, Office.timezone)
              .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
              .join(Office, Appointment.office_id == Office.id)
-             .where(*where)
+             .where(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today),
+                    Appointment.status.in_(rules.COUNTED), *where)
              .order_by(Appointment.starts_at))
     return [Done(DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
                                ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),
                  row.patient_id, row.procedure_type_id, row.physician_id, row.office_id, row.levels_count)
             for row in db.session.execute(query)]
-
-
-def _history(today: date, *where: ColumnElement[bool]) -> list[Done]:
-    return _done(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today),
-                 Appointment.status.in_(rules.COUNTED), *where)
 
 
 def _outcomes(today: date, *where: ColumnElement[bool]) -> dict[int, list[RecordedOutcome]]:

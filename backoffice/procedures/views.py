@@ -13,7 +13,7 @@ from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import MAX_ID, utcnow
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, page_number
+from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, page_offsets
 from backoffice.patients.services import get_patient
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
@@ -121,8 +121,7 @@ def follow_ups() -> str:
     worklist = followups.follow_up_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, now=utcnow(),
         timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=FOLLOW_UPS_PER_PAGE,
-        by=current_actor(), offsets={name: (page_number(request.args, f"{name}_page") - 1) * FOLLOW_UPS_PER_PAGE
-                                     for name in followups.SECTIONS})
+        by=current_actor(), offsets=page_offsets(request.args, followups.SECTIONS, FOLLOW_UPS_PER_PAGE))
     return render_template("procedures/follow_ups.html", worklist=worklist, chosen=chosen, days=days,
                            day_choices=UPCOMING_DAYS, offices=practice.office_choices(), now=utcnow(),
                            today=practice_today(utcnow()))
@@ -227,8 +226,7 @@ def candidates() -> str:
     found = candidacy.candidate_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, horizon_days=horizon_days,
         today=practice_today(utcnow()), limit=CANDIDATES_PER_PAGE, by=current_actor(),
-        offsets={section: (page_number(request.args, f"{section.value}_page") - 1) * CANDIDATES_PER_PAGE
-                 for section in candidacy.Section})
+        offsets=page_offsets(request.args, candidacy.Section, CANDIDATES_PER_PAGE))
     return render_template("procedures/candidates.html", found=found, chosen=chosen, horizon=horizon,
                            horizons=HORIZONS, offices=practice.office_choices(), today=practice_today(utcnow()))
 
