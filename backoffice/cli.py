@@ -64,7 +64,7 @@ def reassess_candidacies_command() -> None:
     from backoffice.procedures import candidacy
 
     marked = candidacy.mark_all_candidacies_stale()
-    done = candidacy.reassess_stale_candidacies(today=practice_today(utcnow()))
+    done = candidacy.reassess_stale_candidacies(today=practice_today(utcnow())).patients
     click.echo(f"Candidacies worked out again for {done:,} of {marked:,} patients with appointments.")
 
 

@@ -1955,7 +1955,7 @@ def generate(scale: Scale, *, now: datetime, seed: int = 1) -> dict[str, int]:
     db.session.commit()
     _say(f"Written in {stopwatch.perf_counter() - started:.1f} s")
     candidacy.mark_all_candidacies_stale()  # the bulk insert bypassed the marking of changed patients
-    assessed = candidacy.reassess_stale_candidacies(today=window.today)
+    assessed = candidacy.reassess_stale_candidacies(today=window.today).patients
     _say(f"Candidacies of {assessed:,} patients worked out in {stopwatch.perf_counter() - started:.1f} s")
     return row_counts()
 

@@ -4,19 +4,36 @@ number of patients; each change is one transaction."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Executable, delete, event, func, insert, or_, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Executable,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import Subquery
 
@@ -27,6 +44,7 @@ from backoffice.editing import apply_edit, stamps
 from backoffice.errors import FieldErrors, NotFound
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
+from backoffice.phones import format_phone
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures import rules
 from backoffice.procedures.models import (
@@ -83,18 +101,30 @@ def update_settings(thresholds: Thresholds, *, expected_version: int, by: Actor,
     return settings
 
 
-def session_limits() -> dict[str, SessionLimit]:
-    """Per frequency group, the strictest limits the catalog sets for its procedures."""
+@dataclass(frozen=True)
+class RuleCatalog:
+    """What the rules and the worklist read from the procedure catalog's active procedures."""
+
+    limits: dict[str, SessionLimit]  # per frequency group, the strictest its procedures set
+    bookable: dict[str, list[int]]   # procedure type ids by kind, in catalog order
+
+
+def rule_catalog() -> RuleCatalog:
     limits: dict[str, SessionLimit] = {}
-    query = select(ProcedureType).where(ProcedureType.frequency_group.is_not(None), ProcedureType.active.is_(True))
-    for procedure in db.session.scalars(query.order_by(ProcedureType.id)):
-        group = procedure.frequency_group or ""
+    bookable: dict[str, list[int]] = defaultdict(list)
+    query = (select(ProcedureType.id, ProcedureType.kind, ProcedureType.frequency_group, ProcedureType.max_per_year,
+                    ProcedureType.min_days_between, ProcedureType.interval_scope)
+             .where(ProcedureType.active.is_(True)).order_by(ProcedureType.id))
+    for type_id, kind, group, max_per_year, min_days_between, interval_scope in db.session.execute(query):
+        bookable[kind].append(type_id)
+        if group is None:
+            continue
         known = limits.get(group, SessionLimit())
         limits[group] = SessionLimit(
-            max_per_year=min(filter(None, (known.max_per_year, procedure.max_per_year)), default=None),
-            min_days_between=min(filter(None, (known.min_days_between, procedure.min_days_between)), default=None),
-            interval_scope=known.interval_scope if known.min_days_between else procedure.interval_scope)
-    return limits
+            max_per_year=min(filter(None, (known.max_per_year, max_per_year)), default=None),
+            min_days_between=min(filter(None, (known.min_days_between, min_days_between)), default=None),
+            interval_scope=known.interval_scope if known.min_days_between else interval_scope)
+    return RuleCatalog(limits, dict(bookable))
 
 
 # History as the rules see it.
@@ -115,54 +145,75 @@ def _since(today: date) -> datetime:
     return datetime.combine(today - timedelta(days=HISTORY_DAYS), time(0), UTC)
 
 
-def _history(today: date, *where: ColumnElement[bool]) -> list[Done]:
-    query = (select(Appointment.id, Appointment.patient_id, Appointment.procedure_type_id, Appointment.physician_id,
-                    Appointment.office_id, Appointment.starts_at, Appointment.region, Appointment.side,
-                    Appointment.levels, Appointment.levels_count, Appointment.status, ProcedureType.code,
-                    ProcedureType.kind, Office.timezone)
-             .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .join(Office, Appointment.office_id == Office.id)
-             .where(ProcedureType.kind != ProcedureKind.NONE.value, Appointment.starts_at >= _since(today),
-                    Appointment.status.in_(rules.COUNTED), *where)
-             .order_by(Appointment.starts_at))
-    return [Done(DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
-                               ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),
-                 row.patient_id, row.procedure_type_id, row.physician_id, row.office_id, row.levels_count)
-            for row in db.session.execute(query)]
+@dataclass
+class Histories:
+    """Patients' procedures of the last two years with the outcomes recorded for them in that
+    time, and the day each patient was last cleared by a psychological evaluation."""
+
+    done: list[Done] = field(default_factory=list)
+    outcomes: dict[int, list[RecordedOutcome]] = field(default_factory=dict)
+    psych_cleared_on: dict[int, date] = field(default_factory=dict)
 
 
-def _outcomes(today: date, *where: ColumnElement[bool]) -> dict[int, list[RecordedOutcome]]:
-    query = (select(Outcome.patient_id, Outcome.appointment_id, Outcome.recorded_on, Outcome.percent_relief,
-                    Outcome.relief_hours, Outcome.relief_ongoing, Outcome.decision, Outcome.relief_amount,
-                    Outcome.relief_unit)
-             .where(Outcome.recorded_on >= today - timedelta(days=HISTORY_DAYS), *where))
-    found: dict[int, list[RecordedOutcome]] = defaultdict(list)
-    for row in db.session.execute(query):
-        found[row.patient_id].append(RecordedOutcome(
-            row.appointment_id, row.recorded_on, row.percent_relief, row.relief_hours, row.relief_ongoing,
-            row.decision, rules.relief_said(row.relief_amount, row.relief_unit)))
+@cache
+def _history_query(of_listed_patients: bool) -> Select[*tuple[Any, ...]]:
+    """Built once per shape, with the days and patients as parameters: building a statement this
+    size takes as long as running it for a patient or two."""
+    cleared_on = (select(func.max(PsychEvaluation.evaluated_on))
+                  .where(PsychEvaluation.patient_id == Appointment.patient_id, PsychEvaluation.cleared.is_(True))
+                  .scalar_subquery().label("cleared_on"))
+    query: Select[*tuple[Any, ...]] = (
+        select(Appointment.id, Appointment.patient_id, Appointment.procedure_type_id, Appointment.physician_id,
+               Appointment.office_id, Appointment.starts_at, Appointment.region, Appointment.side,
+               Appointment.levels, Appointment.levels_count, Appointment.status, ProcedureType.code,
+               ProcedureType.kind, Office.timezone, cleared_on, Outcome.recorded_on, Outcome.percent_relief,
+               Outcome.relief_hours, Outcome.relief_ongoing, Outcome.decision, Outcome.relief_amount,
+               Outcome.relief_unit)
+        .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
+        .join(Office, Appointment.office_id == Office.id)
+        .outerjoin(Outcome, and_(Outcome.appointment_id == Appointment.id,
+                                 Outcome.recorded_on >= bindparam("outcomes_since", type_=Date)))
+        .where(ProcedureType.kind != ProcedureKind.NONE.value,
+               Appointment.starts_at >= bindparam("since", type_=Appointment.starts_at.type),
+               Appointment.status.in_(rules.COUNTED))
+        .order_by(Appointment.starts_at, Appointment.id, Outcome.id)
+    )
+    if of_listed_patients:
+        query = query.where(Appointment.patient_id.in_(bindparam("patient_ids", expanding=True)))
+    return query
+
+
+def _histories(today: date, patient_ids: list[int] | None) -> Histories:
+    """One query: an outcome only counts through its procedure, and an evaluation only matters
+    to a patient with a trial, so both are read alongside the procedures. Everyone's when
+    `patient_ids` is None."""
+    parameters: dict[str, Any] = {"since": _since(today), "outcomes_since": today - timedelta(days=HISTORY_DAYS)}
+    if patient_ids is not None:
+        parameters["patient_ids"] = patient_ids
+    found = Histories()
+    last_id = None
+    for row in db.session.execute(_history_query(patient_ids is not None), parameters):
+        if row.id != last_id:
+            last_id = row.id
+            found.done.append(Done(
+                DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
+                              ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),
+                row.patient_id, row.procedure_type_id, row.physician_id, row.office_id, row.levels_count))
+            if row.cleared_on is not None:
+                found.psych_cleared_on[row.patient_id] = row.cleared_on
+        if row.recorded_on is not None:
+            found.outcomes.setdefault(row.patient_id, []).append(RecordedOutcome(
+                row.id, row.recorded_on, row.percent_relief, row.relief_hours, row.relief_ongoing, row.decision,
+                rules.relief_said(row.relief_amount, row.relief_unit)))
     return found
 
 
-def _psych_cleared(*where: ColumnElement[bool]) -> dict[int, date]:
-    query = (select(PsychEvaluation.patient_id, func.max(PsychEvaluation.evaluated_on))
-             .where(PsychEvaluation.cleared.is_(True), *where).group_by(PsychEvaluation.patient_id))
-    return {patient_id: day for patient_id, day in db.session.execute(query)}
-
-
-def candidacies_for_patient(patient_id: int, *, today: date,
-                            evaluations: list[PsychEvaluation] | None = None) -> list[Candidacy]:
-    """What the rules say about one patient today (five queries; four when the caller has read
-    the patient's psychological evaluations already)."""
-    history = _history(today, Appointment.patient_id == patient_id)
-    outcomes = _outcomes(today, Outcome.patient_id == patient_id)
-    if evaluations is None:
-        cleared_on = _psych_cleared(PsychEvaluation.patient_id == patient_id).get(patient_id)
-    else:
-        cleared_on = max((e.evaluated_on for e in evaluations if e.cleared), default=None)
-    return rules.assess([done.procedure for done in history], outcomes.get(patient_id, []),
-                        thresholds=load_thresholds(), limits=session_limits(), today=today,
-                        psych_cleared_on=cleared_on)
+def candidacies_for_patient(patient_id: int, *, today: date) -> list[Candidacy]:
+    """What the rules say about one patient today (three queries)."""
+    history = _histories(today, [patient_id])
+    return rules.assess([done.procedure for done in history.done], history.outcomes.get(patient_id, []),
+                        thresholds=load_thresholds(), limits=rule_catalog().limits, today=today,
+                        psych_cleared_on=history.psych_cleared_on.get(patient_id))
 
 
 def booking_refusal(patient_id: int, kind: ProcedureKind, *, region: str | None, side: str | None,
@@ -194,6 +245,9 @@ SECTION_OF = {CandidacyKind.RFA_CANDIDATE: Section.RFA, CandidacyKind.CONFIRMATO
               CandidacyKind.SCS_IMPLANT: Section.SCS}
 
 
+PLAIN_QUERY_VALUE = re.compile(r"[A-Za-z0-9_.-]*")
+
+
 @dataclass(frozen=True)
 class ScheduleLink:
     """What next-available opens with: the procedure, physician, patient, place and first day."""
@@ -214,13 +268,25 @@ class ScheduleLink:
                   "earliest": self.earliest.isoformat() if self.earliest else ""}
         return {key: value for key, value in values.items() if value}
 
+    @property
+    def query_string(self) -> str:
+        # A list shows a hundred of these (a property: a template calls a method at a cost):
+        # values that need no quoting (ids, dates, most MRNs) skip urlencode's quoting.
+        return "&".join(f"{key}={value}" if PLAIN_QUERY_VALUE.fullmatch(value) else urlencode({key: value})
+                        for key, value in self.query().items())
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)
 class CandidateRow:
+    """A candidacy as the list shows it, with plain values of its patient, physician and office."""
+
     candidacy: Candidacy
-    patient: Patient
-    physician: Physician
-    office: Office
+    patient_id: int
+    patient_name: str  # "Last, First"
+    mrn: str
+    phone: str  # formatted; empty when none is on record
+    physician: str  # "Dr. Reyes"
+    office: str
     anchor_appointment_id: int  # the latest procedure the candidacy rests on
     levels: str | None          # its levels
     schedule: ScheduleLink | None
@@ -266,42 +332,37 @@ def _is_stale(today: date) -> ColumnElement[bool]:
                CandidacyCheck.assessed_on > today)
 
 
-def _stored_row(patient_id: int, candidacy: Candidacy, anchor: Done) -> dict[str, Any]:
+def _stored_row(patient_id: int, candidacy: Candidacy, anchor: Done, catalog: RuleCatalog) -> dict[str, Any]:
     return {"patient_id": patient_id, "section": SECTION_OF[candidacy.kind].value, "kind": candidacy.kind.value,
             "region": candidacy.region, "side": candidacy.side, "eligibility": candidacy.eligibility.value,
             "eligible_from": candidacy.eligible_from, "rule": candidacy.rule,
             "evidence": [[e.text, e.appointment_id] for e in candidacy.evidence],
             "anchor_appointment_id": anchor.procedure.appointment_id, "anchor_day": anchor.procedure.day,
-            "anchor_procedure_type_id": anchor.procedure_type_id, "anchor_side": anchor.procedure.side,
+            "schedule_procedure_type_id": _to_book(candidacy, anchor.procedure_type_id, catalog.bookable),
+            "anchor_side": anchor.procedure.side,
             "anchor_levels": anchor.procedure.levels, "anchor_levels_count": anchor.levels_count,
             "physician_id": anchor.physician_id, "office_id": anchor.office_id}
-
-
-def _as_candidacy(stored: Row[Any]) -> Candidacy:
-    return Candidacy(CandidacyKind(stored.kind), stored.region, stored.side, Eligibility(stored.eligibility),
-                     tuple(Evidence(text, appointment_id) for text, appointment_id in stored.evidence), stored.rule,
-                     stored.eligible_from)
 
 
 # Above this many patients, one read of everyone's history beats lists of ids in the queries.
 MAX_LISTED_IDS = 500
 
 
-def _histories_of(patient_ids: list[int], today: date) -> tuple[list[Done], dict[int, list[RecordedOutcome]],
-                                                                 dict[int, date]]:
-    if len(patient_ids) > MAX_LISTED_IDS:
-        wanted = set(patient_ids)
-        return [done for done in _history(today) if done.patient_id in wanted], _outcomes(today), _psych_cleared()
-    return (_history(today, Appointment.patient_id.in_(patient_ids)),
-            _outcomes(today, Outcome.patient_id.in_(patient_ids)),
-            _psych_cleared(PsychEvaluation.patient_id.in_(patient_ids)))
+def _histories_of(patient_ids: list[int], today: date) -> Histories:
+    if len(patient_ids) <= MAX_LISTED_IDS:
+        return _histories(today, patient_ids)
+    found = _histories(today, None)
+    wanted = set(patient_ids)
+    found.done = [done for done in found.done if done.patient_id in wanted]
+    return found
 
 
-def _reassess(patient_ids: list[int], today: date) -> None:
-    history, outcomes, psych = _histories_of(patient_ids, today)
-    thresholds, limits = load_thresholds(), session_limits()
+def _reassess(patient_ids: list[int], today: date) -> Thresholds:
+    """Store what the rules say about these patients today; the thresholds they applied."""
+    history = _histories_of(patient_ids, today)
+    thresholds, catalog = load_thresholds(), rule_catalog()
     by_patient: dict[int, list[Done]] = defaultdict(list)
-    for done in history:
+    for done in history.done:
         by_patient[done.patient_id].append(done)
     rows: list[dict[str, Any]] = []
     checks: list[dict[str, Any]] = []
@@ -309,11 +370,12 @@ def _reassess(patient_ids: list[int], today: date) -> None:
         done_list = by_patient.get(patient_id, [])
         done_by_id = {d.procedure.appointment_id: d for d in done_list}
         procedures = [d.procedure for d in done_list]
-        found = rules.assess(procedures, outcomes.get(patient_id, []), thresholds=thresholds, limits=limits,
-                             today=today, psych_cleared_on=psych.get(patient_id))
+        found = rules.assess(procedures, history.outcomes.get(patient_id, []), thresholds=thresholds,
+                             limits=catalog.limits, today=today,
+                             psych_cleared_on=history.psych_cleared_on.get(patient_id))
         for candidacy in filter(_may_be_listed, found):
             if (anchor := _anchor(candidacy, done_by_id)) is not None:
-                rows.append(_stored_row(patient_id, candidacy, anchor))
+                rows.append(_stored_row(patient_id, candidacy, anchor, catalog))
         checks.append({"patient_id": patient_id, "assessed_on": today, "holds_until": rules.assessment_holds_until(
             procedures, found, thresholds=thresholds, today=today, history_days=HISTORY_DAYS)})
     for start in range(0, len(patient_ids), MAX_LISTED_IDS):
@@ -322,23 +384,30 @@ def _reassess(patient_ids: list[int], today: date) -> None:
     if rows:
         db.session.execute(insert(StoredCandidacy), rows)
     db.session.execute(update(CandidacyCheck), checks)
+    return thresholds
 
 
-def reassess_stale_candidacies(*, today: date, by: Actor | None = None) -> int:
-    """Work out again the patients whose stored candidacies may not hold on `today`; how many.
+@dataclass(frozen=True)
+class Reassessed:
+    patients: int
+    thresholds: Thresholds | None  # those the rules applied; none when no one was stale
+
+
+def reassess_stale_candidacies(*, today: date, by: Actor | None = None) -> Reassessed:
+    """Work out again the patients whose stored candidacies may not hold on `today`.
 
     The check rows are locked first, so a booking or an outcome recorded meanwhile either waits
     for this to commit and marks its patient again, or holds the row and is left for next time."""
     stale = select(CandidacyCheck.patient_id).where(_is_stale(today))
     if db.session.scalar(stale.limit(1)) is None:
-        return 0
+        return Reassessed(0, None)
     with transaction(db.session, by):
         # A row another transaction is marking stays stale for the next visit: waiting for it
-        # could deadlock with a change that marks everyone.
-        patient_ids = list(db.session.scalars(stale.order_by(CandidacyCheck.patient_id)
-                                              .with_for_update(skip_locked=True)))
-        _reassess(patient_ids, today)
-    return len(patient_ids)
+        # could deadlock with a change that marks everyone. Never waiting, it needs no lock
+        # order, and sorting in SQL would read every patient's row instead of the stale ones.
+        patient_ids = sorted(db.session.scalars(stale.with_for_update(skip_locked=True)))
+        thresholds = _reassess(patient_ids, today) if patient_ids else None
+    return Reassessed(len(patient_ids), thresholds)
 
 
 def mark_all_candidacies_stale() -> int:
@@ -407,32 +476,18 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
     `limit` rows per section from its offset."""
     if not by.has_any_role(*CLINICIANS):
         return CandidateList()
-    reassess_stale_candidacies(today=today, by=by)
-    thresholds = load_thresholds()
+    thresholds = reassess_stale_candidacies(today=today, by=by).thresholds or load_thresholds()
     horizon = today + timedelta(days=thresholds.soon_days if horizon_days is None else horizon_days)
-    listed = [or_(StoredCandidacy.section == Section.SCS.value, StoredCandidacy.eligible_from.is_(None),
-                  StoredCandidacy.eligible_from <= horizon)]
-    if office_id is not None:
-        listed.append(StoredCandidacy.office_id == office_id)
-    if physician_id is not None:
-        listed.append(StoredCandidacy.physician_id == physician_id)
     offsets = {section: max(0, (offsets or {}).get(section, 0)) for section in Section}
-    pages = union_all(*(select(_page(section, listed, offset, limit))
-                        for section, offset in offsets.items())).subquery()
-    query = (select(*StoredCandidacy.__table__.columns, pages.c.total, Patient, Physician, Office)
-             .join(pages, pages.c.id == StoredCandidacy.id)
-             .join(Patient, Patient.id == StoredCandidacy.patient_id)
-             .join(Physician, Physician.id == StoredCandidacy.physician_id)
-             .join(Office, Office.id == StoredCandidacy.office_id)
-             .options(load_only(Patient.id, Patient.mrn, Patient.first_name, Patient.last_name, Patient.phone),
-                      load_only(Physician.id, Physician.first_name, Physician.last_name),
-                      load_only(Office.id, Office.name)))
-    rows = cast(Sequence[Row[Any]], db.session.execute(query).all())
-    found = sorted(rows, key=lambda row: (row.eligible_from or date.min, row.anchor_day, row.id))
+    parameters = {"horizon": horizon, "office_id": office_id, "physician_id": physician_id, "limit": limit,
+                  **{f"{section.value}_offset": offset for section, offset in offsets.items()}}
+    query = _list_query(office_id is not None, physician_id is not None)
+    found = sorted(db.session.execute(query, parameters),
+                   key=lambda row: (row.eligible_from or date.min, row.anchor_day, row.id))
     counts = dict.fromkeys(Section, 0)
     shown = {row.section for row in found}
     if any(offset and section.value not in shown for section, offset in offsets.items()):
-        counts.update(_counts(listed))  # a page past the end: the count still shows
+        counts.update(_counts(office_id is not None, physician_id is not None, parameters))
     result = CandidateList(sections={section: [] for section in Section}, counts=counts, limit=limit,
                            thresholds=thresholds, offsets=offsets)
     return _rows(found, result, today=today)
@@ -444,35 +499,71 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
 LIST_ORDER = (StoredCandidacy.eligible_from.asc().nulls_first(), StoredCandidacy.anchor_day, StoredCandidacy.id)
 
 
-def _page(section: Section, listed: list[ColumnElement[bool]], offset: int, limit: int) -> Subquery:
-    return (select(StoredCandidacy.id, func.count().over().label("total"))
-            .where(StoredCandidacy.section == section.value, *listed)
-            .order_by(*LIST_ORDER).offset(offset).limit(limit).subquery())
+def _listed(by_office: bool, by_physician: bool) -> list[ColumnElement[bool]]:
+    """Shown on the horizon (SCS trials whatever their day), of the office and physician chosen."""
+    listed = [or_(StoredCandidacy.section == Section.SCS.value, StoredCandidacy.eligible_from.is_(None),
+                  StoredCandidacy.eligible_from <= bindparam("horizon", type_=Date))]
+    if by_office:
+        listed.append(StoredCandidacy.office_id == bindparam("office_id"))
+    if by_physician:
+        listed.append(StoredCandidacy.physician_id == bindparam("physician_id"))
+    return listed
 
 
-def _counts(listed: list[ColumnElement[bool]]) -> dict[Section, int]:
-    query = select(StoredCandidacy.section, func.count()).where(*listed).group_by(StoredCandidacy.section)
-    return {Section(section): count for section, count in db.session.execute(query)}
+def _page(section: Section, listed: list[ColumnElement[bool]]) -> Subquery:
+    """The ids of a section's page with the section's count. The count is a subquery of its own,
+    not a window over the page's rows, which would read and sort the whole section instead of
+    the page's rows in the index's order."""
+    in_section = [StoredCandidacy.section == section.value, *listed]
+    total = select(func.count()).select_from(StoredCandidacy).where(*in_section).scalar_subquery()
+    return (select(StoredCandidacy.id, total.label("total")).where(*in_section).order_by(*LIST_ORDER)
+            .offset(bindparam(f"{section.value}_offset")).limit(bindparam("limit")).subquery())
 
 
-def _rows(found: list[Row[Any]], result: CandidateList, *, today: date) -> CandidateList:
-    if not found:
-        return result
-    of_kind: dict[str, list[int]] = defaultdict(list)
-    for type_id, kind in db.session.execute(select(ProcedureType.id, ProcedureType.kind)
-                                            .where(ProcedureType.active.is_(True)).order_by(ProcedureType.id)):
-        of_kind[kind].append(type_id)
-    for row in found:
-        candidacy = _as_candidacy(row)
-        section = Section(row.section)
-        result.counts[section] = row.total
-        to_book = _to_book(candidacy, row.anchor_procedure_type_id, of_kind)
+@cache
+def _list_query(by_office: bool, by_physician: bool) -> Select[*tuple[Any, ...]]:
+    """Every section's page in one statement, built once per choice of filters (building it took
+    as long as running it)."""
+    listed = _listed(by_office, by_physician)
+    pages = union_all(*(select(_page(section, listed)) for section in Section)).subquery()
+    return (select(*LIST_COLUMNS, pages.c.total)
+            .join(pages, pages.c.id == StoredCandidacy.id)
+            .join(Patient, Patient.id == StoredCandidacy.patient_id)
+            .join(Physician, Physician.id == StoredCandidacy.physician_id)
+            .join(Office, Office.id == StoredCandidacy.office_id))
+
+
+def _counts(by_office: bool, by_physician: bool, parameters: dict[str, Any]) -> dict[Section, int]:
+    query = (select(StoredCandidacy.section, func.count()).where(*_listed(by_office, by_physician))
+             .group_by(StoredCandidacy.section))
+    return {Section(section): count for section, count in db.session.execute(query, parameters)}
+
+
+# What a list row shows, in the order `_rows` unpacks it.
+LIST_COLUMNS = (StoredCandidacy.id, StoredCandidacy.section, StoredCandidacy.kind, StoredCandidacy.region,
+                StoredCandidacy.side, StoredCandidacy.eligibility, StoredCandidacy.evidence,
+                StoredCandidacy.eligible_from, StoredCandidacy.rule, StoredCandidacy.patient_id, Patient.first_name,
+                Patient.last_name, Patient.mrn, Patient.phone, StoredCandidacy.physician_id, Physician.last_name,
+                Office.name, StoredCandidacy.anchor_appointment_id, StoredCandidacy.anchor_day,
+                StoredCandidacy.anchor_side, StoredCandidacy.anchor_levels, StoredCandidacy.anchor_levels_count,
+                StoredCandidacy.schedule_procedure_type_id)
+
+
+def _rows(found: Sequence[Sequence[Any]], result: CandidateList, *, today: date) -> CandidateList:
+    # Unpacked in the order selected: reading a row's values by name takes longer than the rest.
+    for (_, section, kind, region, side, eligibility, evidence, eligible_from, rule, patient_id, first_name,
+         last_name, mrn, phone, physician_id, physician, office, anchor_id, _, anchor_side, levels, levels_count,
+         to_book, total) in found:
+        candidacy = Candidacy(CandidacyKind(kind), region, side, Eligibility(eligibility),
+                              tuple(Evidence(text, appointment_id) for text, appointment_id in evidence), rule,
+                              eligible_from)
+        result.counts[Section(section)] = total
         schedule = None if to_book is None else ScheduleLink(
-            to_book, row.physician_id, row.Patient.mrn, candidacy.region, candidacy.side or row.anchor_side,
-            row.anchor_levels, row.anchor_levels_count, candidacy.eligible_from if candidacy.eligible_from
-            and candidacy.eligible_from > today else None)
-        result.sections[section].append(CandidateRow(candidacy, row.Patient, row.Physician, row.Office,
-                                                     row.anchor_appointment_id, row.anchor_levels, schedule))
+            to_book, physician_id, mrn, region, side or anchor_side, levels, levels_count,
+            eligible_from if eligible_from and eligible_from > today else None)
+        result.sections[Section(section)].append(CandidateRow(
+            candidacy, patient_id, f"{last_name}, {first_name}", mrn, format_phone(phone), f"Dr. {physician}", office,
+            anchor_id, levels, schedule))
     return result
 
 

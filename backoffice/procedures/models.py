@@ -269,9 +269,11 @@ class StoredCandidacy(Base):
     evidence: Mapped[list[list[Any]]] = mapped_column(JSON)  # [text, appointment id or null] in order
     anchor_appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"))
     anchor_day: Mapped[date]
-    anchor_procedure_type_id: Mapped[int] = mapped_column(ForeignKey("procedure_type.id"))
     anchor_side: Mapped[str | None] = mapped_column(String(16))
     anchor_levels: Mapped[str | None] = mapped_column(String(60))
     anchor_levels_count: Mapped[int | None]
     physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    # What its Schedule button books: the anchor's procedure when it is of the kind wanted, else
+    # the catalog's first of that kind; none when the catalog has none.
+    schedule_procedure_type_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_type.id"))

@@ -128,5 +128,5 @@ def patient_course(patient_id: int, *, today: date, by: Actor, since: date | Non
     entries += _device_entries(patient_id, changes)
     entries.sort(key=lambda entry: entry.day, reverse=True)
     return PatientCourse(entries, _chart(appointments, follow_ups, today),
-                         candidacies_for_patient(patient_id, today=today, evaluations=evaluations), evaluations,
+                         candidacies_for_patient(patient_id, today=today), evaluations,
                          _devices(changes), since)

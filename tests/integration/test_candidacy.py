@@ -40,7 +40,7 @@ def test_two_good_lumbar_right_blocks_make_a_rhizotomy_candidate_with_both_block
     second = block_with_relief(MONDAY + timedelta(days=14), 85, 4, patient=patient)
     found = worklist()
     [row] = found.sections[Section.RFA]
-    assert (row.patient.id, row.candidacy.region, row.candidacy.side) == (patient.id, "lumbar", "right")
+    assert (row.patient_id, row.candidacy.region, row.candidacy.side) == (patient.id, "lumbar", "right")
     assert [e.appointment_id for e in row.candidacy.evidence] == [first.id, second.id]
     assert [e.text.split(": ", 1)[1] for e in row.candidacy.evidence] == ["90% relief for 5 hours",
                                                                            "85% relief for 4 hours"]
@@ -146,7 +146,7 @@ def test_the_worklist_shows_one_physicians_or_one_offices_candidates():
     block_with_relief(MONDAY, 90, 5, patient=mine)
     block_with_relief(MONDAY, 90, 5, patient=theirs, doctor="Okafor")
     reyes = worklist(physician_id=physician("Reyes").id).sections[Section.CONFIRMATORY]
-    assert [row.patient.id for row in reyes] == [mine.id]
+    assert [row.patient_id for row in reyes] == [mine.id]
     assert worklist(office_id=9999).counts[Section.CONFIRMATORY] == 0
 
 
@@ -161,7 +161,7 @@ def test_a_scheduler_gets_no_candidates():
 # which the rules may say otherwise.
 
 def listed(found: candidacy.CandidateList) -> dict[Section, list[tuple[int, str]]]:
-    return {section: [(row.patient.id, row.candidacy.kind.value) for row in rows]
+    return {section: [(row.patient_id, row.candidacy.kind.value) for row in rows]
             for section, rows in found.sections.items() if rows}
 
 
