@@ -191,11 +191,16 @@ SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
 def for_update(query: SelectT, *, of: Any = None) -> SelectT:
-    """Lock the selected rows for the rest of the transaction (SELECT ... FOR UPDATE on
+    """Lock the selected rows for the rest of the transaction (SELECT ... FOR NO KEY UPDATE on
     PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), refreshing any copy the
     request loaded earlier so that version checks see the row as it is now. `of` names the table
-    to lock when the query also outer-joins others (PostgreSQL cannot lock their null side)."""
-    return query.with_for_update(of=of).execution_options(populate_existing=True)
+    to lock when the query also outer-joins others (PostgreSQL cannot lock their null side).
+
+    NO KEY UPDATE, the lock an UPDATE that keeps the id takes anyway, still excludes every other
+    writer of the row, but lets other transactions insert rows that refer to it (their foreign
+    key checks take a key-share lock): with FOR UPDATE, an edit that waits on such a transaction
+    while holding the row it refers to is a deadlock."""
+    return query.with_for_update(of=of, key_share=True).execution_options(populate_existing=True)
 
 
 def get_one(session: AnySession, model: type[ModelT], entity_id: int, *, entity: str,

@@ -515,7 +515,8 @@ def _page(section: Section, listed: list[ColumnElement[bool]]) -> Subquery:
     not a window over the page's rows, which would read and sort the whole section instead of
     the page's rows in the index's order."""
     in_section = [StoredCandidacy.section == section.value, *listed]
-    total = select(func.count()).select_from(StoredCandidacy).where(*in_section).scalar_subquery()
+    # Never correlated with the page's rows, even if a join is added to the page one day.
+    total = select(func.count()).select_from(StoredCandidacy).where(*in_section).correlate(None).scalar_subquery()
     return (select(StoredCandidacy.id, total.label("total")).where(*in_section).order_by(*LIST_ORDER)
             .offset(bindparam(f"{section.value}_offset")).limit(bindparam("limit")).subquery())
 

@@ -84,6 +84,6 @@ def test_a_booking_sends_as_many_queries_with_a_crowded_calendar_and_history_as_
     assert sum(s.startswith("INSERT INTO audit_event") for s in many) == 1
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            assert any("FOR UPDATE OF physician, patient, room" in s for s in many), many
+            assert any("FOR NO KEY UPDATE OF physician, patient, room" in s for s in many), many
         booked = db.session.scalars(select(Appointment).order_by(Appointment.id.desc())).first()
         assert booked is not None and booked.starts_at.astimezone(ZoneInfo("America/New_York")).date() == later

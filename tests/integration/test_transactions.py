@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 
 from backoffice.auth.models import User
 from backoffice.db import transaction
@@ -13,6 +14,9 @@ from backoffice.extensions import db
 from backoffice.patients import services as patients
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
+from backoffice.procedures.catalog import CATALOG
+from backoffice.procedures.models import CandidacyCheck
+from backoffice.procedures.services import create_procedure_type, update_procedure_type
 from tests.conftest import make_app, truncate_postgres
 
 from .helpers import NOW, actor_for, count, make_user, patient_data
@@ -145,5 +149,48 @@ def test_a_deadlock_postgresql_breaks_becomes_a_concurrent_change_message(postgr
             db.session.execute(text(lock), {"id": first})
         thread.join(10)
         assert other_done.is_set()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_catalog_edit_and_a_candidacy_refresh_at_the_same_moment_both_succeed_on_postgresql(postgres_url):
+    """The edit locks its procedure and then marks every patient's candidacies stale, waiting for
+    the check rows a refresh holds; the refresh stores a candidacy that refers to that procedure,
+    whose foreign key check takes a key-share lock on it. The edit's lock must let that through
+    (FOR NO KEY UPDATE): a FOR UPDATE lock made the two wait for each other, and PostgreSQL
+    refused one of them."""
+    truncate_postgres(postgres_url)
+    app = make_app(postgres_url)
+    with app.app_context():
+        actor = actor_for(make_user())
+        patient_id = patients.create_patient(patient_data(), confirm_duplicate=False, by=actor, now=NOW).id
+        mbb = next(data for data in CATALOG if data.code == "MBB")
+        procedure = create_procedure_type(mbb, by=actor, now=NOW)
+        procedure_id, version = procedure.id, procedure.version
+        engine = db.engine
+        with engine.begin() as connection:
+            connection.execute(insert(CandidacyCheck).values(patient_id=patient_id))
+        outcome: dict[str, object] = {}
+
+        def catalog_edit() -> None:
+            with app.app_context():
+                try:
+                    update_procedure_type(procedure_id, replace(mbb, max_per_year=3), expected_version=version,
+                                          by=actor, now=NOW)
+                    outcome["edit"] = "saved"
+                except ConcurrentChange as refused:
+                    outcome["edit"] = refused
+                finally:
+                    db.session.remove()
+
+        with engine.connect() as refresh, refresh.begin():
+            refresh.execute(text("SELECT patient_id FROM candidacy_check FOR UPDATE"))
+            editor = threading.Thread(target=catalog_edit)
+            editor.start()
+            time.sleep(0.5)  # the edit now holds its procedure and waits for the check row
+            # What the stored candidacy's foreign key check does:
+            refresh.execute(text("SELECT id FROM procedure_type WHERE id = :id FOR KEY SHARE"), {"id": procedure_id})
+        editor.join(10)
+        assert outcome == {"edit": "saved"}
         db.session.remove()
         db.engine.dispose()
