@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, joinedload
 
 from backoffice.audit.actor import Actor
@@ -554,8 +554,10 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
                                .order_by(*order.get(name, (Device.next_refill_on, Device.id)))
                                .offset((offsets or {}).get(name, 0)).limit(limit))
             for name, condition in sections.items()}
+    # Only the listed pumps are read for the counts, not every active pump of the practice.
     counted = db.session.execute(select(*(func.count().filter(condition).label(name)
-                                          for name, condition in sections.items())).where(*where)).one()
+                                          for name, condition in sections.items()))
+                                 .where(*where, or_(*sections.values()))).one()
     worklist = RefillWorklist(overdue=rows["overdue"], due_soon=rows["due_soon"],
                               never_refilled=rows["never_refilled"], totals=dict(counted._mapping), limit=limit,
                               offsets=offsets or {})

@@ -517,6 +517,19 @@ class Slot:
         return self.local_start.date()
 
 
+def after_open_days(offices: Sequence[OfficeSpec], first_day: date, open_days: int) -> date:
+    """The day after the `open_days`th day from `first_day` on which any of these offices opens
+    (its weekday has hours and it is not a closed day); `first_day` itself when none ever opens."""
+    day, found = first_day, 0
+    for _ in range(open_days * 7 + 366):  # any office that opens at all does within this many days
+        if found >= open_days:
+            return day
+        if any(day.weekday() in office.hours and day not in office.closed for office in offices):
+            found += 1
+        day += timedelta(days=1)
+    return first_day
+
+
 def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec,
                     part: PartOfDay, step: timedelta) -> Iterator[datetime]:
     hours = office.hours.get(day.weekday())

@@ -547,7 +547,8 @@ def _move_request(old: Appointment, move: Move) -> BookingRequest:
 
 # Next available.
 
-FIRST_WEEK = 7
+# A working week: a holiday week's bookings are read with the days that make it up.
+FIRST_OPEN_DAYS = 5
 
 
 def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
@@ -574,11 +575,13 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
         select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
     history = _history(patient_id, earliest.date(), ignore=ignore)
     found: list[Slot] = []
-    # The first week usually holds enough free times: read its bookings first, the rest only if not.
+    # The first working week usually holds enough free times: read its bookings first, the rest
+    # only if not.
     zone = ZoneInfo(offices[0].timezone) if offices else UTC
-    week_after = datetime.combine(max(earliest, now).astimezone(zone).date() + timedelta(days=FIRST_WEEK), time(0),
-                                  zone).astimezone(UTC)
-    for start, length in ((earliest, min(days, FIRST_WEEK)), (week_after, days - FIRST_WEEK)):
+    first_day = max(earliest, now).astimezone(zone).date()
+    first_days = min(days, (rules.after_open_days(offices, first_day, FIRST_OPEN_DAYS) - first_day).days)
+    week_after = datetime.combine(first_day + timedelta(days=first_days), time(0), zone).astimezone(UTC)
+    for start, length in ((earliest, first_days), (week_after, days - first_days)):
         if length <= 0 or len(found) >= count:
             break
         busy = BusyIndex(_active_between(start - timedelta(days=1), start + timedelta(days=length + 1),

@@ -388,3 +388,21 @@ def test_next_available_for_a_patient_keeps_to_their_limits_in_that_region():
                              earliest=MONDAY_MORNING, days=30, now=NOW, limits=Limits(), count=3, patient_id=200,
                              history=history, region="lumbar")
     assert slots and all((s.local_start.date() - MONDAY).days >= 14 for s in slots)
+
+
+THANKSGIVING_WEEK = OfficeSpec(3, "Annapolis", EASTERN, WEEKDAY_HOURS,
+                               {date(2026, 11, 26): "Thanksgiving Day", date(2026, 11, 27): "Day after Thanksgiving"})
+
+
+@pytest.mark.parametrize(("offices", "first_day", "expected"), [
+    ([GLEN_BURNIE], date(2026, 11, 23), date(2026, 11, 28)),     # Monday: that week's five weekdays
+    ([GLEN_BURNIE], date(2026, 11, 25), date(2026, 12, 2)),      # Wednesday to the next Tuesday
+    ([GLEN_BURNIE], date(2026, 11, 28), date(2026, 12, 5)),      # a Saturday: the next week
+    ([THANKSGIVING_WEEK], date(2026, 11, 23), date(2026, 12, 2)),  # two closed days: three days more
+    ([THANKSGIVING_WEEK, GLEN_BURNIE], date(2026, 11, 23), date(2026, 11, 28)),  # the other office opens
+    ([ANNAPOLIS], date(2026, 12, 21), date(2026, 12, 29)),        # Christmas Day closed
+    ([OfficeSpec(4, "Never", EASTERN, {})], date(2026, 11, 23), date(2026, 11, 23)),
+    ([], date(2026, 11, 23), date(2026, 11, 23)),
+])
+def test_the_first_working_week_of_next_available_counts_only_days_an_office_opens(offices, first_day, expected):
+    assert rules.after_open_days(offices, first_day, 5) == expected
