@@ -558,11 +558,12 @@ def _rows(found: Sequence[Sequence[Any]], result: CandidateList, *, today: date)
         candidacy = Candidacy(CandidacyKind(kind), region, side, Eligibility(eligibility),
                               tuple(Evidence(text, appointment_id) for text, appointment_id in evidence), rule,
                               eligible_from)
-        result.counts[Section(section)] = total
+        section = Section(section)
+        result.counts[section] = total
         schedule = None if to_book is None else ScheduleLink(
             to_book, physician_id, mrn, region, side or anchor_side, levels, levels_count,
             eligible_from if eligible_from and eligible_from > today else None)
-        result.sections[Section(section)].append(CandidateRow(
+        result.sections[section].append(CandidateRow(
             candidacy, patient_id, f"{last_name}, {first_name}", mrn, format_phone(phone), f"Dr. {physician}", office,
             anchor_id, levels, schedule))
     return result

@@ -524,16 +524,21 @@ def after_open_days(offices: Sequence[OfficeSpec], first_day: date, open_days: i
     for _ in range(open_days * 7 + 366):  # any office that opens at all does within this many days
         if found >= open_days:
             return day
-        if any(day.weekday() in office.hours and day not in office.closed for office in offices):
+        if any(_hours_on(office, day) is not None for office in offices):
             found += 1
         day += timedelta(days=1)
     return first_day
 
 
+def _hours_on(office: OfficeSpec, day: date) -> tuple[time, time] | None:
+    """The office's opening and closing times that day; none when it is closed."""
+    return None if day in office.closed else office.hours.get(day.weekday())
+
+
 def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec,
                     part: PartOfDay, step: timedelta) -> Iterator[datetime]:
-    hours = office.hours.get(day.weekday())
-    if hours is None or day in office.closed or any(
+    hours = _hours_on(office, day)
+    if hours is None or any(
             leave.first_day <= day <= leave.last_day for leave in physician.leave):
         return
     for starts, ends in working_spans(physician, office.id, day):
