@@ -236,20 +236,18 @@ class BusyIndex:
 
     Active bookings of one room (with turnover), of one physician or of one patient never
     overlap one another (the database sees to it), so each list is sorted by start and by end.
+    Bookings given `in_start_order` are read only as far as the questions asked reach, so a
+    search that finds its slots early never reads (nor fetches) the weeks after them.
     """
 
-    def __init__(self, booked: Iterable[Booked], *, ignore: int | None = None) -> None:
+    def __init__(self, booked: Iterable[Booked], *, ignore: int | None = None, in_start_order: bool = False) -> None:
         self._lists: dict[str, dict[int, list[Booked]]] = {
             "room": defaultdict(list), "physician": defaultdict(list), "patient": defaultdict(list)}
         self._starts: dict[str, dict[int, list[datetime]]] = {
             "room": defaultdict(list), "physician": defaultdict(list), "patient": defaultdict(list)}
-        # In start order, each one goes at the end of its lists: `add` without its searches.
-        for item in sorted(booked, key=lambda b: b.start):
-            if item.appointment_id != ignore:
-                for kind, key in (("room", item.room_id), ("physician", item.physician_id),
-                                  ("patient", item.patient_id)):
-                    self._starts[kind][key].append(item.start)
-                    self._lists[kind][key].append(item)
+        self._coming = iter(booked if in_start_order else sorted(booked, key=lambda b: b.start))
+        self._next: Booked | None = next(self._coming, None)
+        self._ignore = ignore
 
     def add(self, item: Booked) -> None:
         """Count one more booking (kept in start order)."""
@@ -259,8 +257,16 @@ class BusyIndex:
             self._starts[kind][key].insert(index, item.start)
             self._lists[kind][key].insert(index, item)
 
+    def _read_until(self, end: datetime) -> None:
+        """Take in the bookings still to be read that start before `end`."""
+        while self._next is not None and self._next.start < end:
+            item, self._next = self._next, next(self._coming, None)
+            if item.appointment_id != self._ignore:
+                self.add(item)
+
     def _overlapping(self, kind: str, key: int | None, start: datetime, end: datetime,
                      end_of: Callable[[Booked], datetime]) -> list[Booked]:
+        self._read_until(end)
         if key is None or key not in self._lists[kind]:
             return []
         items = self._lists[kind][key]
@@ -515,19 +521,6 @@ class Slot:
     @property
     def local_day(self) -> date:
         return self.local_start.date()
-
-
-def after_open_days(offices: Sequence[OfficeSpec], first_day: date, open_days: int) -> date:
-    """The day after the `open_days`th day from `first_day` on which any of these offices opens
-    (its weekday has hours and it is not a closed day); `first_day` itself when none ever opens."""
-    day, found = first_day, 0
-    for _ in range(open_days * 7 + 366):  # any office that opens at all does within this many days
-        if found >= open_days:
-            return day
-        if any(_hours_on(office, day) is not None for office in offices):
-            found += 1
-        day += timedelta(days=1)
-    return first_day
 
 
 def _hours_on(office: OfficeSpec, day: date) -> tuple[time, time] | None:

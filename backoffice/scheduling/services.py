@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, literal, or_, select, true, union_all
+from sqlalchemy import Row, Select, SQLColumnExpression, literal, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
@@ -175,19 +175,27 @@ def _appointment_rows() -> AppointmentRows:
 
 
 def _active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
-                  physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = ()) -> AppointmentRows | None:
+                  physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = (),
+                  in_start_order: bool = False) -> AppointmentRows | None:
     """Active appointments touching [start, end) of these rooms, physicians or patients (None
-    when no one is named)."""
-    who = [column.in_(ids) for column, ids in ((Appointment.room_id, room_ids),
-                                               (Appointment.physician_id, physician_ids),
-                                               (Appointment.patient_id, patient_ids)) if ids]
+    when no one is named), `in_start_order` for a reader that stops early."""
+    columns: tuple[SQLColumnExpression[int], ...] = (Appointment.room_id, Appointment.physician_id,
+                                                      Appointment.patient_id)
+    if in_start_order:
+        # Read through the index on the start alone, which gives the rows in order as they are
+        # fetched: SQLite would otherwise combine the room, physician and patient indexes and sort
+        # every row of the window before returning the first ("+ 0" keeps a column off its index).
+        columns = tuple(column + literal_column("0") for column in columns)
+    who = [column.in_(ids) for column, ids in zip(columns, (room_ids, physician_ids, patient_ids), strict=True)
+           if ids]
     if not who:
         return None
-    return _appointment_rows().where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
-                                     # A lower bound on the start keeps this an index range, not a scan of
-                                     # all history.
-                                     Appointment.starts_at > start - LONGEST_BOOKING,
-                                     Appointment.blocked_until > start, or_(*who))
+    query = _appointment_rows().where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
+                                      # A lower bound on the start keeps this an index range, not a scan of
+                                      # all history.
+                                      Appointment.starts_at > start - LONGEST_BOOKING,
+                                      Appointment.blocked_until > start, or_(*who))
+    return query.order_by(Appointment.starts_at, Appointment.id) if in_start_order else query
 
 
 def _history_query(patient_id: int, around: date) -> AppointmentRows:
@@ -547,8 +555,8 @@ def _move_request(old: Appointment, move: Move) -> BookingRequest:
 
 # Next available.
 
-# A working week: a holiday week's bookings are read with the days that make it up.
-FIRST_OPEN_DAYS = 5
+# Rows fetched at a time as the search reads on: about a day of a busy practice's bookings.
+BOOKINGS_PER_FETCH = 100
 
 
 def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
@@ -574,21 +582,15 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     rooms = [room_spec(room) for room in db.session.scalars(
         select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
     history = _history(patient_id, earliest.date(), ignore=ignore)
-    found: list[Slot] = []
-    # The first working week usually holds enough free times: read its bookings first, the rest
-    # only if not.
-    zone = ZoneInfo(offices[0].timezone) if offices else UTC
-    first_day = max(earliest, now).astimezone(zone).date()
-    first_days = min(days, (rules.after_open_days(offices, first_day, FIRST_OPEN_DAYS) - first_day).days)
-    week_after = datetime.combine(first_day + timedelta(days=first_days), time(0), zone).astimezone(UTC)
-    for start, length in ((earliest, first_days), (week_after, days - first_days)):
-        if length <= 0 or len(found) >= count:
-            break
-        busy = BusyIndex(_active_between(start - timedelta(days=1), start + timedelta(days=length + 1),
-                                         room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
-                                         patient_ids=[patient_id] if patient_id else []), ignore=ignore)
-        found += rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
-                                  busy=busy, earliest=start, days=length, now=now, limits=limits, part=part,
-                                  count=count - len(found), patient_id=patient_id, history=history, region=region,
-                                  side=side)
-    return found
+    booked = _active_query(earliest - timedelta(days=1), earliest + timedelta(days=days + 1),
+                           room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
+                           patient_ids=[patient_id] if patient_id else [], in_start_order=True)
+    if booked is None:  # no physician, so no slot
+        return []
+    # One statement for the whole search, read only as far as the slots found: a full week
+    # costs more rows, never another query.
+    with db.session.execute(booked.execution_options(yield_per=BOOKINGS_PER_FETCH)) as rows:
+        busy = BusyIndex(map(_booked, rows), ignore=ignore, in_start_order=True)
+        return rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
+                                busy=busy, earliest=earliest, days=days, now=now, limits=limits, part=part,
+                                count=count, patient_id=patient_id, history=history, region=region, side=side)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from backoffice.extensions import db
 from backoffice.models import Appointment, Office, Patient, Physician, ProcedureType, Room
@@ -305,6 +305,52 @@ def test_calendars_board_and_availability_use_the_same_queries_at_10_and_1000_ap
             counts.setdefault(page, []).append(counter.count)
     for page, (few, many) in counts.items():
         assert few == many <= 12, (page, few, many)
+
+
+def _fill_annapolis(app, first_day: date, days: int) -> None:
+    """Every Annapolis room taken all day from `first_day` for `days` days, what was booked there
+    then cancelled (so that PostgreSQL's exclusion constraints accept the new rows)."""
+    with app.app_context():
+        office = db.session.scalars(select(Office).where(Office.slug == "annapolis")).one()
+        zone = ZoneInfo(office.timezone)
+        start = datetime.combine(first_day, time(0), zone).astimezone(UTC)
+        end = datetime.combine(first_day + timedelta(days=days), time(0), zone).astimezone(UTC)
+        db.session.execute(update(Appointment).where(Appointment.starts_at < end, Appointment.blocked_until > start)
+                           .values(status="cancelled", cancel_reason="other"))
+        physicians = list(db.session.scalars(select(Physician.id)))
+        patients = list(db.session.scalars(select(Patient.id)))
+        procedure = db.session.scalars(select(ProcedureType.id).where(ProcedureType.code == "TPI")).one()
+        now = datetime.now(UTC)
+        rows = []
+        for day in (first_day + timedelta(days=n) for n in range(days)):
+            midnight = datetime.combine(day, time(0), zone).astimezone(UTC)
+            last = datetime.combine(day, time(23, 55), zone).astimezone(UTC)
+            for number, room in enumerate(office.rooms):
+                rows.append({"patient_id": patients[len(rows) % len(patients)], "procedure_type_id": procedure,
+                             "physician_id": physicians[number], "office_id": office.id, "room_id": room.id,
+                             "starts_at": midnight, "ends_at": last, "blocked_until": last, "status": "scheduled",
+                             "status_changed_at": now, "version": 1, "created_at": now, "updated_at": now})
+        db.session.execute(insert(Appointment), rows)
+        db.session.commit()
+        db.session.remove()
+
+
+def test_next_available_sends_as_many_queries_when_its_first_two_weeks_are_full(app, signed_in):
+    client = signed_in("scheduler")
+    url = f"/availability?procedure_type_id={ids(app)['mbb']}&office_id={ids(app)['office']}&earliest={MONDAY}"
+
+    def first_days_offered() -> tuple[int, list[str]]:
+        with QueryCounter(app) as counter:
+            html = client.get(url).get_data(as_text=True)
+        return counter.count, sorted(set(re.findall(r"date=(\d{4}-\d\d-\d\d)", html)))
+
+    open_count, open_days = first_days_offered()
+    _fill_annapolis(app, MONDAY, 14)
+    full_count, full_days = first_days_offered()
+
+    assert open_days[0] == MONDAY.isoformat()
+    assert full_days and full_days[0] >= (MONDAY + timedelta(days=14)).isoformat()
+    assert full_count == open_count <= 12
 
 
 def test_a_manager_who_books_lands_on_the_appointment_and_the_opening_is_audited(app, signed_in):

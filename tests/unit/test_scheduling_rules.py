@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -390,19 +392,63 @@ def test_next_available_for_a_patient_keeps_to_their_limits_in_that_region():
     assert slots and all((s.local_start.date() - MONDAY).days >= 14 for s in slots)
 
 
-THANKSGIVING_WEEK = OfficeSpec(3, "Annapolis", EASTERN, WEEKDAY_HOURS,
-                               {date(2026, 11, 26): "Thanksgiving Day", date(2026, 11, 27): "Day after Thanksgiving"})
+def _busy_weeks(seed: int, weeks: int = 3) -> list[Booked]:
+    """A random practice's bookings on the grid, weekdays from MONDAY, never two at once in a room,
+    for a physician or for a patient (as the database keeps them)."""
+    chooser = random.Random(seed)
+    rooms = {ROOM_1: ANNAPOLIS, EXAM: ANNAPOLIS, GB_ROOM: GLEN_BURNIE}
+    found: list[Booked] = []
+    free_at: dict[object, datetime] = {}
+    for day in (MONDAY + timedelta(days=n) for n in range(7 * weeks) if n % 7 < 5):
+        for minute in range(0, 10 * 60, 15):
+            start = at(7, 0, day) + timedelta(minutes=minute)
+            for room, office in rooms.items():
+                physician = chooser.choice((7, 8, 9, 10))
+                patient = chooser.randrange(100, 106)
+                keys = (room, ("physician", physician), ("patient", patient))
+                if chooser.random() < 0.3 and all(free_at.get(key, start) <= start for key in keys):
+                    minutes = chooser.choice((15, 30, 60))
+                    found.append(booked(start, minutes=minutes, room=room, physician=physician, patient=patient,
+                                        office=office, number=len(found) + 1))
+                    free_at[room] = found[-1].blocked_until
+                    free_at[keys[1]] = free_at[keys[2]] = found[-1].end
+    return found
 
 
-@pytest.mark.parametrize(("offices", "first_day", "expected"), [
-    ([GLEN_BURNIE], date(2026, 11, 23), date(2026, 11, 28)),     # Monday: that week's five weekdays
-    ([GLEN_BURNIE], date(2026, 11, 25), date(2026, 12, 2)),      # Wednesday to the next Tuesday
-    ([GLEN_BURNIE], date(2026, 11, 28), date(2026, 12, 5)),      # a Saturday: the next week
-    ([THANKSGIVING_WEEK], date(2026, 11, 23), date(2026, 12, 2)),  # two closed days: three days more
-    ([THANKSGIVING_WEEK, GLEN_BURNIE], date(2026, 11, 23), date(2026, 11, 28)),  # the other office opens
-    ([ANNAPOLIS], date(2026, 12, 21), date(2026, 12, 29)),        # Christmas Day closed
-    ([OfficeSpec(4, "Never", EASTERN, {})], date(2026, 11, 23), date(2026, 11, 23)),
-    ([], date(2026, 11, 23), date(2026, 11, 23)),
-])
-def test_the_first_working_week_of_next_available_counts_only_days_an_office_opens(offices, first_day, expected):
-    assert rules.after_open_days(offices, first_day, 5) == expected
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize(("procedure", "patient_id", "part"), [
+    (MBB, None, PartOfDay.ANY), (RFA, 103, PartOfDay.ANY), (ESI, 101, PartOfDay.AFTERNOON)])
+def test_bookings_read_in_start_order_as_needed_give_the_same_slots_as_all_read_at_once(seed, procedure,
+                                                                                          patient_id, part):
+    existing = _busy_weeks(seed)
+    ignore = existing[seed * 7].appointment_id
+
+    def search(busy: BusyIndex) -> list[rules.Slot]:
+        return rules.find_slots(procedure, offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM),
+                                physicians=(REYES, OKAFOR), busy=busy, earliest=MONDAY_MORNING, days=21, now=NOW,
+                                limits=Limits(), part=part, count=25, patient_id=patient_id)
+
+    shuffled = random.Random(seed).sample(existing, len(existing))
+    at_once = search(BusyIndex(shuffled, ignore=ignore))
+    as_needed = search(BusyIndex(iter(existing), ignore=ignore, in_start_order=True))
+    # Some searches stop within the first week, others read all three.
+    assert at_once and as_needed == at_once
+
+
+def test_bookings_in_start_order_are_read_only_as_far_as_the_search_goes():
+    existing = _busy_weeks(seed=1)
+    read: list[Booked] = []
+
+    def reading() -> Iterator[Booked]:
+        for item in existing:
+            read.append(item)
+            yield item
+
+    slots = rules.find_slots(MBB, offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM),
+                             physicians=(REYES, OKAFOR), busy=BusyIndex(reading(), in_start_order=True),
+                             earliest=MONDAY_MORNING, days=21, now=NOW, limits=Limits(), count=3)
+    last_asked = slots[-1].start + timedelta(hours=1)
+    assert len(slots) == 3 and slots == find(procedure=MBB, existing=existing, count=3)
+    # Everything up to the last slot, one booking beyond it to know where to stop, and no more.
+    assert read == [b for b in existing if b.start < read[-1].start] + [read[-1]]
+    assert read[-2].start < last_asked and len(read) < len(existing) // 5
