@@ -261,6 +261,9 @@ class BusyIndex:
         """Take in the bookings still to be read that start before `end`."""
         while self._next is not None and self._next.start < end:
             item, self._next = self._next, next(self._coming, None)
+            if self._next is not None and self._next.start < item.start:
+                # One read late would go unseen by the questions already answered.
+                raise ValueError("Bookings given in start order are not in start order.")
             if item.appointment_id != self._ignore:
                 self.add(item)
 

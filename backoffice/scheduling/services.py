@@ -176,12 +176,12 @@ def _appointment_rows() -> AppointmentRows:
 
 def _active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
                   physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = (),
-                  in_start_order: bool = False) -> AppointmentRows | None:
+                  by_start: bool = False) -> AppointmentRows | None:
     """Active appointments touching [start, end) of these rooms, physicians or patients (None
-    when no one is named), `in_start_order` for a reader that stops early."""
+    when no one is named), ordered `by_start` for a reader that stops early."""
     columns: tuple[SQLColumnExpression[int], ...] = (Appointment.room_id, Appointment.physician_id,
                                                       Appointment.patient_id)
-    if in_start_order:
+    if by_start:
         # Read through the index on the start alone, which gives the rows in order as they are
         # fetched: SQLite would otherwise combine the room, physician and patient indexes and sort
         # every row of the window before returning the first ("+ 0" keeps a column off its index).
@@ -195,7 +195,7 @@ def _active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = (
                                       # all history.
                                       Appointment.starts_at > start - LONGEST_BOOKING,
                                       Appointment.blocked_until > start, or_(*who))
-    return query.order_by(Appointment.starts_at, Appointment.id) if in_start_order else query
+    return query.order_by(Appointment.starts_at) if by_start else query
 
 
 def _history_query(patient_id: int, around: date) -> AppointmentRows:
@@ -555,10 +555,6 @@ def _move_request(old: Appointment, move: Move) -> BookingRequest:
 
 # Next available.
 
-# Rows fetched at a time as the search reads on: about a day of a busy practice's bookings.
-BOOKINGS_PER_FETCH = 100
-
-
 def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
                         office_id: int | None = None, earliest: datetime, now: datetime, limits: Limits,
                         part: rules.PartOfDay = rules.PartOfDay.ANY, count: int = 10, days: int = 60,
@@ -570,6 +566,7 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     procedure = db.session.get(ProcedureType, procedure_type_id)
     if procedure is None:
         raise FieldErrors({"procedure_type_id": "Choose a procedure."})
+    earliest = max(earliest, now)  # the search starts there, and the bookings read must too
     from_day = (earliest - timedelta(days=1)).date()
     which_offices = offices_query(from_day).where(Office.active.is_(True)).order_by(Office.name)
     if office_id is not None:
@@ -582,14 +579,15 @@ def find_next_available(procedure_type_id: int, *, physician_id: int | None = No
     rooms = [room_spec(room) for room in db.session.scalars(
         select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
     history = _history(patient_id, earliest.date(), ignore=ignore)
-    booked = _active_query(earliest - timedelta(days=1), earliest + timedelta(days=days + 1),
-                           room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
-                           patient_ids=[patient_id] if patient_id else [], in_start_order=True)
-    if booked is None:  # no physician, so no slot
+    bookings = _active_query(earliest - timedelta(days=1), earliest + timedelta(days=days + 1),
+                             room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
+                             patient_ids=[patient_id] if patient_id else [], by_start=True)
+    if bookings is None:  # no physician (nor room), so no slot
         return []
-    # One statement for the whole search, read only as far as the slots found: a full week
-    # costs more rows, never another query.
-    with db.session.execute(booked.execution_options(yield_per=BOOKINGS_PER_FETCH)) as rows:
+    # One statement for the whole search, its rows read only as far as the search goes: a full
+    # week costs more rows, never another query. Through the connection, as the ORM would fetch
+    # every row before handing over the first.
+    with db.session.connection().execute(bookings) as rows:
         busy = BusyIndex(map(_booked, rows), ignore=ignore, in_start_order=True)
         return rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
                                 busy=busy, earliest=earliest, days=days, now=now, limits=limits, part=part,

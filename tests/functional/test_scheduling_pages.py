@@ -330,7 +330,8 @@ def _fill_annapolis(app, first_day: date, days: int) -> None:
                              "physician_id": physicians[number], "office_id": office.id, "room_id": room.id,
                              "starts_at": midnight, "ends_at": last, "blocked_until": last, "status": "scheduled",
                              "status_changed_at": now, "version": 1, "created_at": now, "updated_at": now})
-        db.session.execute(insert(Appointment), rows)
+        # Last day first: stored in that order, they come back in start order only when asked to.
+        db.session.execute(insert(Appointment), rows[::-1])
         db.session.commit()
         db.session.remove()
 
