@@ -531,29 +531,43 @@ def _hours_on(office: OfficeSpec, day: date) -> tuple[time, time] | None:
     return None if day in office.closed else office.hours.get(day.weekday())
 
 
+def _steady_offset(day: date, timezone: str) -> timedelta | None:
+    """The zone's offset from UTC all day long; None on a day the clocks change."""
+    zone = ZoneInfo(timezone)
+    offset = datetime.combine(day, time.min, zone).utcoffset()
+    return offset if offset == datetime.combine(day, time.max, zone).utcoffset() else None
+
+
 def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec,
                     part: PartOfDay, step: timedelta) -> Iterator[datetime]:
     hours = _hours_on(office, day)
     if hours is None or any(
             leave.first_day <= day <= leave.last_day for leave in physician.leave):
         return
+    # Most days the offset holds all day, and each start is its wall time less the offset.
+    offset = _steady_offset(day, office.timezone)
     for starts, ends in working_spans(physician, office.id, day):
         first = max(starts, hours[0])
         last_end = min(ends, hours[1])
         wall = datetime.combine(day, first)
         while (wall + procedure.duration).time() <= last_end and (wall + procedure.duration).date() == day:
             if part is PartOfDay.ANY or (wall.time() < NOON) == (part is PartOfDay.MORNING):
-                instant = local_to_utc(day, wall.time(), office.timezone)
+                instant = ((wall - offset).replace(tzinfo=UTC) if offset is not None
+                           else local_to_utc(day, wall.time(), office.timezone))
                 if instant is not None:
                     yield instant
             wall += step
 
 
 def _starts_from(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec, part: PartOfDay,
-                 step: timedelta, earliest: datetime) -> Iterator[tuple[datetime, str, str, OfficeSpec, PhysicianSpec]]:
-    """_starts_for_day from `earliest` on, in time order (the physician's spans there do not overlap)."""
+                 step: timedelta, earliest: datetime, taken_until: Mapping[tuple[int, int], datetime],
+                 ) -> Iterator[tuple[datetime, str, str, OfficeSpec, PhysicianSpec]]:
+    """_starts_for_day from `earliest` on, in time order (the physician's spans there do not
+    overlap), leaving out those before the instant up to which the search found the physician (or
+    the patient) taken at this office: the search updates it as it goes."""
+    key = (physician.id, office.id)
     for start in _starts_for_day(office, physician, day, procedure, part, step):
-        if start >= earliest:
+        if start >= earliest and start >= taken_until.get(key, start):
             yield start, office.name, physician.name, office, physician
 
 
@@ -572,16 +586,20 @@ def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms
     first_day = min(_local(max(earliest, now), office).date() for office in offices) if offices else None
     if first_day is None:
         return []
+    taken_until: dict[tuple[int, int], datetime] = {}
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         # The day's possible starts in the order the list shows them (by time, office, physician),
         # made and checked only until the list is full: most of a busy day's are never needed.
-        starts = heapq.merge(*(_starts_from(office, physician, day, procedure, part, step, earliest)
+        starts = heapq.merge(*(_starts_from(office, physician, day, procedure, part, step, earliest, taken_until)
                                for office in offices if rooms_by_office[office.id] for physician in physicians),
                              key=lambda item: item[:3])
         for start, _, _, office, physician in starts:
-            # Most times are taken by the physician: told apart before anything is made for them.
-            if _person_taken(physician.id, office.id, patient_id, start, start + procedure.duration, busy, limits):
+            # Most times are taken by the physician: told apart before anything is made for them,
+            # and the times up to the end of what takes one left out of `starts` from then on.
+            until = _taken_until(physician.id, office.id, patient_id, start, start + procedure.duration, busy, limits)
+            if until is not None:
+                taken_until[physician.id, office.id] = until
                 continue
             where = SlotRequest(procedure, office, rooms_by_office[office.id][0], physician, start, patient_id,
                                 region, side)
@@ -593,19 +611,23 @@ def find_slots(procedure: ProcedureSpec, *, offices: Sequence[OfficeSpec], rooms
     return found[:count]
 
 
-def is_person_taken(request: SlotRequest, busy: BusyIndex, limits: Limits) -> bool:
-    """Whether the physician (with travel between offices) or the patient is busy then: the yes
-    or no of conflict_problems without its messages, for the slot search to skip a time fast."""
-    return _person_taken(request.physician.id, request.office.id, request.patient_id, request.start, request.end,
-                         busy, limits)
-
-
-def _person_taken(physician_id: int, office_id: int, patient_id: int | None, start: datetime, end: datetime,
-                  busy: BusyIndex, limits: Limits) -> bool:
+def _taken_until(physician_id: int, office_id: int, patient_id: int | None, start: datetime, end: datetime,
+                 busy: BusyIndex, limits: Limits) -> datetime | None:
+    """None when the physician and the patient are both free for [start, end) (the yes or no of
+    conflict_problems, without its messages, travel between offices included); otherwise the
+    instant before which every later start is taken too, as what is in the way still is."""
+    until = None
     for booked in busy.physician(physician_id, start - limits.travel, end + limits.travel):
-        if booked.office_id != office_id or (booked.start < end and start < booked.end):
-            return True
-    return bool(busy.patient(patient_id, start, end))
+        if booked.office_id != office_id:
+            free_from = booked.end + limits.travel
+        elif booked.start < end and start < booked.end:
+            free_from = booked.end
+        else:
+            continue
+        until = free_from if until is None else max(until, free_from)
+    for booked in busy.patient(patient_id, start, end):
+        until = booked.end if until is None else max(until, booked.end)
+    return until
 
 
 def _first_free_room(where: SlotRequest, rooms: Sequence[RoomSpec], busy: BusyIndex, now: datetime,

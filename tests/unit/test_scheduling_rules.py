@@ -476,3 +476,45 @@ def test_bookings_in_start_order_are_read_only_as_far_as_the_search_goes():
     # Everything up to the last slot, one booking beyond it to know where to stop, and no more.
     assert read == [b for b in existing if b.start < read[-1].start] + [read[-1]]
     assert read[-2].start < last_asked and len(read) < len(existing) // 5
+
+
+def _is_person_busy(busy: EveryBooking, physician: int, office: int, patient: int, start: datetime,
+                    end: datetime, travel: timedelta) -> bool:
+    """Straight from the rule: the physician booked in another office within travel time or in
+    this one at the same time, or the patient booked at the same time."""
+    return (any((b.office_id != office and b.start < end + travel and start - travel < b.end)
+                or (b.office_id == office and b.start < end and start < b.end)
+                for b in busy.booked if b.physician_id == physician)
+            or any(b.start < end and start < b.end for b in busy.booked if b.patient_id == patient))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_time_found_taken_stays_taken_until_the_instant_the_search_skips_to(seed):
+    busy = EveryBooking(_busy_weeks(seed, weeks=1), ignore=0)
+    limits = Limits()
+    grid = [at(7, 0) + timedelta(minutes=5 * k) for k in range(12 * 11)]
+    for physician, office, patient in ((7, ANNAPOLIS.id, 103), (7, GLEN_BURNIE.id, 104), (8, ANNAPOLIS.id, 105)):
+        for start in grid:
+            end = start + timedelta(minutes=30)
+            until = rules._taken_until(physician, office, patient, start, end, busy, limits)
+            assert (until is not None) is _is_person_busy(busy, physician, office, patient, start, end, limits.travel)
+            for later in (t for t in grid if until is not None and start <= t < until):
+                assert _is_person_busy(busy, physician, office, patient, later, later + timedelta(minutes=30),
+                                       limits.travel), (start, until, later)
+
+
+SUNDAYS_TOO = OfficeSpec(1, "Annapolis", EASTERN, {day: (time(7, 0), time(17, 0)) for day in range(7)})
+EVERY_DAY = PhysicianSpec(7, "Dr. Reyes", tuple(WorkBlock(day, time(7, 0), time(17, 0), 1) for day in range(7)))
+
+
+@pytest.mark.parametrize(("day", "utc_hour"), [
+    (date(2026, 10, 31), 13), (date(2026, 11, 1), 14), (date(2026, 11, 2), 14),   # clocks go back on the 1st
+    (date(2026, 3, 7), 14), (date(2026, 3, 8), 13), (date(2026, 3, 9), 13),       # and forward on the 8th
+])
+def test_next_available_offers_the_whole_working_day_at_the_right_instants_around_a_clock_change(day, utc_hour):
+    midnight = datetime.combine(day, time(0), TZ).astimezone(UTC)
+    slots = rules.find_slots(MBB, offices=[SUNDAYS_TOO], rooms=[ROOM_1], physicians=[EVERY_DAY], busy=BusyIndex([]),
+                             earliest=midnight, days=1, now=midnight, limits=Limits(), count=100)
+    local = [s.local_start.strftime("%H:%M") for s in slots]
+    assert local[0] == "07:00" and local[-1] == "16:30" and len(local) == 39   # every quarter hour
+    assert slots[8].start.hour == utc_hour and local[8] == "09:00"
