@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from backoffice.practice.rules import Capability, WorkBlock, periods_overlap
@@ -81,6 +82,7 @@ def with_article(name: str) -> str:
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
+@lru_cache(maxsize=256)  # a slot search labels every booking it reads, of a catalog's few names
 def procedure_label(name: str) -> str:
     """"Medial branch block" -> "a medial branch block", as messages name procedures."""
     return with_article(name[:1].lower() + name[1:])
@@ -526,11 +528,6 @@ class Slot:
         return self.local_start.date()
 
 
-def _hours_on(office: OfficeSpec, day: date) -> tuple[time, time] | None:
-    """The office's opening and closing times that day; none when it is closed."""
-    return None if day in office.closed else office.hours.get(day.weekday())
-
-
 def _steady_offset(day: date, timezone: str) -> timedelta | None:
     """The zone's offset from UTC all day long; None on a day the clocks change."""
     zone = ZoneInfo(timezone)
@@ -540,8 +537,8 @@ def _steady_offset(day: date, timezone: str) -> timedelta | None:
 
 def _starts_for_day(office: OfficeSpec, physician: PhysicianSpec, day: date, procedure: ProcedureSpec,
                     part: PartOfDay, step: timedelta) -> Iterator[datetime]:
-    hours = _hours_on(office, day)
-    if hours is None or any(
+    hours = office.hours.get(day.weekday())
+    if hours is None or day in office.closed or any(
             leave.first_day <= day <= leave.last_day for leave in physician.leave):
         return
     # Most days the offset holds all day, and each start is its wall time less the offset.

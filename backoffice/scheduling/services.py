@@ -8,7 +8,6 @@ locked for the transaction and exclusion constraints refuse any overlap that sti
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -212,10 +211,7 @@ def _booked(row: Sequence[Any]) -> Booked:
     (appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
      _, _, _, _, procedure, physician, room, office, timezone) = row[:17]
     return Booked(appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
-                  _procedure_label(procedure), f"Dr. {physician}", room, office, timezone)
-
-
-_procedure_label = functools.lru_cache(maxsize=256)(rules.procedure_label)
+                  rules.procedure_label(procedure), f"Dr. {physician}", room, office, timezone)
 
 
 def _prior(row: Row[Any]) -> PriorProcedure:
