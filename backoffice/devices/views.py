@@ -3,8 +3,6 @@ replacement watch and recall search."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +13,7 @@ from werkzeug.wrappers import Response
 from backoffice.auth.access import allow
 from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
+from backoffice.csvexport import Cell, ZonedTime, csv_response
 from backoffice.db import utcnow
 from backoffice.devices import rules, services
 from backoffice.devices.forms import (
@@ -110,21 +109,20 @@ def recall() -> Page:
     return render_template("devices/recall.html", form=form, result=result, query=form.to_query())
 
 
+RECALL_COLUMNS = ("MRN", "Last name", "First name", "Date of birth", "Phone", "Device", "Manufacturer", "Model",
+                  "GTIN", "Lot", "Serial", "Implanted", "Status", "Next appointment")
+
+
 def _recall_csv(result: services.RecallResult) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["MRN", "Last name", "First name", "Date of birth", "Phone", "Device", "Manufacturer", "Model",
-                     "GTIN", "Lot", "Serial", "Implanted", "Status", "Next appointment"])
+    rows: list[list[Cell]] = []
     for device in result.devices:
         patient: Patient = device.patient
         upcoming = result.next_appointments.get(device.patient_id)
-        writer.writerow([patient.mrn, patient.last_name, patient.first_name, patient.date_of_birth.isoformat(),
-                         patient.phone_display or "", device.kind_enum.label, device.manufacturer, device.model,
-                         device.gtin or "", device.lot or "", device.serial or "", device.implanted_on.isoformat(),
-                         device.status_enum.label,
-                         upcoming.starts_at.isoformat() if upcoming else ""])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=recall.csv", "Cache-Control": "no-store"})
+        rows.append([patient.mrn, patient.last_name, patient.first_name, patient.date_of_birth,
+                     patient.phone_display or "", device.kind_enum.label, device.manufacturer, device.model,
+                     device.gtin, device.lot, device.serial, device.implanted_on, device.status_enum.label,
+                     ZonedTime(upcoming.starts_at, upcoming.timezone) if upcoming else None])
+    return csv_response("recall.csv", RECALL_COLUMNS, rows)
 
 
 # One device.

