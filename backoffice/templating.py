@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -56,29 +55,6 @@ def _practice_datetime(value: datetime | None, timezone: str | None = None) -> s
 
 def _date(value: date | None) -> str:
     return format_date(value)
-
-
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-
-
-def _audit_value(value: Any) -> str:
-    """A recorded value shown as the rest of the app shows it."""
-    if value is None or value == "":
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        try:
-            if value.startswith("+") and value[1:2].isdigit():
-                return format_phone(value) or value
-            if ISO_DATE.match(value):
-                return format_date(date.fromisoformat(value))
-            if ISO_DATETIME.match(value):
-                return _practice_datetime(datetime.fromisoformat(value))
-        except ValueError:
-            return value
-    return str(value)
 
 
 def _local_time(value: datetime, timezone: str) -> str:
@@ -137,7 +113,7 @@ def _where_and_how(appointment: Any) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
-                                 audit_value=_audit_value, timezone_label=timezone_label,
+                                 timezone_label=timezone_label,
                                  local_time=_local_time, dict_without_empty=_without_empty,
                                  normalize=plain_amount, place=_place,
                                  where_and_how=_where_and_how)

@@ -5,6 +5,7 @@ from wtforms import DateField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
+from backoffice.audit.labels import record_label
 from backoffice.audit.services import ACTIONS, AuditFilter
 from backoffice.db import MAX_ID
 from backoffice.forms import choices, date_field, text
@@ -26,10 +27,11 @@ class AuditFilterForm(FlaskForm):
     before = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
 
     def __init__(self, *args: object, entity_types: list[str],
-                 office_choices: list[tuple[str, str]], **kwargs: object) -> None:
+                 office_choices: list[tuple[str, str]], patient_filter: bool, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.entity_type.choices = choices(((t, t.replace("_", " ")) for t in entity_types),
-                                           blank="Any")
+        if not patient_filter:  # looking a patient up is for clinical readers only
+            del self.patient_mrn
+        self.entity_type.choices = choices(((t, record_label(t)) for t in entity_types), blank="Any")
         self.office_id.choices = choices(office_choices, blank="Any")
 
     def validate_last_day(self, field: DateField) -> None:
@@ -39,6 +41,6 @@ class AuditFilterForm(FlaskForm):
     def to_filter(self) -> AuditFilter:
         return AuditFilter(username=self.username.data, action=self.action.data or None,
                            entity_type=self.entity_type.data or None,
-                           patient_mrn=self.patient_mrn.data,
+                           patient_mrn=self.patient_mrn.data if "patient_mrn" in self else None,
                            office_id=int(self.office_id.data) if self.office_id.data else None,
                            first_day=self.first_day.data, last_day=self.last_day.data)

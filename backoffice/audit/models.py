@@ -8,6 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.db import Base, UTCDateTime, utcnow
 
+SUBJECT_LENGTH = 200
+
 
 class AuditEvent(Base):
     """One row per change or record opening. Never updated or deleted (database triggers refuse)."""
@@ -24,6 +26,12 @@ class AuditEvent(Base):
     entity_id: Mapped[int | None]
     patient_id: Mapped[int | None] = mapped_column(index=True)
     office_id: Mapped[int | None] = mapped_column(index=True)
+    # Everyone who may read the trail sees `subject` ("Pump refill" is not clinical; "40 mL Morphine"
+    # is); clinical values and patient identity go in `details`, shown to clinical roles only.
+    subject: Mapped[str] = mapped_column(String(SUBJECT_LENGTH), default="", server_default="")
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Free text; the only description rows had before `subject` and `details`, and it may hold
+    # clinical values: shown to clinical roles only.
     summary: Mapped[str] = mapped_column(String(300), default="")
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     client_address: Mapped[str | None] = mapped_column(String(64))

@@ -18,7 +18,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
 from backoffice.audit.actor import Actor
-from backoffice.audit.models import AuditEvent
+from backoffice.audit.models import SUBJECT_LENGTH, AuditEvent
 from backoffice.db import AnySession, utcnow
 
 SYSTEM = Actor.system("system")
@@ -43,8 +43,13 @@ class Audited:
     def audit_office_id(self) -> int | None:
         return None
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
+        """What the row is, for everyone who reads the trail: no clinical value, no patient identity."""
         return ""
+
+    def audit_details(self) -> dict[str, Any]:
+        """Clinical values and patient identity that say which row this is: shown to clinical roles only."""
+        return {}
 
 
 def _plain(value: Any) -> Any:
@@ -56,6 +61,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def _plain_details(details: dict[str, Any]) -> dict[str, Any] | None:
+    return {key: _plain(value) for key, value in details.items()} or None
 
 
 def _column_changes(obj: Audited, action: str) -> dict[str, list[Any]]:
@@ -102,7 +111,9 @@ def _event_row(session: Session, obj: Audited, action: str) -> dict[str, Any] | 
         "entity_id": state.mapper.primary_key_from_instance(obj)[0],
         "patient_id": obj.audit_patient_id(),
         "office_id": obj.audit_office_id(),
-        "summary": obj.audit_summary()[:300],
+        "subject": obj.audit_subject()[:SUBJECT_LENGTH],
+        "details": _plain_details(obj.audit_details()),
+        "summary": "",
         "changes": changes,
     }
 
@@ -132,11 +143,19 @@ def _record_row_changes(session: Session, _context: Any) -> None:
 
 def record_event(session: AnySession, actor: Actor, action: str, entity_type: str,
                  entity_id: int | None, *, patient_id: int | None = None,
-                 office_id: int | None = None, summary: str = "",
+                 office_id: int | None = None, subject: str = "",
+                 details: dict[str, Any] | None = None, summary: str = "",
                  changes: dict[str, Any] | None = None) -> None:
-    """Add an event that is not a row change (a record opened, a sign-in, an override)."""
+    """Add an event that is not a row change (a record opened, a sign-in, an override).
+
+    `subject` is for everyone who reads the trail (managers and admins among them), so it names
+    no patient and holds no clinical value; those go in `details` (or in the free-text `summary`),
+    which only clinical roles see. `changes` maps a field to its [before, after] values, which
+    are hidden from non-clinical roles when the event concerns a patient.
+    """
     session.add(AuditEvent(
         user_id=actor.user_id, username=actor.username, client_address=actor.client_address,
         action=action, entity_type=entity_type, entity_id=entity_id, patient_id=patient_id,
-        office_id=office_id, summary=summary[:300], changes=changes,
+        office_id=office_id, subject=subject[:SUBJECT_LENGTH], details=_plain_details(details or {}),
+        summary=summary[:300], changes=changes,
     ))

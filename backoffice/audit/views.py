@@ -3,32 +3,65 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from backoffice.audit import services
 from backoffice.audit.forms import AuditFilterForm
 from backoffice.auth.access import allow
 from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
+from backoffice.csvexport import csv_response
 from backoffice.practice.services import list_offices
 
 bp = Blueprint("audit", __name__)
+
+EXPORT_COLUMNS = ("When", "Who", "Action", "Record", "Subject", "Details", "Office", "Changes", "Address")
+
+
+def _filter_form() -> AuditFilterForm:
+    """The filters from the query string; only clinical readers get the patient filter."""
+    return AuditFilterForm(request.args, entity_types=services.entity_types(),
+                           office_choices=[(str(o.id), o.name) for o in list_offices()],
+                           patient_filter=services.may_see_clinical(current_actor()))
 
 
 @bp.get("/audit")
 @allow(Role.MANAGER, Role.ADMIN)
 def index() -> tuple[str, int]:
-    offices = list_offices()
-    form = AuditFilterForm(request.args, entity_types=services.entity_types(),
-                           office_choices=[(str(o.id), o.name) for o in offices])
+    form = _filter_form()
     if not form.validate():
-        return render_template("audit/index.html", form=form, events=[], offices={},
-                               older_url=None, newest_url=None), 400
+        return render_template("audit/index.html", form=form, events=[], older_url=None, newest_url=None,
+                               export_url=None), 400
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
-    filters: dict[str, Any] = {key: value for key, value in request.args.items() if key != "before"}
+    filters: dict[str, Any] = {name: field.data for name, field in form._fields.items()
+                               if name != "before" and field.data not in (None, "")}
     older_url = (url_for("audit.index", before=events[-1].id, **filters)
                  if len(events) == services.PAGE_SIZE else None)
     newest_url = url_for("audit.index", **filters) if form.before.data else None
-    return render_template("audit/index.html", form=form, events=events,
-                           offices={o.id: o.name for o in offices}, older_url=older_url,
-                           newest_url=newest_url), 200
+    return render_template("audit/index.html", form=form, events=events, older_url=older_url,
+                           newest_url=newest_url, export_url=url_for("audit.export", **filters)), 200
+
+
+@bp.get("/audit.csv")
+@allow(Role.MANAGER)
+def export() -> Response | tuple[str, int]:
+    """The filtered trail as a spreadsheet, redacted as the page is for the same reader."""
+    form = _filter_form()
+    if not form.validate():
+        return render_template("audit/index.html", form=form, events=[], older_url=None, newest_url=None,
+                               export_url=None), 400
+    rows = services.export_events(form.to_filter(), viewer=current_actor(),
+                                  timezone=current_app.config["PRACTICE_TIMEZONE"])
+    return csv_response("audit-trail.csv", EXPORT_COLUMNS, (
+        [row.at, row.username, row.action.replace("_", " "), row.record, row.subject,
+         "; ".join(f"{label}: {value}" for label, value in row.details) or row.summary, row.office,
+         "; ".join(_change_text(change) for change in row.changes), row.client_address]
+        for row in rows))
+
+
+def _change_text(change: services.FieldChange) -> str:
+    if not change.shown:
+        return change.label
+    before = f"{change.before} → " if change.before is not None else ""
+    return f"{change.label}: {before}{change.after}"

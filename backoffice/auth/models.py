@@ -40,7 +40,7 @@ class User(Audited, Versioned, Base):
     def has_any_role(self, *roles: Role | str) -> bool:
         return bool({str(role) for role in self.role_set}.intersection(str(r) for r in roles))
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return f"{self.full_name} ({self.username})"
 
     # Flask-Login's user protocol.

@@ -83,7 +83,7 @@ def authenticate(username: str, password: str, *, client_address: str | None,
         if candidate is None or not candidate.active:
             record_event(db.session, actor, "login_failed", "staff_user",
                          candidate.id if candidate else None,
-                         summary="unknown username" if candidate is None else "inactive account")
+                         subject="Unknown username" if candidate is None else "Inactive account")
             locked_at = None
         else:
             user = _locked_user(candidate.id)
@@ -117,10 +117,10 @@ def _apply_login_result(user: User, verified_password: str | None, actor: Actor,
     outcome = rules.after_failed_login(user.failed_logins, policy.lockout, now)
     user.failed_logins = outcome.failed_logins
     user.locked_until = outcome.locked_until
-    record_event(db.session, actor, "login_failed", "staff_user", user.id, summary="wrong password")
+    record_event(db.session, actor, "login_failed", "staff_user", user.id, subject="Wrong password")
     if outcome.locked_until is not None:
         record_event(db.session, actor, "account_locked", "staff_user", user.id,
-                     summary=f"{policy.lockout.max_failures} wrong passwords")
+                     subject=f"{policy.lockout.max_failures} wrong passwords")
     return outcome.locked_until
 
 
@@ -259,7 +259,7 @@ def unlock_user(user_id: int, *, by: Actor, now: datetime) -> User:
             what = ("lock lifted" if rules.is_locked(user.locked_until, now)
                     else f"{user.failed_logins} failed sign-ins cleared")
             record_event(db.session, by, "account_unlocked", "staff_user", user.id,
-                         summary=f"{user.username}: {what}")
+                         subject=f"{user.username}: {what}")
         user.failed_logins = 0
         user.locked_until = None
     return user

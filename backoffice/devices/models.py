@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -39,7 +39,7 @@ class DeviceModel(Audited, Versioned, Base):
     def kind_enum(self) -> DeviceKind:
         return DeviceKind(self.kind)
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return f"{self.manufacturer} {self.model}"
 
 
@@ -84,8 +84,8 @@ class ScsTrial(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
-        return f"SCS trial from {self.started_on.isoformat()}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"started_on": self.started_on}
 
 
 class Device(Audited, Versioned, Base):
@@ -163,8 +163,9 @@ class Device(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
-        return f"{self.kind_enum.label} {self.name}, serial {self.serial or '—'}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"kind": self.kind_enum.label, "manufacturer": self.manufacturer, "model": self.model,
+                "serial": self.serial}
 
 
 class DeviceStatusChange(Audited, Base):
@@ -186,8 +187,8 @@ class DeviceStatusChange(Audited, Base):
     def audit_patient_id(self) -> int | None:
         return self.patient_id
 
-    def audit_summary(self) -> str:
-        return f"device {self.device_id}: {self.from_status or 'new'} -> {self.to_status}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"device_id": self.device_id, "from_status": self.from_status, "to_status": self.to_status}
 
 
 class PumpRefill(Audited, Versioned, Base):
@@ -233,5 +234,5 @@ class PumpRefill(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
-        return f"pump refill {self.refilled_on.isoformat()}: {self.added_ml} mL {self.drug}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"refilled_on": self.refilled_on, "added_ml": self.added_ml, "drug": self.drug}

@@ -131,7 +131,7 @@ def open_device(device_id: int, *, by: Actor) -> Device:
     with transaction(db.session, by):
         device = get_device(device_id, by=by)
         record_event(db.session, by, "view", "device", device.id, patient_id=device.patient_id,
-                     office_id=device.office_id, summary=device.audit_summary())
+                     office_id=device.office_id, details=device.audit_details())
     return device
 
 
@@ -776,6 +776,6 @@ def recall_search(query: RecallQuery, *, now: datetime, by: Actor, export: bool 
         devices = list(db.session.scalars(_with_patient(select(Device).where(*where))
                                           .order_by(Device.manufacturer, Device.model, Device.lot, Device.id)))
         record_event(db.session, by, "export" if export else "search", "device_recall", None,
-                     summary=f"{query.described()}: {len(devices)} devices",
-                     changes={"query": query.described(), "devices": [d.id for d in devices]})
+                     subject=f"{query.described()}: {len(devices)} devices",
+                     details={"devices": [d.id for d in devices]})
     return RecallResult(devices, next_appointments({d.patient_id for d in devices}, now=now))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -67,5 +68,5 @@ class Patient(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.preferred_office_id
 
-    def audit_summary(self) -> str:
-        return f"MRN {self.mrn}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"mrn": self.mrn}

@@ -88,7 +88,7 @@ def open_patient_record(patient_id: int, *, by: Actor) -> Patient:
         if patient is None:
             raise NotFound("patient", patient_id)
         record_event(db.session, by, "view", "patient", patient.id, patient_id=patient.id,
-                     office_id=patient.preferred_office_id, summary=f"MRN {patient.mrn}")
+                     office_id=patient.preferred_office_id, details={"mrn": patient.mrn})
     return patient
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.audit.trail import Audited
 from backoffice.db import Base, Versioned
 from backoffice.practice.rules import Capability
+from backoffice.timefmt import format_date
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -35,7 +36,7 @@ class Office(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.id
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return self.name
 
 
@@ -60,7 +61,7 @@ class OfficeHours(Audited, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return f"{WEEKDAYS[self.weekday]} {self.opens:%H:%M}-{self.closes:%H:%M}"
 
 
@@ -80,8 +81,8 @@ class OfficeClosure(Audited, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
-        return f"closed {self.day.isoformat()}: {self.reason}"
+    def audit_subject(self) -> str:
+        return f"Closed {format_date(self.day)}: {self.reason}"
 
 
 class Room(Audited, Versioned, Base):
@@ -111,7 +112,7 @@ class Room(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return self.name
 
 
@@ -143,7 +144,7 @@ class Physician(Audited, Versioned, Base):
     def short_name(self) -> str:
         return f"Dr. {self.last_name}"
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return self.display_name
 
 
@@ -171,7 +172,7 @@ class PhysicianSchedule(Audited, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return f"{WEEKDAYS[self.weekday]} {self.starts:%H:%M}-{self.ends:%H:%M}"
 
 
@@ -189,5 +190,5 @@ class PhysicianLeave(Audited, Base):
 
     physician: Mapped[Physician] = relationship(back_populates="leaves")
 
-    def audit_summary(self) -> str:
-        return f"leave {self.first_day.isoformat()} to {self.last_day.isoformat()}: {self.reason}"
+    def audit_subject(self) -> str:
+        return f"Leave {format_date(self.first_day)} to {format_date(self.last_day)}: {self.reason}"

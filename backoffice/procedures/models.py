@@ -83,7 +83,7 @@ class ProcedureType(Audited, Versioned, Base):
                  (Capability.SEDATION, self.needs_sedation))
         return frozenset(capability for capability, needed in flags if needed)
 
-    def audit_summary(self) -> str:
+    def audit_subject(self) -> str:
         return f"{self.code} {self.name}"
 
 
@@ -129,8 +129,8 @@ class FollowUp(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
-        return f"follow-up {self.delay} after appointment {self.appointment_id}, {self.status}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"delay": self.delay, "appointment_id": self.appointment_id, "status": self.status}
 
 
 class Outcome(Audited, Versioned, Base):
@@ -181,8 +181,8 @@ class Outcome(Audited, Versioned, Base):
     def audit_patient_id(self) -> int | None:
         return self.patient_id
 
-    def audit_summary(self) -> str:
-        return f"outcome of appointment {self.appointment_id}: {self.percent_relief}% relief"
+    def audit_details(self) -> dict[str, Any]:
+        return {"appointment_id": self.appointment_id, "percent_relief": self.percent_relief}
 
 
 class PsychEvaluation(Audited, Versioned, Base):
@@ -201,9 +201,8 @@ class PsychEvaluation(Audited, Versioned, Base):
     def audit_patient_id(self) -> int | None:
         return self.patient_id
 
-    def audit_summary(self) -> str:
-        verdict = "cleared" if self.cleared else "not cleared"
-        return f"psychological evaluation {self.evaluated_on.isoformat()}, {verdict}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"evaluated_on": self.evaluated_on, "cleared": self.cleared}
 
 
 class ClinicalSettings(Audited, Versioned, Base):
@@ -233,8 +232,8 @@ class ClinicalSettings(Audited, Versioned, Base):
     def columns(thresholds: Thresholds) -> dict[str, Any]:
         return {field.name: getattr(thresholds, field.name) for field in fields(Thresholds)}
 
-    def audit_summary(self) -> str:
-        return "clinical rule settings"
+    def audit_subject(self) -> str:
+        return "Clinical rule settings"
 
 
 class CandidacyCheck(Base):

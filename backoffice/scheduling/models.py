@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -85,5 +86,5 @@ class Appointment(Audited, Versioned, Base):
     def audit_office_id(self) -> int | None:
         return self.office_id
 
-    def audit_summary(self) -> str:
-        return f"{self.starts_at:%Y-%m-%d %H:%M} UTC, {self.status}"
+    def audit_details(self) -> dict[str, Any]:
+        return {"starts_at": self.starts_at, "status": self.status}

@@ -416,7 +416,7 @@ def _candidacy_problems(slot: SlotRequest, now: datetime) -> list[Problem]:
 def _record_override(appointment: Appointment, problems: Sequence[Problem], reason: str, by: Actor) -> None:
     record_event(db.session, by, "override", "appointment", appointment.id,
                  patient_id=appointment.patient_id, office_id=appointment.office_id,
-                 summary=f"limit overridden: {reason}",
+                 subject="Refused booking overridden", details={"override_reason": reason},
                  changes={"refused": [None, " ".join(p.message for p in problems)],
                           "override_reason": [None, reason]})
 

@@ -84,6 +84,7 @@ EXPECTED = {
     "devices.trial": frozenset({S, N, P}),
     "devices.record_trial_result": frozenset({N, P}),
     "audit.index": frozenset({M, A}),
+    "audit.export": frozenset({M}),
 }
 
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,

@@ -325,8 +325,8 @@ def test_a_recall_search_by_lot_lists_exactly_the_patients_with_an_active_device
     assert {d.patient_id for d in result.devices} == {p[0].id, p[1].id, p[2].id}
     [event] = audit_rows(entity_type="device_recall")
     assert (event.action, event.user_id, event.username) == ("search", MANAGER.user_id, "manager")
-    assert event.summary == "lot RC1: 3 devices"
-    assert sorted(event.changes["devices"]) == sorted([pump.id, generator.id, lead.id])
+    assert event.subject == "lot RC1: 3 devices"
+    assert sorted(event.details["devices"]) == sorted([pump.id, generator.id, lead.id])
 
     services.recall_search(services.RecallQuery(lot="RC1"), now=utcnow(), by=MANAGER, export=True)
     assert [e.action for e in audit_rows(entity_type="device_recall")] == ["search", "export"]
