@@ -34,8 +34,9 @@ def index() -> tuple[str, int]:
                                export_url=None), 400
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
-    filters: dict[str, Any] = {name: field.data for name, field in form._fields.items()
-                               if name != "before" and field.data not in (None, "")}
+    # Links carry the filters as the form read them, never the raw query string.
+    filters: dict[str, Any] = {name: value for name, value in form.data.items()
+                               if name != "before" and value not in (None, "")}
     older_url = (url_for("audit.index", before=events[-1].id, **filters)
                  if len(events) == services.PAGE_SIZE else None)
     newest_url = url_for("audit.index", **filters) if form.before.data else None
