@@ -70,7 +70,7 @@ class SignInThrottle(Base):
                       Index("ix_sign_in_throttle_last_failure_at", "last_failure_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(40))
+    username: Mapped[str] = mapped_column(String(40))  # throttle.USERNAME_LENGTH
     client_address: Mapped[str] = mapped_column(String(64))
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

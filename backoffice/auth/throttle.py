@@ -22,6 +22,10 @@ from backoffice.auth.models import SignInThrottle
 from backoffice.db import for_update
 from backoffice.errors import DomainError
 
+# The longest username an account can have. A typed one can be longer once lower-cased ("İ"
+# becomes two characters); no account has it, so its first 40 characters count for it.
+USERNAME_LENGTH = 40
+
 
 class SignInThrottled(DomainError):
     """Too many wrong passwords for this username from this address: the next try must wait."""
@@ -38,6 +42,7 @@ def count_attempt(session: Session, username: str, client_address: str,
     Counting before the password is checked (and forgetting the count when it was right) means
     that attempts sent in parallel cannot all pass the check before any of them is counted.
     """
+    username = username[:USERNAME_LENGTH]
     upsert = postgresql_insert if session.connection().dialect.name == "postgresql" else sqlite_insert
     session.execute(upsert(SignInThrottle)
                     .values(username=username, client_address=client_address, failures=0)
@@ -58,7 +63,7 @@ def count_attempt(session: Session, username: str, client_address: str,
 def forget_attempts(session: Session, username: str, client_address: str | None = None) -> int:
     """Clear the counts of a username: from one address (a right password), or from every
     address (an admin's unlock). Returns how many addresses had a count."""
-    statement = delete(SignInThrottle).where(SignInThrottle.username == username)
+    statement = delete(SignInThrottle).where(SignInThrottle.username == username[:USERNAME_LENGTH])
     if client_address is not None:
         statement = statement.where(SignInThrottle.client_address == client_address)
     return session.execute(statement).rowcount  # type: ignore[attr-defined]

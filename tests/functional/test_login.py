@@ -92,6 +92,11 @@ def test_a_stranger_typing_wrong_passwords_does_not_lock_out_a_colleague(client,
     assert sign_in(client, "nurse").status_code == 302
 
 
+def test_a_username_longer_once_lower_cased_is_refused_like_any_other(client, demo):
+    response = sign_in(client, "\u0130" * 40, "not the password at all")  # "İ" lower-cases to two characters
+    assert response.status_code == 401 and "Wrong username or password." in page(response)
+
+
 def test_after_three_wrong_passwords_the_next_try_must_wait(client, demo, clock):
     for _ in range(3):
         assert sign_in(client, "nurse", "not the password at all").status_code == 401
