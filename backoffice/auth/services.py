@@ -76,6 +76,9 @@ def authenticate(username: str, password: str, *, client_address: str | None,
     """
     username = rules.normalise_username(username)
     address = client_address or ""
+    # Two commits for one attempt, on purpose: the attempt is counted (or refused) and committed
+    # before the slow hash check, so attempts sent in parallel are all counted, and neither
+    # transaction holds the write lock while Argon2 runs.
     with transaction(db.session, Actor(None, username, client_address=client_address)):
         throttle.count_attempt(db.session(), username, address, policy.throttle, now)
     candidate = _by_username(username)
