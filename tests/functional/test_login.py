@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice.auth.models import User
 from backoffice.auth.sessions import SEEN_AT, SIGNED_IN_AT
@@ -64,10 +64,14 @@ def _without_token_and_username(html: str, username: str) -> str:
     return html.replace(f'value="{username}"', 'value="USERNAME"')
 
 
-def test_an_unknown_username_and_a_real_one_get_the_same_answers(database_url, demo, clock):
+def test_an_unknown_username_a_locked_account_and_a_real_one_get_the_same_answers(database_url, demo,
+                                                                                 clock):
     app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "scheduler").values(locked_at=NOW))
+        db.session.commit()
     answers = {}
-    for username in ("nurse", "nobody"):
+    for username in ("nurse", "nobody", "scheduler"):
         client = app.test_client()
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                           page(client.get("/login"))).group(1)
@@ -75,7 +79,7 @@ def test_an_unknown_username_and_a_real_one_get_the_same_answers(database_url, d
                                                  "csrf_token": token}) for _ in range(6)]
         answers[username] = [(response.status_code, _without_token_and_username(page(response), username))
                              for response in responses]
-    assert answers["nurse"] == answers["nobody"]
+    assert answers["nurse"] == answers["nobody"] == answers["scheduler"]
     assert [status for status, _ in answers["nurse"]] == [401, 401, 401, 429, 429, 429]
     assert "Try again after 09:00:15 EST." in answers["nobody"][3][1]
     with app.app_context():
