@@ -65,7 +65,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 def _init_extensions(app: Flask) -> None:
     from backoffice import models  # noqa: F401  (every table on the metadata, for migrations)
-    from backoffice.auth import sessions
+    from backoffice.auth import limiter_storage, sessions  # noqa: F401  (registers database://)
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

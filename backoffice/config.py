@@ -79,15 +79,24 @@ SETTINGS: tuple[Setting, ...] = (
             "Minutes without a request after which a session is signed out."),
     Setting("SESSION_MAX_HOURS", "SESSION_MAX_HOURS", _positive_int, 12,
             "Hours after sign-in after which a session ends however active it is."),
-    Setting("LOCKOUT_ATTEMPTS", "LOCKOUT_ATTEMPTS", _positive_int, 5,
-            "Consecutive wrong passwords that lock an account."),
-    Setting("LOCKOUT_MINUTES", "LOCKOUT_MINUTES", _positive_int, 15,
-            "Minutes an account stays locked (an admin can unlock it sooner)."),
+    Setting("SIGN_IN_FREE_ATTEMPTS", "SIGN_IN_FREE_ATTEMPTS", _positive_int, 3,
+            "Wrong passwords for one username from one address before each next attempt from "
+            "there must wait."),
+    Setting("SIGN_IN_FIRST_DELAY_SECONDS", "SIGN_IN_FIRST_DELAY_SECONDS", _positive_int, 15,
+            "The first such wait in seconds; it doubles with each further wrong password."),
+    Setting("SIGN_IN_MAX_DELAY_MINUTES", "SIGN_IN_MAX_DELAY_MINUTES", _positive_int, 15,
+            "The longest such wait in minutes."),
+    Setting("LOCKOUT_ATTEMPTS", "LOCKOUT_ATTEMPTS", _positive_int, 100,
+            "Wrong passwords in a row for one account, from any addresses, after which it is "
+            "locked until an admin unlocks it."),
     Setting("LOGIN_RATE_LIMIT", "LOGIN_RATE_LIMIT", str, "20 per minute",
-            "Sign-in attempts allowed per client address (Flask-Limiter syntax)."),
-    Setting("RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URI", str, "memory://",
-            "Where the per-address counters live. With several server processes use a shared "
-            "store such as `redis://host:6379`."),
+            "Sign-in attempts allowed per client address, whatever the username "
+            "(Flask-Limiter syntax)."),
+    Setting("RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URI", str, "database://",
+            "Where the per-address counters live: `database://` keeps them in the app's "
+            "database, shared by every server process and machine; a shared store such as "
+            "`redis://host:6379` (with `pip install redis`) works too. Never `memory://` with "
+            "more than one process."),
     Setting("PASSWORD_MIN_LENGTH", "PASSWORD_MIN_LENGTH", _positive_int, 12,
             "Shortest password accepted."),
     Setting("PASSWORD_HASH_TIME_COST", "PASSWORD_HASH_TIME_COST", _positive_int, 3,

@@ -147,13 +147,13 @@ def _load_accounts(policy: AuthPolicy, now: datetime) -> dict[str, User]:
 
 def _restore_demo_password(user: User, password: str, policy: AuthPolicy) -> None:
     """So that the logins printed below always work, even after someone changed them."""
-    if policy.verify(user.password_hash, password) and not user.locked_until:
+    if policy.verify(user.password_hash, password) and user.locked_at is None:
         return
     password_hash = policy.hash(password)
     with transaction(db.session, ACTOR):
         user.password_hash = password_hash
         user.failed_logins = 0
-        user.locked_until = None
+        user.locked_at = None
         user.active = True
         user.must_change_password = False
 

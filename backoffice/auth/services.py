@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
-from backoffice.auth import rules
+from backoffice.auth import rules, throttle
 from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
 from backoffice.auth.roles import Role
+from backoffice.auth.throttle import SignInThrottled as SignInThrottled  # raised by authenticate
 from backoffice.db import for_update, get_one, transaction
 from backoffice.editing import apply_edit, mark_changed, stamps
 from backoffice.errors import DomainError, FieldErrors, Refused
@@ -22,6 +23,9 @@ from backoffice.extensions import db
 
 
 class InvalidCredentials(DomainError):
+    """A wrong password, an unknown username or a locked account: one answer for all three, so
+    a guesser learns neither which usernames exist nor which accounts are locked."""
+
     def __init__(self) -> None:
         super().__init__("Wrong username or password.")
 
@@ -31,12 +35,6 @@ class AccountInactive(DomainError):
 
     def __init__(self) -> None:
         super().__init__("This account is deactivated. Ask a practice administrator.")
-
-
-class AccountLocked(DomainError):
-    def __init__(self, until: datetime) -> None:
-        super().__init__("This account is locked after too many wrong passwords.")
-        self.until = until
 
 
 @dataclass(frozen=True)
@@ -69,60 +67,63 @@ def _by_username(username: str) -> User | None:
 
 def authenticate(username: str, password: str, *, client_address: str | None,
                  policy: AuthPolicy, now: datetime) -> User:
-    """Check a sign-in. Raises InvalidCredentials, AccountLocked or AccountInactive; counts failures
-    in the database so that the lockout holds across server processes."""
+    """Check a sign-in. Raises SignInThrottled, InvalidCredentials or AccountInactive.
+
+    Every attempt costs the same Argon2 work and takes the same steps whether the username is
+    unknown, the account locked or the password wrong; only a right password for an active,
+    unlocked account signs in. Counts live in the database, so they hold across server
+    processes and machines.
+    """
     username = rules.normalise_username(username)
+    address = client_address or ""
+    # Two commits for one attempt, on purpose: the attempt is counted (or refused) and committed
+    # before the slow hash check, so attempts sent in parallel are all counted, and neither
+    # transaction holds the write lock while Argon2 runs.
+    with transaction(db.session, Actor(None, username, client_address=client_address)):
+        throttle.count_attempt(db.session(), username, address, policy.throttle, now)
     candidate = _by_username(username)
-    if candidate is not None and candidate.active and rules.is_locked(candidate.locked_until, now):
-        raise AccountLocked(candidate.locked_until)  # type: ignore[arg-type]
     # The slow hash check runs outside the write transaction so it does not hold the write lock.
     password_ok = policy.verify(candidate.password_hash if candidate else None, password)
     actor = Actor(candidate.id if candidate else None, username, client_address=client_address)
 
     with transaction(db.session, actor):
-        if candidate is None or not candidate.active:
-            record_event(db.session, actor, "login_failed", "staff_user",
-                         candidate.id if candidate else None,
-                         subject="Unknown username" if candidate is None else "Inactive account")
-            locked_at = None
+        if candidate is None:
+            record_event(db.session, actor, "login_failed", "staff_user", None,
+                         subject="Unknown username")
         else:
             user = _locked_user(candidate.id)
-            locked_at = _apply_login_result(user, password if password_ok else None, actor,
-                                            policy, now)
-            if locked_at is None and password_ok:
+            if _apply_login_result(user, password if password_ok else None, actor, policy, now):
+                throttle.forget_attempts(db.session(), username, address)
                 return user
-    if locked_at is not None:
-        raise AccountLocked(locked_at)
     if candidate is not None and not candidate.active and password_ok:
         raise AccountInactive()
     raise InvalidCredentials()
 
 
 def _apply_login_result(user: User, verified_password: str | None, actor: Actor,
-                        policy: AuthPolicy, now: datetime) -> datetime | None:
-    """Update the counters on the locked row. Returns the lock end when the account is locked.
+                        policy: AuthPolicy, now: datetime) -> bool:
+    """Update the account's counts on its locked row; True when the sign-in succeeds.
 
     `verified_password` is the password when it matched, None when it was wrong.
     """
-    if rules.is_locked(user.locked_until, now):
-        return user.locked_until
+    if not user.active or user.locked_at is not None:
+        record_event(db.session, actor, "login_failed", "staff_user", user.id,
+                     subject="Inactive account" if not user.active else "Account locked")
+        return False
     if verified_password is not None:
         user.failed_logins = 0
-        user.locked_until = None
         user.last_login_at = now
         if policy.needs_rehash(user.password_hash):
             user.password_hash = policy.hash(verified_password)
         record_event(db.session, actor, "login", "staff_user", user.id)
-        return None
-    outcome = rules.after_failed_login(user.failed_logins, policy.lockout, now)
-    user.failed_logins = outcome.failed_logins
-    user.locked_until = outcome.locked_until
+        return True
+    user.failed_logins += 1
     record_event(db.session, actor, "login_failed", "staff_user", user.id, subject="Wrong password")
-    if outcome.locked_until is not None:
+    if rules.reaches_account_cap(user.failed_logins, policy.throttle):
+        user.locked_at = now
         record_event(db.session, actor, "account_locked", "staff_user", user.id,
-                     subject=f"{policy.lockout.max_failures} wrong passwords")
-    return outcome.locked_until
-
+                     subject=f"{user.failed_logins} wrong passwords in a row")
+    return False
 
 
 def sign_out(actor: Actor) -> None:
@@ -135,9 +136,10 @@ def sign_out(actor: Actor) -> None:
         record_event(db.session, actor, "logout", "staff_user", actor.user_id)
 
 
-def _check_new_password(password: str, user: User, policy: AuthPolicy, field: str) -> None:
+def _check_new_password(password: str, user: User, policy: AuthPolicy, field: str,
+                        current: str | None = None) -> None:
     problems = rules.password_problems(password, username=user.username,
-                                       other_inputs=user.full_name.split(),
+                                       full_name=user.full_name, current=current,
                                        min_length=policy.min_password_length)
     if problems:
         raise FieldErrors({field: " ".join(problems)})
@@ -151,7 +153,7 @@ def change_own_password(user_id: int, current: str, new: str, *, by: Actor, poli
         raise FieldErrors({"current_password": "That is not your current password."})
     if new == current:
         raise FieldErrors({"new_password": "Choose a password different from the current one."})
-    _check_new_password(new, user, policy, "new_password")
+    _check_new_password(new, user, policy, "new_password", current=current)
     new_hash = policy.hash(new)
     with transaction(db.session, by):
         user = _locked_user(user_id)
@@ -161,12 +163,13 @@ def change_own_password(user_id: int, current: str, new: str, *, by: Actor, poli
 
 def _replace_password(user: User, password_hash: str, *, temporary: bool, by: Actor,
                       now: datetime) -> None:
-    """A new password ends every session of the account and lifts any lock."""
+    """A new password ends every session of the account and lifts any lock and wait."""
     user.password_hash = password_hash
     user.session_token = secrets.token_hex(16)
     user.must_change_password = temporary
     user.failed_logins = 0
-    user.locked_until = None
+    user.locked_at = None
+    throttle.forget_attempts(db.session(), user.username)
     user.password_changed_at = now
     mark_changed(user, by, now)
 
@@ -253,15 +256,17 @@ def reset_password(user_id: int, *, by: Actor, policy: AuthPolicy, now: datetime
 
 
 def unlock_user(user_id: int, *, by: Actor, now: datetime) -> User:
+    """Lift the account's lock and every wait on signing in to it, from any address."""
     with transaction(db.session, by):
         user = _locked_user(user_id)
-        if user.failed_logins or user.locked_until:
-            what = ("lock lifted" if rules.is_locked(user.locked_until, now)
+        waits = throttle.forget_attempts(db.session(), user.username)
+        if user.failed_logins or user.locked_at or waits:
+            what = ("lock lifted" if user.locked_at is not None
                     else f"{user.failed_logins} failed sign-ins cleared")
             record_event(db.session, by, "account_unlocked", "staff_user", user.id,
                          subject=f"{user.username}: {what}")
         user.failed_logins = 0
-        user.locked_until = None
+        user.locked_at = None
     return user
 
 

@@ -48,18 +48,19 @@ def login() -> Response | str | tuple[str, int]:
         user = services.authenticate(form.username.data or "", form.password.data or "",
                                      client_address=request.remote_addr, policy=auth_policy(),
                                      now=now)
-    except services.AccountLocked as locked:
-        until = local_datetime(locked.until, current_app.config["PRACTICE_TIMEZONE"])
-        form.form_errors.append(f"{locked.message} Try again after {until:%H:%M %Z} "
-                                f"({until:%m/%d/%Y}), or ask an administrator to unlock it.")
-        return _login_again(form, 403)
+    except services.SignInThrottled as throttled:
+        until = local_datetime(throttled.retry_at, current_app.config["PRACTICE_TIMEZONE"])
+        form.form_errors.append(f"{throttled.message} Try again after {until:%H:%M:%S %Z}.")
+        return _login_again(form, 429)
     except services.AccountInactive as inactive:
         form.form_errors.append(inactive.message)
         return _login_again(form, 403)
     except services.InvalidCredentials as wrong:
-        lockout = auth_policy().lockout
-        form.form_errors.append(f"{wrong.message} After {lockout.max_failures} wrong passwords in a "
-                                f"row an account is locked for {lockout.lock_minutes} minutes.")
+        # The same words for a wrong password, an unknown username and a locked account.
+        free = auth_policy().throttle.free_attempts
+        form.form_errors.append(f"{wrong.message} After {free} wrong passwords, each next try "
+                                f"from this computer must wait longer. If you cannot sign in, "
+                                f"ask a practice administrator.")
         return _login_again(form, 401)
     start_session(user, now)
     return redirect(_safe_next(request.args.get("next")))

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice.auth.models import User
 from backoffice.auth.sessions import SEEN_AT, SIGNED_IN_AT
@@ -39,30 +39,97 @@ def test_sign_in_never_redirects_to_another_site(client, demo, target):
 def test_a_wrong_password_is_refused_with_a_message(client, demo):
     response = sign_in(client, "nurse", "not the password at all")
     assert response.status_code == 401
-    assert "Wrong username or password. After 5 wrong passwords in a row" in page(response)
+    assert "Wrong username or password. After 3 wrong passwords, each next try" in page(response)
     password_box = re.search(r'<input[^>]*name="password"[^>]*>', page(response)).group(0)
     username_box = re.search(r'<input[^>]*name="username"[^>]*>', page(response)).group(0)
     assert "autofocus" in password_box and "autofocus" not in username_box
     assert client.get("/").status_code == 302
 
 
-def test_five_wrong_passwords_lock_the_account_until_an_admin_unlocks_it(app, client, demo):
-    for _ in range(4):
+NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # 09:00 EST
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The time the sign-in view hands to the service; tests move it."""
+    class Clock:
+        now = NOW
+
+    monkeypatch.setattr("backoffice.auth.views.utcnow", lambda: Clock.now)
+    return Clock
+
+
+def _without_token_and_username(html: str, username: str) -> str:
+    html = re.sub(r'name="csrf_token" type="hidden" value="[^"]*"', "csrf_token", html)
+    return html.replace(f'value="{username}"', 'value="USERNAME"')
+
+
+def test_an_unknown_username_a_locked_account_and_a_real_one_get_the_same_answers(database_url, demo,
+                                                                                 clock):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        db.session.execute(update(User).where(User.username == "scheduler").values(locked_at=NOW))
+        db.session.commit()
+    answers = {}
+    for username in ("nurse", "nobody", "scheduler"):
+        client = app.test_client()
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                          page(client.get("/login"))).group(1)
+        responses = [client.post("/login", data={"username": username, "password": "not the password",
+                                                 "csrf_token": token}) for _ in range(6)]
+        answers[username] = [(response.status_code, _without_token_and_username(page(response), username))
+                             for response in responses]
+    assert answers["nurse"] == answers["nobody"] == answers["scheduler"]
+    assert [status for status, _ in answers["nurse"]] == [401, 401, 401, 429, 429, 429]
+    assert "Try again after 09:00:15 EST." in answers["nobody"][3][1]
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_stranger_typing_wrong_passwords_does_not_lock_out_a_colleague(client, demo, clock):
+    stranger = {"REMOTE_ADDR": "203.0.113.66"}
+    for _ in range(6):
+        refused = client.post("/login", data={"username": "nurse", "password": "not the password"},
+                              environ_base=stranger)
+    assert refused.status_code == 429
+    assert "Too many wrong passwords for this username from this address" in page(refused)
+    assert sign_in(client, "nurse").status_code == 302
+
+
+def test_a_username_longer_once_lower_cased_is_refused_like_any_other(client, demo):
+    response = sign_in(client, "\u0130" * 40, "not the password at all")  # "İ" lower-cases to two characters
+    assert response.status_code == 401 and "Wrong username or password." in page(response)
+
+
+def test_after_three_wrong_passwords_the_next_try_must_wait(client, demo, clock):
+    for _ in range(3):
         assert sign_in(client, "nurse", "not the password at all").status_code == 401
-    locked = sign_in(client, "nurse", "not the password at all")
-    assert locked.status_code == 403 and "locked" in page(locked)
-    right = sign_in(client, "nurse")
-    assert right.status_code == 403
-    assert "locked after too many wrong passwords" in page(right)
-    assert "ask an administrator to unlock it" in page(right)
+    too_soon = sign_in(client, "nurse")
+    assert too_soon.status_code == 429 and "Try again after 09:00:15 EST." in page(too_soon)
+    clock.now = NOW + timedelta(seconds=15)
+    assert sign_in(client, "nurse").status_code == 302
+
+
+def test_the_account_cap_locks_until_an_admin_unlocks_it(database_url, demo):
+    app = make_app(database_url, LOCKOUT_ATTEMPTS=3)
+    for number in range(3):
+        wrong = app.test_client().post("/login", data={"username": "nurse", "password": "not it at all"},
+                                       environ_base={"REMOTE_ADDR": f"198.51.100.{number}"})
+        assert wrong.status_code == 401
+    client = app.test_client()
+    locked = sign_in(client, "nurse")
+    assert locked.status_code == 401  # told no more than a wrong password is
+    assert "Wrong username or password." in page(locked) and "ask a practice administrator" in page(locked)
 
     admin = app.test_client()
     sign_in(admin, "admin")
     with app.app_context():
         nurse_id = db.session.scalars(select(User.id).where(User.username == "nurse")).one()
-    assert "Locked until" in page(admin.get("/admin/users"))
+    assert "Locked since" in page(admin.get("/admin/users"))
     admin.post(f"/admin/users/{nurse_id}/unlock")
     assert sign_in(client, "nurse").status_code == 302
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_a_session_idle_past_the_timeout_is_signed_out(client, demo):
@@ -135,6 +202,15 @@ def test_a_temporary_password_must_be_replaced_before_anything_else(app, signed_
         "confirm_password": "blue-heron-marsh-walk"})
     assert response.location == "/"
     assert nurse.get("/patients").status_code == 200
+
+
+def test_changing_ones_password_refuses_a_near_copy_of_the_current_one(signed_in):
+    client = signed_in("nurse")
+    response = client.post("/account/password", data={
+        "current_password": DEMO_PASSWORDS["nurse"], "new_password": "severn-river-sunrise2",
+        "confirm_password": "severn-river-sunrise2"})
+    assert response.status_code == 400
+    assert "too close to your current password" in page(response)
 
 
 def test_changing_ones_password_refuses_a_common_one(signed_in):

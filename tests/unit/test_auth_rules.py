@@ -7,7 +7,9 @@ import pytest
 from backoffice.auth import rules
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-POLICY = rules.LockoutPolicy(max_failures=5, lock_minutes=15)
+POLICY = rules.ThrottlePolicy(free_attempts=3, first_delay=timedelta(seconds=15),
+                              max_delay=timedelta(minutes=15), forget_after=timedelta(hours=24),
+                              account_cap=100)
 LIMITS = rules.SessionLimits(idle=timedelta(minutes=15), absolute=timedelta(hours=12))
 
 
@@ -37,31 +39,84 @@ def test_accepts_long_uncommon_passwords_without_composition_rules(password):
     assert rules.password_problems(password, username="dwhitaker") == []
 
 
-def test_refuses_password_built_from_the_full_name():
-    problems = rules.password_problems("whitakerdana", username="dw",
-                                       other_inputs=["Dana", "Whitaker"])
-    assert problems
+@pytest.mark.parametrize("password", ["whitakerdana", "Dana-loves-sailing", "sailing-with-WHITAKER"])
+def test_refuses_passwords_built_from_the_full_name(password):
+    problems = rules.password_problems(password, username="dw", full_name="Dana Whitaker")
+    assert problems and "your name" in problems[0]
 
 
-@pytest.mark.parametrize("failures_before, locked", [(0, False), (3, False), (4, True), (9, True)])
-def test_the_fifth_wrong_password_locks_for_fifteen_minutes(failures_before, locked):
-    outcome = rules.after_failed_login(failures_before, POLICY, NOW)
-    if locked:
-        assert outcome.locked_until == NOW + timedelta(minutes=15)
-        assert outcome.failed_logins == 0
-    else:
-        assert outcome.locked_until is None
-        assert outcome.failed_logins == failures_before + 1
+def test_short_parts_of_a_name_are_not_refused_inside_other_words():
+    assert rules.name_parts("Li Ng-Ortega") == ["ortega"]
+    assert rules.password_problems("lighthouse-ngong-tea", username="lng", full_name="Li Ng") == []
 
 
-@pytest.mark.parametrize("locked_until, expected", [
-    (None, False),
-    (NOW + timedelta(seconds=1), True),
-    (NOW, False),  # the lock ends exactly at locked_until
-    (NOW - timedelta(minutes=1), False),
+@pytest.mark.parametrize("new, current, near", [
+    ("severn-river-sunrise", "severn-river-sunrise", True),
+    ("severn-river-sunrise1", "severn-river-sunrise", True),       # a trailing digit
+    ("Severn-River-Sunrise", "severn-river-sunrise", True),        # only the case
+    ("severn-rivre-sunrise", "severn-river-sunrise", True),        # two letters swapped
+    ("severn-river-sunset", "severn-river-sunrise", True),         # three characters
+    ("harbor-light-2025!!", "harbor-light-2024", True),             # only what ends it
+    ("harbor-light-20250101", "harbor-light-2024", True),
+    ("severn-river-sundown", "severn-river-sunrise", False),       # four characters
+    ("blue-heron-marsh-walk", "severn-river-sunrise", False),
+    ("123456789012", "987654321098", False),                       # nothing but digits: no stem
 ])
-def test_lock_holds_until_its_end(locked_until, expected):
-    assert rules.is_locked(locked_until, NOW) is expected
+def test_a_near_copy_of_the_current_password_differs_by_a_few_characters_or_its_ending(new, current, near):
+    assert rules.is_near_copy(new, current) is near
+
+
+def test_refuses_a_near_copy_of_the_current_password_when_changing_it():
+    problems = rules.password_problems("blue-heron-marsh-walk2", username="dwhitaker",
+                                       current="blue-heron-marsh-walk1")
+    assert problems and "too close to your current password" in problems[0]
+    assert rules.password_problems("chesapeake-osprey-nest", username="dwhitaker",
+                                   current="blue-heron-marsh-walk1") == []
+
+
+@pytest.mark.parametrize("failures, wait", [
+    (0, timedelta(0)),
+    (2, timedelta(0)),                     # the first three tries are free
+    (3, timedelta(seconds=15)),
+    (4, timedelta(seconds=30)),
+    (5, timedelta(minutes=1)),
+    (8, timedelta(minutes=8)),
+    (9, timedelta(minutes=15)),            # 16 minutes, held at the longest wait
+    (60, timedelta(minutes=15)),
+    (10**6, timedelta(minutes=15)),
+])
+def test_each_wrong_password_past_the_free_ones_doubles_the_wait(failures, wait):
+    assert rules.sign_in_delay(failures, POLICY) == wait
+
+
+@pytest.mark.parametrize("failures, last_failure_ago, expected_wait_left", [
+    (0, None, None),
+    (2, timedelta(seconds=1), None),
+    (3, timedelta(seconds=1), timedelta(seconds=14)),
+    (3, timedelta(seconds=15), None),                   # the wait ends exactly on time
+    (4, timedelta(seconds=29), timedelta(seconds=1)),
+    (20, timedelta(minutes=10), timedelta(minutes=5)),
+    (20, timedelta(hours=24), None),                    # a day later the count is forgotten
+])
+def test_the_next_attempt_waits_from_the_last_failure(failures, last_failure_ago, expected_wait_left):
+    last = None if last_failure_ago is None else NOW - last_failure_ago
+    allowed_at = rules.next_attempt_at(failures, last, NOW, POLICY)
+    assert (None if allowed_at is None else allowed_at - NOW) == expected_wait_left
+
+
+@pytest.mark.parametrize("failures, last_failure_ago, counted", [
+    (5, timedelta(hours=23, minutes=59), 5),
+    (5, timedelta(hours=24), 0),
+    (5, None, 0),
+])
+def test_a_pairs_count_is_forgotten_a_day_after_its_last_failure(failures, last_failure_ago, counted):
+    last = None if last_failure_ago is None else NOW - last_failure_ago
+    assert rules.failures_in_effect(failures, last, NOW, POLICY) == counted
+
+
+@pytest.mark.parametrize("failed_logins, locked", [(0, False), (99, False), (100, True), (250, True)])
+def test_the_account_locks_at_its_absolute_cap(failed_logins, locked):
+    assert rules.reaches_account_cap(failed_logins, POLICY) is locked
 
 
 @pytest.mark.parametrize("signed_in_ago, seen_ago, expected", [
