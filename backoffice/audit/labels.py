@@ -61,7 +61,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
     "staff_user": {
         "username": "Username", "full_name": "Full name", "roles": "Roles", "password_hash": "Password",
         "session_token": "Session", "must_change_password": "Must change password",
-        "failed_logins": "Wrong passwords in a row", "locked_until": "Locked until",
+        "failed_logins": "Wrong passwords in a row", "locked_at": "Locked since",
         "last_login_at": "Last sign-in", "password_changed_at": "Password changed",
     },
     "office": {"slug": "Short name in links", "timezone": "Time zone", "active": "Open"},
