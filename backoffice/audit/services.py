@@ -17,7 +17,8 @@ from backoffice.patients.models import Patient
 
 PAGE_SIZE = 50
 ACTIONS = ("create", "update", "delete", "view", "login", "login_failed", "logout",
-           "account_locked", "account_unlocked", "export", "override")
+           "account_locked", "account_unlocked", "export", "override",
+           "mfa_enrolled", "mfa_passed", "mfa_recovery_code_used", "mfa_failed", "mfa_reset")
 
 
 @dataclass(frozen=True)

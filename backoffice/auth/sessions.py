@@ -18,8 +18,10 @@ from backoffice.extensions import db, login_manager
 
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
-# Where a user who must replace a temporary password may still go.
-PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
+# Where a user who must replace a temporary password may still go (the second sign-in step, which
+# `auth.mfa` asks for first, included).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.mfa_code",
+                                       "auth.mfa_enrol"})
 
 
 def auth_policy() -> AuthPolicy:
