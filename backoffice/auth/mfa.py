@@ -5,7 +5,7 @@ A session passes the second factor once per sign-in: `session[PASSED]` then hold
 identity (user id and session token), so it cannot be carried to another account or outlive a
 sign-out. Until then every page but the code, enrolment and sign-out pages redirects to the code
 page (or to enrolment for an account that must enrol and has not). The decision is made in one
-place, `require_second_factor`, which runs before every request.
+place, `require_second_factor`, which the session guard runs before every request.
 """
 
 from __future__ import annotations
@@ -280,8 +280,9 @@ def _here() -> str | None:
 
 
 def require_second_factor() -> Response | None:
-    """Before every request: a signed-in session that has not passed its second factor reaches
-    only the code, enrolment and sign-out pages."""
+    """A signed-in session that has not passed its second factor reaches only the code,
+    enrolment and sign-out pages. Called by the session guard before every request, once the
+    session is known to be current."""
     endpoint = request.endpoint
     if endpoint is None or is_static_endpoint(endpoint) or not current_user.is_authenticated:
         return None
@@ -295,6 +296,4 @@ def require_second_factor() -> Response | None:
 
 
 def init_app(app: Flask) -> None:
-    """Registered after the session guard, so expired and anonymous sessions are dealt with first."""
-    app.before_request(require_second_factor)
     app.add_template_global(second_factor_of, "second_factor_of")

@@ -19,7 +19,7 @@ import pyotp
 from pyotp.utils import strings_equal
 
 ISSUER = "Chesapeake Pain Back Office"
-CODE_PATTERN = re.compile(r"^\d{6}$")
+CODE_PATTERN = re.compile(r"[0-9]{6}")
 # Steps either side of now whose code is still accepted.
 VALID_WINDOW = 1
 # The longest a device may skip the code; the issue caps it at 12 hours.
@@ -55,7 +55,7 @@ def normalise_code(raw: str) -> str:
 
 
 def is_totp_code(code: str) -> bool:
-    return bool(CODE_PATTERN.match(code))
+    return bool(CODE_PATTERN.fullmatch(code))
 
 
 def accepted_step(secret: str, code: str, now: datetime, last_used_step: int | None) -> int | None:
