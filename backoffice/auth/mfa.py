@@ -295,5 +295,12 @@ def require_second_factor() -> Response | None:
     return redirect(url_for(target, next=_here()))
 
 
+def awaiting_second_factor() -> bool:
+    """For templates: a "password only" session gets no menu, whose links would all lead back to
+    the code page."""
+    return bool(current_user.is_authenticated and not has_passed(current_user))
+
+
 def init_app(app: Flask) -> None:
     app.add_template_global(second_factor_of, "second_factor_of")
+    app.add_template_global(awaiting_second_factor, "awaiting_second_factor")

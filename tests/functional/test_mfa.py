@@ -281,3 +281,14 @@ def test_a_temporary_password_is_changed_after_the_code_and_the_code_is_not_aske
         "confirm_password": "tidewater-oyster-lantern"})
     assert changed.location == "/"
     assert nurse.get("/patients").status_code == 200
+
+
+def test_a_password_only_session_gets_no_menu_but_a_way_to_sign_out(mfa_app):
+    enrol(mfa_app, "physician")
+    client = mfa_app.test_client()
+    sign_in(client, "physician")
+    page = client.get("/login/code").get_data(as_text=True)
+    assert 'id="nav-menu"' not in page and "Patients" not in page
+    assert 'action="/logout"' in page
+    client.post("/login/code", data={"code": code()})
+    assert 'id="nav-menu"' in client.get("/").get_data(as_text=True)
