@@ -75,6 +75,8 @@ def mfa_code() -> Response | str | tuple[str, int]:
     except mfa.WrongCode as wrong:
         add_field_errors(form, wrong.errors)
         return render_template("auth/mfa_code.html", form=form), 401
+    except Refused:  # reset by an admin since the page was opened
+        return redirect(url_for("auth.mfa_enrol", next=request.args.get("next")))
     except mfa.CodesBlocked as blocked:
         until = local_datetime(blocked.until, current_app.config["PRACTICE_TIMEZONE"])
         form.form_errors.append(f"{blocked.message} Try again after {until:%H:%M %Z}, or ask an "
@@ -105,6 +107,9 @@ def mfa_enrol() -> Response | str | tuple[str, int]:
                               now=utcnow())
         except mfa.WrongCode as wrong:
             add_field_errors(form, wrong.errors)
+        except Refused as refused:  # set up a moment ago, in another tab
+            flash(refused.message, "info")
+            return redirect(url_for("auth.mfa_code", next=request.args.get("next")))
         else:
             mfa.mark_passed(current_user)
             # Rendered straight from the POST, never redirected: the codes are shown this once

@@ -14,6 +14,8 @@ from werkzeug.serving import make_server
 from backoffice.extensions import db
 from tests.conftest import DEMO_PASSWORDS, make_app
 
+from .test_accessibility import serious_violations
+
 pytestmark = pytest.mark.browser
 
 
@@ -44,6 +46,7 @@ def test_a_nurse_enrols_an_authenticator_then_signs_in_with_a_code(page):
     assert page.get_by_role("heading", level=1).inner_text() == "Set up two-step sign-in"
     qr_code = page.get_by_role("img", name="QR code to add this account to an authenticator app")
     assert qr_code.evaluate("image => image.complete && image.naturalWidth > 0")
+    assert serious_violations(page) == []
     secret = page.get_by_test_id("mfa-secret").inner_text().replace(" ", "")
     authenticator = pyotp.TOTP(secret)
 
@@ -63,6 +66,7 @@ def test_a_nurse_enrols_an_authenticator_then_signs_in_with_a_code(page):
     page.goto("/patients")
     page.wait_for_url("**/login/code?next=/patients")
 
+    assert serious_violations(page) == []
     page.get_by_label("Code").fill("000000")
     page.get_by_role("button", name="Continue").click()
     assert "That code is not right" in page.locator(".invalid-feedback").inner_text()

@@ -292,3 +292,14 @@ def test_a_password_only_session_gets_no_menu_but_a_way_to_sign_out(mfa_app):
     assert 'action="/logout"' in page
     client.post("/login/code", data={"code": code()})
     assert 'id="nav-menu"' in client.get("/").get_data(as_text=True)
+
+
+def test_setting_up_twice_in_two_tabs_keeps_the_first_and_asks_for_a_code(app, signed_in):
+    nurse = signed_in("nurse")
+    setup = nurse.get("/account/two-step/setup").get_data(as_text=True)
+    secret = re.search(r'data-testid="mfa-secret">([A-Z2-7 ]+)<', setup).group(1).replace(" ", "")
+    first = pyotp.TOTP(secret).now()
+    assert nurse.post("/account/two-step/setup", data={"code": first}).status_code == 200
+    again = nurse.post("/account/two-step/setup", data={"code": first})
+    assert again.status_code == 302 and again.location == "/account/two-step"
+    assert len(events(app, "mfa_enrolled")) == 1
