@@ -19,7 +19,9 @@ from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
 from backoffice.db import utcnow
 from backoffice.extensions import db
-from tests.conftest import make_app, sign_in
+from tests.conftest import DEMO_PASSWORDS, make_app, sign_in
+
+from .browser_form import form_values
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PAGES = ["/", "/patients", "/appointments/new", "/patients/1", "/account/password", "/account/two-step",
@@ -303,3 +305,47 @@ def test_setting_up_twice_in_two_tabs_keeps_the_first_and_asks_for_a_code(app, s
     again = nurse.post("/account/two-step/setup", data={"code": first})
     assert again.status_code == 302 and again.location == "/account/two-step"
     assert len(events(app, "mfa_enrolled")) == 1
+
+
+def test_in_production_every_role_needs_mfa_and_the_device_cookie_is_secure(database_url, demo):
+    app = make_app(database_url, BACKOFFICE_ENV="production", SESSION_COOKIE_SECURE=True,
+                   FORCE_HTTPS=True)
+    try:
+        client = app.test_client()
+        https = {"base_url": "https://backoffice.example"}
+        for username in ("scheduler", "manager"):
+            client.post("/login", data={"username": username,
+                                        "password": DEMO_PASSWORDS[username]}, **https)
+            assert client.get("/", **https).location.startswith("/account/two-step/setup"), username
+            client.post("/logout", **https)
+        enrol(app, "scheduler")
+        client.post("/login", data={"username": "scheduler", "password": DEMO_PASSWORDS["scheduler"]},
+                    **https)
+        response = client.post("/login/code", data={"code": code(), "remember": "y"}, **https)
+        cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("mfa_device="))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_reset_button_on_the_account_page_posts_with_its_csrf_token(database_url, demo):
+    app = make_app(database_url, WTF_CSRF_ENABLED=True)
+    try:
+        enrol(app, "nurse")
+        client = app.test_client()
+        login_page = client.get("/login").get_data(as_text=True)
+        client.post("/login", data={**{k: v[0] for k, v in form_values(login_page).items()},
+                                    "username": "admin", "password": DEMO_PASSWORDS["admin"]})
+        nurse_id = user_id(app, "nurse")
+        action = f"/admin/users/{nurse_id}/reset-two-step"
+        account_page = client.get(f"/admin/users/{nurse_id}").get_data(as_text=True)
+        assert client.post(action).status_code == 400  # no token
+        assert events(app, "mfa_reset") == []
+        form = {name: values[0] for name, values in form_values(account_page, action).items()}
+        assert client.post(action, data=form).location == f"/admin/users/{nurse_id}"
+        assert [event.entity_id for event in events(app, "mfa_reset")] == [nurse_id]
+    finally:
+        with app.app_context():
+            db.engine.dispose()
