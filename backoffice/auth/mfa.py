@@ -140,6 +140,8 @@ def check_code(user_id: int, code: str, *, by: Actor, now: datetime, block_minut
             raise Refused("Two-step sign-in is not set up for this account.")
         if mfa_rules.is_blocked(credential.blocked_until, now):
             blocked_until = credential.blocked_until
+            record_event(db.session, by, "mfa_failed", "staff_user", user_id,
+                         summary="code not checked: codes refused for a while")
         else:
             passed = _accept(credential, typed, by=by, now=now)
             if passed is None:

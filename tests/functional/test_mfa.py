@@ -61,7 +61,7 @@ def code(at_offset_steps: int = 0) -> str:
 
 def events(app: Flask, action: str) -> list[AuditEvent]:
     with app.app_context():
-        found = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        found = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
         db.session.remove()
     return found
 
@@ -246,6 +246,9 @@ def test_five_wrong_codes_in_a_row_refuse_even_the_right_code_for_a_while(mfa_ap
     assert blocked.status_code == 403
     assert "Too many wrong codes in a row" in blocked.get_data(as_text=True)
     assert client.get("/patients").location.startswith("/login/code")
+    assert [event.summary for event in events(mfa_app, "mfa_failed")] == [
+        "wrong code"] * 4 + ["wrong code; codes refused for a while",
+                             "code not checked: codes refused for a while"]
 
 
 def test_in_development_only_accounts_that_opted_in_are_asked_for_a_code(app, signed_in):
