@@ -270,6 +270,7 @@ def settle(user: User, actor: Actor, now: datetime) -> SecondFactor:
 
 
 def _actor() -> Actor:
+    # `sessions.current_actor`, which cannot be imported here: the session guard imports this module.
     return Actor(user_id=current_user.id, username=current_user.username,
                  roles=frozenset(str(role) for role in current_user.role_set),
                  client_address=request.remote_addr)
