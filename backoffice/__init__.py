@@ -65,7 +65,7 @@ class DatabaseIdConverter(IntegerConverter):
 
 def _init_extensions(app: Flask) -> None:
     from backoffice import models  # noqa: F401  (every table on the metadata, for migrations)
-    from backoffice.auth import limiter_storage, sessions  # noqa: F401  (registers database://)
+    from backoffice.auth import limiter_storage, mfa, sessions  # noqa: F401  (limiter_storage registers database://)
 
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
              content_security_policy=CONTENT_SECURITY_POLICY, frame_options="DENY",
              referrer_policy="same-origin")
     sessions.init_app(app)
+    mfa.init_app(app)
     app.after_request(_no_store)
 
 

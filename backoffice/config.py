@@ -44,6 +44,21 @@ def _positive_number(raw: str) -> float:
     return value
 
 
+def _role_names(raw: str) -> frozenset[str]:
+    """`all`, `none`, or role names separated by commas."""
+    from backoffice.auth.roles import ALL_ROLES
+
+    names = {name.strip().lower() for name in raw.split(",") if name.strip()}
+    if names == {"all"}:
+        return frozenset(str(role) for role in ALL_ROLES)
+    if names == {"none"}:
+        return frozenset()
+    unknown = names - {str(role) for role in ALL_ROLES}
+    if unknown:
+        raise ValueError(f"unknown roles {', '.join(sorted(unknown))}; use role names, all or none")
+    return frozenset(names)
+
+
 def _whole_days(raw: str) -> int:
     value = int(raw)
     if value < 0:
@@ -114,6 +129,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Send the session cookie only over HTTPS. Default: on in production, off otherwise."),
     Setting("FORCE_HTTPS", "FORCE_HTTPS", _bool, None,
             "Redirect plain HTTP to HTTPS. Default: on in production, off otherwise."),
+    Setting("MFA_REQUIRED_ROLES", "MFA_REQUIRED_ROLES", _role_names, None,
+            "Roles that must sign in with a code from an authenticator app: role names separated "
+            "by commas, `all` or `none`. Default: `all` in production, `none` otherwise."),
     Setting("TRAVEL_MINUTES", "TRAVEL_MINUTES", _positive_int, 30,
             "Minutes a physician needs between a case at one office and a case at another."),
     Setting("AVAILABILITY_DAYS", "AVAILABILITY_DAYS", _positive_int, 60,
@@ -183,6 +201,10 @@ def load_config(environ: Mapping[str, str], overrides: Mapping[str, Any] | None,
     for key in ("SESSION_COOKIE_SECURE", "FORCE_HTTPS"):
         if config.get(key) is None:
             config[key] = production
+    if config.get("MFA_REQUIRED_ROLES") is None:
+        config["MFA_REQUIRED_ROLES"] = _role_names("all" if production else "none")
+    elif isinstance(config["MFA_REQUIRED_ROLES"], str):
+        config["MFA_REQUIRED_ROLES"] = _role_names(config["MFA_REQUIRED_ROLES"])
 
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     # SQL parameters can hold patient data; keep them out of error messages and logs.

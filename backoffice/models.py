@@ -1,6 +1,7 @@
 """Every model, imported in one place so the metadata (and Alembic) sees all tables."""
 
 from backoffice.audit.models import AuditEvent
+from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.patients.models import Patient
@@ -24,6 +25,7 @@ __all__ = [
     "DeviceModel",
     "DeviceStatusChange",
     "FollowUp",
+    "MfaCredential",
     "Office",
     "OfficeClosure",
     "OfficeHours",
@@ -35,6 +37,7 @@ __all__ = [
     "ProcedureType",
     "PsychEvaluation",
     "PumpRefill",
+    "RecoveryCode",
     "Room",
     "ScsTrial",
     "User",

@@ -33,7 +33,8 @@ PAGE_SIZE = 50
 # An export is for reading in a spreadsheet, not a backup: narrow the dates for more.
 EXPORT_LIMIT = 10_000
 ACTIONS = ("create", "update", "delete", "view", "login", "login_failed", "logout",
-           "account_locked", "account_unlocked", "export", "override")
+           "account_locked", "account_unlocked", "export", "override",
+           "mfa_enrolled", "mfa_passed", "mfa_recovery_code_used", "mfa_failed", "mfa_reset")
 
 
 class PatientFilterRefused(Refused):

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from backoffice.audit.actor import Actor
-from backoffice.auth import rules
+from backoffice.auth import mfa, rules
 from backoffice.auth.access import PUBLIC, access_of, is_allowed, is_static_endpoint
 from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
@@ -18,8 +18,10 @@ from backoffice.extensions import db, login_manager
 
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
-# Where a user who must replace a temporary password may still go.
-PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout"})
+# Where a user who must replace a temporary password may still go (the second sign-in step, which
+# comes first, included).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.mfa_code",
+                                       "auth.mfa_enrol"})
 
 
 def auth_policy() -> AuthPolicy:
@@ -91,7 +93,8 @@ def _expire_session(now: datetime) -> Response | None:
 
 
 def guard_request() -> Response | None:
-    """Runs before every request: session limits, then the endpoint's declared access."""
+    """Runs before every request: session limits, the second sign-in step, then the endpoint's
+    declared access."""
     endpoint = request.endpoint
     if endpoint is None or is_static_endpoint(endpoint):
         return None
@@ -99,6 +102,10 @@ def guard_request() -> Response | None:
         expired = _expire_session(utcnow())
         if expired is not None:
             return expired
+        # Before the access check: a "password only" session learns nothing of what it may open.
+        second_step = mfa.require_second_factor()
+        if second_step is not None:
+            return second_step
     access = access_of(current_app, endpoint)
     if is_allowed(access, current_user):
         if (current_user.is_authenticated and current_user.must_change_password

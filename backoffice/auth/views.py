@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from backoffice.auth import services
+from backoffice.auth import mfa, services
 from backoffice.auth.access import allow, public, signed_in
 from backoffice.auth.forms import (
     ChangePasswordForm,
@@ -63,6 +63,9 @@ def login() -> Response | str | tuple[str, int]:
                                 f"ask a practice administrator.")
         return _login_again(form, 401)
     start_session(user, now)
+    # The password is right; the session is "password only" until the second step (if the
+    # account has one and this device is not remembered for it): `mfa` holds it there.
+    mfa.settle(user, current_actor(), now)
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -100,6 +103,9 @@ def change_password() -> Response | tuple[str, int] | str:
         add_field_errors(form, error.errors)
         return render_template("auth/change_password.html", form=form), 400
     start_session(user, now)
+    # Only a session past the second step reaches this page (`mfa.require_second_factor`): the
+    # new session belongs to the same person, who need not enter a code again.
+    mfa.mark_passed(user)
     flash("Your password is changed. Other sessions of yours are signed out.", "success")
     return redirect(url_for("core.home"))
 
@@ -205,3 +211,6 @@ def unlock_user(user_id: int) -> Response:
         flash(f"The account {user.username} is unlocked.", "success")
     return redirect(url_for("auth.users"))
 
+
+# The second sign-in step's pages live on this blueprint too.
+from backoffice.auth import mfa_views  # noqa: E402, F401

@@ -25,6 +25,10 @@ EXPECTED = {
     "auth.activate_user": frozenset({A}),
     "auth.reset_password": frozenset({A}),
     "auth.unlock_user": frozenset({A}),
+    "auth.mfa_code": SIGNED_IN,
+    "auth.mfa_enrol": SIGNED_IN,
+    "auth.mfa_settings": SIGNED_IN,
+    "auth.reset_mfa": frozenset({A}),
     "practice.offices": frozenset({A}),
     "practice.new_office": frozenset({A}),
     "practice.office": frozenset({A}),
@@ -91,7 +95,8 @@ URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, 
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
                  "follow_up_id": 1, "device_id": 1, "trial_id": 1, "device_model_id": 1, "slug": "annapolis"}
 # Pages that send you on to the right office's page.
-REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day"}
+# The code page sends a session that has passed its second step (or needs none) on its way.
+REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day", "auth.mfa_code"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
 
 
