@@ -62,7 +62,7 @@ def test_an_unknown_username_is_throttled_like_a_real_one():
         with pytest.raises(accounts.SignInThrottled) as throttled:
             attempt("wrong password here", username=username)
         assert throttled.value.retry_at == NOW + timedelta(seconds=15)
-    assert [row.summary for row in audit_rows(action="login_failed")].count("unknown username") == 3
+    assert [row.subject for row in audit_rows(action="login_failed")].count("Unknown username") == 3
 
 
 def test_the_absolute_cap_locks_the_account_until_an_admin_unlocks_it(database_url):
@@ -78,7 +78,7 @@ def test_the_absolute_cap_locks_the_account_until_an_admin_unlocks_it(database_u
             attempt(PASSWORD, address="192.0.2.200", now=NOW + timedelta(days=3))
         accounts.unlock_user(user.id, by=actor_for(admin), now=NOW)
         assert attempt(PASSWORD, address="192.0.2.200", now=NOW + timedelta(days=3)).username == "dwhitaker"
-        assert [row.summary for row in audit_rows(action="login_failed")][-1] == "account locked"
+        assert [row.subject for row in audit_rows(action="login_failed")][-1] == "Account locked"
         db.session.remove()
         db.engine.dispose()
 
