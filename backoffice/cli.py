@@ -1,18 +1,26 @@
-"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies | settings`."""
+"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies | settings |
+audit verify`."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import Table
 
+from backoffice.audit import chain
 from backoffice.audit.actor import Actor
+from backoffice.audit.models import AuditEvent
 from backoffice.auth import services as accounts
 from backoffice.auth.roles import ALL_ROLES, Role
 from backoffice.auth.sessions import auth_policy
 from backoffice.config import SETTINGS
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors
-from backoffice.timefmt import practice_today
+from backoffice.extensions import db
+from backoffice.timefmt import format_datetime, practice_today
 
 
 @click.command("create-user")
@@ -77,6 +85,28 @@ def settings_command() -> None:
         click.echo(f"| `{setting.env}` | {default} | {setting.description} |")
 
 
+audit_group = AppGroup("audit", help="The audit trail.")
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Walk the audit trail's hash chain in id order and name the first row that does not match."""
+    with db.engine.connect() as connection:
+        check = chain.verify(connection, cast(Table, AuditEvent.__table__))
+    if check.broken is None:
+        click.echo(f"{check.checked:,} audit rows checked: chain intact.")
+        if check.last_id is not None:
+            click.echo(f"Last row {check.last_id}, hash {check.last_hash}")
+        return
+    broken = check.broken
+    at = (f" ({format_datetime(broken.at, current_app.config['PRACTICE_TIMEZONE'])})"
+          if broken.at is not None else "")
+    click.echo(f"Audit row {broken.id}{at} does not match the chain: {broken.reason}. "
+               f"{check.checked:,} audit rows checked.")
+    raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user_command, demo_data_command, reassess_candidacies_command, settings_command):
+    for command in (create_user_command, demo_data_command, reassess_candidacies_command, settings_command,
+                    audit_group):
         app.cli.add_command(command)
