@@ -198,3 +198,10 @@ def test_the_migration_chains_the_rows_already_in_the_trail(database_url):
     result = _verify(app)
     assert result.exit_code == 0, result.output
     assert "7 audit rows checked: chain intact." in result.output
+
+
+def test_the_demo_practice_leaves_an_intact_chain_of_many_rows_written_a_flush_at_a_time(app, demo):
+    with app.app_context():
+        written = len(audit_rows())
+    assert written > 100
+    assert f"{written:,} audit rows checked: chain intact." in _verify(app).output
