@@ -89,14 +89,23 @@ audit_group = AppGroup("audit", help="The audit trail.")
 
 
 @audit_group.command("verify")
-def audit_verify_command() -> None:
+@click.option("--anchor", metavar="ID:HASH", default=None,
+              help="The last row and hash an earlier run printed: it must still have that hash.")
+def audit_verify_command(anchor: str | None) -> None:
     """Walk the audit trail's hash chain in id order and name the first row that does not match."""
+    recorded = None
+    if anchor is not None:
+        row_id, _, row_hash = anchor.partition(":")
+        if not row_id.isascii() or not row_id.isdigit() or len(row_hash) != 64:
+            raise click.BadParameter("give the row id and its 64-character hash: 1234:ab12...", param_hint="--anchor")
+        recorded = (int(row_id), row_hash)
     with db.engine.connect() as connection:
-        check = chain.verify(connection, cast(Table, AuditEvent.__table__))
+        check = chain.verify(connection, cast(Table, AuditEvent.__table__), anchor=recorded)
     if check.broken is None:
         click.echo(f"{check.checked:,} audit rows checked: chain intact.")
         if check.last_id is not None:
-            click.echo(f"Last row {check.last_id}, hash {check.last_hash}")
+            click.echo(f"Last row {check.last_id}, hash {check.last_hash}: keep it, and a later run with "
+                       f"--anchor {check.last_id}:{check.last_hash} also checks that nothing up to it was rewritten.")
         return
     broken = check.broken
     at = (f" ({format_datetime(broken.at, current_app.config['PRACTICE_TIMEZONE'])})"

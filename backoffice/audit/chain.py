@@ -159,14 +159,21 @@ def _rows(connection: Connection, table: Table, batch: int) -> Iterator[RowMappi
             return
 
 
-def verify(connection: Connection, table: Table, *, batch: int = 1000) -> ChainCheck:
-    """Walk the chain in id order; stop at the first row that does not match."""
+def verify(connection: Connection, table: Table, *, anchor: tuple[int, str] | None = None,
+           batch: int = 1000) -> ChainCheck:
+    """Walk the chain in id order; stop at the first row that does not match. `anchor` is a row
+    id and hash an earlier run printed: that row must still be there with that hash, which holds
+    every row up to it to what it was then (a chain rewritten from some row on is consistent
+    again, but not with a head recorded before)."""
     previous, previous_id, checked = GENESIS, None, 0
     columns = content_columns(table)
     try:
         for row in _rows(connection, table, batch):
             checked += 1
             at = row.get("at")
+            if anchor is not None and row["id"] == anchor[0] and row["row_hash"] != anchor[1]:
+                return ChainCheck(checked, previous_id, previous, Break(
+                    row["id"], at, "its hash is not the one recorded earlier: it or a row before it was rewritten"))
             if row["prev_hash"] != previous:
                 after = f"row {previous_id}" if previous_id is not None else "the start of the trail"
                 return ChainCheck(checked, previous_id, previous, Break(
@@ -182,6 +189,9 @@ def verify(connection: Connection, table: Table, *, batch: int = 1000) -> ChainC
                                         .order_by(table.c.id).limit(1)).scalar()
         return ChainCheck(checked, previous_id, previous, Break(
             int(unreadable or 0), None, f"its values cannot be read ({type(error).__name__}): it was changed"))
+    if anchor is not None and (previous_id is None or previous_id < anchor[0]):
+        return ChainCheck(checked, previous_id, previous,
+                          Break(anchor[0], None, "the row recorded earlier is gone: the trail was cut short"))
     return ChainCheck(checked, previous_id, previous, None)
 
 

@@ -10,7 +10,8 @@ import flask_migrate
 import pytest
 from sqlalchemy import JSON, Integer, String, column, insert, table, text
 
-from backoffice.audit.chain import GENESIS, row_hash
+from backoffice.audit.chain import GENESIS, rechain, row_hash
+from backoffice.audit.models import AuditEvent
 from backoffice.db import UTCDateTime
 from backoffice.extensions import db
 from backoffice.patients import services as patients
@@ -113,6 +114,43 @@ def test_verify_names_a_row_whose_hash_was_made_to_match_its_new_content(app):
     result = _verify(app)
     assert result.exit_code == 1
     assert "Audit row 3 (" in result.output and "does not follow row 2" in result.output
+
+
+def _anchor(app) -> str:
+    """The --anchor an intact run prints for its last row."""
+    output = _verify(app).output
+    return output.split("--anchor ")[1].split()[0]
+
+
+def test_an_anchor_from_an_earlier_run_finds_a_chain_rewritten_from_a_row_on(app):
+    _some_history(app)
+    anchor = _anchor(app)
+    with app.app_context(), db.engine.begin() as connection:  # the owner, every later hash redone
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+        else:
+            connection.execute(text("DROP TRIGGER audit_event_no_update"))
+        connection.execute(text("UPDATE audit_event SET summary = 'nothing to see' WHERE id = 2"))
+        rechain(connection, AuditEvent.__table__)
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
+
+    assert _verify(app).exit_code == 0  # consistent again: only the recorded head tells
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", anchor])
+    assert result.exit_code == 1
+    assert "Audit row 4 (" in result.output and "not the one recorded earlier" in result.output
+
+
+def test_an_anchor_from_an_earlier_run_finds_a_trail_cut_short(app):
+    _some_history(app)
+    anchor = _anchor(app)
+    _behind_the_apps_back(app, "DELETE FROM audit_event WHERE id >= 3")
+
+    assert _verify(app).exit_code == 0
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", anchor])
+    assert result.exit_code == 1
+    assert "Audit row 4 does not match the chain: the row recorded earlier is gone" in result.output
+    assert app.test_cli_runner().invoke(args=["audit", "verify", "--anchor", "4:abc"]).exit_code == 2
 
 
 def test_concurrent_writers_leave_an_intact_chain(app):
