@@ -1,18 +1,26 @@
-"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies | settings`."""
+"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies | settings |
+audit verify`."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import Table
 
+from backoffice.audit import chain
 from backoffice.audit.actor import Actor
+from backoffice.audit.models import AuditEvent
 from backoffice.auth import services as accounts
 from backoffice.auth.roles import ALL_ROLES, Role
 from backoffice.auth.sessions import auth_policy
 from backoffice.config import SETTINGS
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors
-from backoffice.timefmt import practice_today
+from backoffice.extensions import db
+from backoffice.timefmt import format_datetime, practice_today
 
 
 @click.command("create-user")
@@ -77,6 +85,37 @@ def settings_command() -> None:
         click.echo(f"| `{setting.env}` | {default} | {setting.description} |")
 
 
+audit_group = AppGroup("audit", help="The audit trail.")
+
+
+@audit_group.command("verify")
+@click.option("--anchor", metavar="ID:HASH", default=None,
+              help="The last row and hash an earlier run printed: it must still have that hash.")
+def audit_verify_command(anchor: str | None) -> None:
+    """Walk the audit trail's hash chain in id order and name the first row that does not match."""
+    recorded = None
+    if anchor is not None:
+        row_id, _, row_hash = anchor.partition(":")
+        if not row_id.isascii() or not row_id.isdigit() or len(row_hash) != 64:
+            raise click.BadParameter("give the row id and its 64-character hash: 1234:ab12...", param_hint="--anchor")
+        recorded = (int(row_id), row_hash)
+    with db.engine.connect() as connection:
+        check = chain.verify(connection, cast(Table, AuditEvent.__table__), anchor=recorded)
+    if check.broken is None:
+        click.echo(f"{check.checked:,} audit rows checked: chain intact.")
+        if check.last_id is not None:
+            click.echo(f"Last row {check.last_id}, hash {check.last_hash}: keep it, and a later run with "
+                       f"--anchor {check.last_id}:{check.last_hash} also checks that nothing up to it was rewritten.")
+        return
+    broken = check.broken
+    at = (f" ({format_datetime(broken.at, current_app.config['PRACTICE_TIMEZONE'])})"
+          if broken.at is not None else "")
+    click.echo(f"Audit row {broken.id}{at} does not match the chain: {broken.reason}. "
+               f"{check.checked:,} audit rows checked.")
+    raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user_command, demo_data_command, reassess_candidacies_command, settings_command):
+    for command in (create_user_command, demo_data_command, reassess_candidacies_command, settings_command,
+                    audit_group):
         app.cli.add_command(command)

@@ -82,6 +82,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", str, None,
             "SQLAlchemy URL. Default: an SQLite file `instance/backoffice.sqlite3`. "
             "PostgreSQL: `postgresql+psycopg://user:password@host/dbname`."),
+    Setting("MIGRATION_DATABASE_URL", "MIGRATION_DATABASE_URL", str, None,
+            "PostgreSQL: the URL of the role that owns the tables, which `flask db upgrade` then "
+            "uses; `DATABASE_URL` names the app's own role, and each upgrade grants it exactly "
+            "what the app needs (see Running in production)."),
     Setting("SECRET_KEY", "SECRET_KEY", str, None,
             "Signs sessions and CSRF tokens. When unset outside production, one is generated "
             "into `instance/secret_key` on first run and reused."),
@@ -194,6 +198,8 @@ def load_config(environ: Mapping[str, str], overrides: Mapping[str, Any] | None,
         instance_path.mkdir(parents=True, exist_ok=True)
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance_path / 'backoffice.sqlite3'}"
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config.get("MIGRATION_DATABASE_URL"):
+        config["MIGRATION_DATABASE_URL"] = normalise_database_url(config["MIGRATION_DATABASE_URL"])
     if not config.get("SECRET_KEY"):
         if production:
             raise ConfigError("SECRET_KEY must be set when BACKOFFICE_ENV=production.")

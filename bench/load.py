@@ -8,8 +8,10 @@ available offered before the run (common procedures, every physician, the coming
 a random patient. The clients race each other for the same times, and a patient's own bookings and
 limits refuse some; the server must answer each attempt with a page (booked: 302; refused: 400 or
 409), never with a 5xx. Afterwards a SQL check looks for any two
-active appointments that overlap in a room (with its turnover), for a physician or for a patient.
-Prints throughput and latency, writes bench/load.md, and exits 1 on any 5xx or double booking.
+active appointments that overlap in a room (with its turnover), for a physician or for a patient,
+and the audit trail's hash chain, appended to by every worker at once, is verified.
+Prints throughput and latency, writes bench/load.md, and exits 1 on any 5xx, double booking or
+break in the audit chain.
 """
 
 from __future__ import annotations
@@ -32,11 +34,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import flask_migrate
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 
 from backoffice import create_app
+from backoffice.audit import chain
+from backoffice.audit.models import AuditEvent
 from backoffice.db import utcnow
 from backoffice.demo import ACCOUNTS
 from backoffice.extensions import db
@@ -188,6 +193,16 @@ def _double_bookings(url: str) -> dict[str, int]:
     return found
 
 
+def _audit_chain(url: str) -> chain.ChainCheck:
+    """The audit trail's hash chain after every worker appended to it at once."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "load", "LOG_LEVEL": "WARNING"})
+    with app.app_context(), db.engine.connect() as connection:
+        check = chain.verify(connection, cast(Table, AuditEvent.__table__))
+    with app.app_context():
+        db.engine.dispose()
+    return check
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", required=True, help="an empty (or earlier load-test) PostgreSQL database")
@@ -213,10 +228,11 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     overlaps = _double_bookings(arguments.database_url)
-    report(tally, elapsed, overlaps, arguments)
+    report(tally, elapsed, overlaps, _audit_chain(arguments.database_url), arguments)
 
 
-def report(tally: Tally, elapsed: float, overlaps: dict[str, int], arguments: argparse.Namespace) -> None:
+def report(tally: Tally, elapsed: float, overlaps: dict[str, int], audit: chain.ChainCheck,
+           arguments: argparse.Namespace) -> None:
     latencies = sorted(tally.latencies)
     errors = sum(count for status, count in tally.statuses.items() if status >= 500)
     booked = tally.statuses.get(302, 0)
@@ -230,11 +246,12 @@ def report(tally: Tally, elapsed: float, overlaps: dict[str, int], arguments: ar
              f"| room {overlaps['room']}, physician {overlaps['physician']}, patient {overlaps['patient']} |", "",
              f"Answers by status: {dict(sorted(tally.statuses.items()))}.",
              f"Targets: no 5xx ({'met' if errors == 0 else 'MISSED'}), no double booking "
-             f"({'met' if not any(overlaps.values()) else 'MISSED'})."]
+             f"({'met' if not any(overlaps.values()) else 'MISSED'}), audit chain intact "
+             f"({f'met, {audit.checked:,} rows' if audit.broken is None else f'MISSED at row {audit.broken.id}'})."]
     text_ = "\n".join(lines)
     print(text_)
     (HERE / "load.md").write_text(text_ + "\n")
-    if errors or any(overlaps.values()) or booked == 0:
+    if errors or any(overlaps.values()) or booked == 0 or audit.broken is not None:
         raise SystemExit(1)
 
 

@@ -1,9 +1,12 @@
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from flask import current_app
 
 from alembic import context
+
+from backoffice import database_roles
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -16,8 +19,19 @@ fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
+_owner_engine = None
+
+
 def get_engine():
-    return current_app.extensions['migrate'].db.engine
+    """The tables' owner when MIGRATION_DATABASE_URL is set (the app's own role may not change
+    the schema), else the app's engine. This file runs afresh for every command."""
+    global _owner_engine
+    owner_url = current_app.config.get('MIGRATION_DATABASE_URL')
+    if not owner_url:
+        return current_app.extensions['migrate'].db.engine
+    if _owner_engine is None:
+        _owner_engine = sa.create_engine(owner_url, poolclass=sa.pool.NullPool, hide_parameters=True)
+    return _owner_engine
 
 
 def get_engine_url():
@@ -117,6 +131,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            # After an upgrade or downgrade (not `check` or autogenerate, which name no target),
+            # the app's own role gets exactly its privileges on the tables there are now.
+            app_role = database_roles.app_role(current_app.config)
+            if app_role and not sqlite and context.get_context().opts.get("destination_rev") is not None:
+                database_roles.grant_app_role(connection, app_role)
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:

@@ -12,7 +12,8 @@ SUBJECT_LENGTH = 200
 
 
 class AuditEvent(Base):
-    """One row per change or record opening. Never updated or deleted (database triggers refuse)."""
+    """One row per change or record opening. Never updated or deleted (database triggers refuse),
+    and hash-chained to the row before it, so a change made behind the app's back shows."""
 
     __tablename__ = "audit_event"
 
@@ -35,5 +36,8 @@ class AuditEvent(Base):
     summary: Mapped[str] = mapped_column(String(300), default="")
     changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     client_address: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (`chain.py`): the previous row's row_hash, and this row's own.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_event_entity", "entity_type", "entity_id"),)

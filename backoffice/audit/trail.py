@@ -3,7 +3,7 @@
 Models that mix in `Audited` are recorded automatically: every insert, update and delete that a
 session flushes becomes an `AuditEvent` in the same transaction, with the changed fields before
 and after. Services add the events that are not row changes (opening a patient's record, signing
-in) with `record_event`.
+in) with `record_event`. Both ways go through `chain`, which links each row to the one before.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import enum
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import Session
 
+from backoffice.audit import chain
 from backoffice.audit.actor import Actor
 from backoffice.audit.models import SUBJECT_LENGTH, AuditEvent
 from backoffice.db import AnySession, utcnow
@@ -25,6 +26,9 @@ SYSTEM = Actor.system("system")
 # Bookkeeping columns whose change is not news on its own.
 ALWAYS_SKIPPED = frozenset({"id", "version", "created_at", "updated_at", "updated_by_id",
                             "created_by_id"})
+
+
+_AUDIT_TABLE = cast(Table, AuditEvent.__table__)
 
 
 class AuditIsAppendOnly(RuntimeError):
@@ -123,9 +127,26 @@ def _audited(objects: Iterable[object]) -> list[Audited]:
 
 
 @event.listens_for(Session, "before_flush")
-def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
+def _refuse_changes_and_chain_additions(session: Session, _context: Any, _instances: Any) -> None:
     if any(isinstance(obj, AuditEvent) for obj in (*session.dirty, *session.deleted)):
         raise AuditIsAppendOnly("audit events are never changed or deleted")
+    _link_added_events(session)
+
+
+def _link_added_events(session: Session) -> None:
+    """Chain the events `record_event` added, in the order they were added (the order the flush
+    inserts them in), before the flush writes them."""
+    added = sorted((obj for obj in session.new if isinstance(obj, AuditEvent)),
+                   key=lambda obj: inspect(obj).insert_order or 0)
+    if not added:
+        return
+    columns = {attr.key for attr in inspect(AuditEvent).column_attrs}
+    rows = chain.link(session.connection(), _AUDIT_TABLE,
+                      [{key: value for key, value in inspect(obj).dict.items() if key in columns}
+                       for obj in added])
+    for obj, row in zip(added, rows, strict=True):
+        for key, value in row.items():
+            setattr(obj, key, value)
 
 
 @event.listens_for(Session, "after_flush")
@@ -138,7 +159,7 @@ def _record_row_changes(session: Session, _context: Any) -> None:
     ]
     rows = [row for row in candidates if row is not None]
     if rows:
-        session.connection().execute(insert(AuditEvent), rows)
+        chain.append(session.connection(), _AUDIT_TABLE, rows)
 
 
 def record_event(session: AnySession, actor: Actor, action: str, entity_type: str,

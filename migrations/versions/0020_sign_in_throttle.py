@@ -1,7 +1,7 @@
 """sign-in throttle by username and address, shared rate limit counters, admin-only account lock
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-03 09:01:18
 
 Wrong passwords are counted per username and client address (`sign_in_throttle`) for
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0018'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
