@@ -69,7 +69,7 @@ def test_the_apps_own_connection_is_refused_what_would_rewrite_the_audit_trail(a
             db.session.execute(text(statement))
         assert getattr(refused.value.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE, refused.value
         db.session.rollback()
-        assert [row.summary for row in audit_rows()] == ["Dana Whitaker (dwhitaker)"]
+        assert [row.subject for row in audit_rows()] == ["Dana Whitaker (dwhitaker)"]
         db.session.remove()
     assert "1 audit rows checked: chain intact." in _verify(app_role_app)
 
