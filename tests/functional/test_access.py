@@ -25,6 +25,8 @@ EXPECTED = {
     "auth.activate_user": frozenset({A}),
     "auth.reset_password": frozenset({A}),
     "auth.unlock_user": frozenset({A}),
+    "idle.time_left": SIGNED_IN,
+    "idle.stay_signed_in": SIGNED_IN,
     "practice.offices": frozenset({A}),
     "practice.new_office": frozenset({A}),
     "practice.office": frozenset({A}),
