@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import fields
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -133,3 +134,19 @@ def test_a_restored_form_saved_after_someone_else_changed_the_record_is_caught_a
     # Both changes are in the form to save again: the user's city and the other user's payer.
     assert page.get_by_label("City", exact=True).input_value() == "Severna Park"
     assert page.get_by_label("Payer", exact=True).input_value() == "Aetna Better Health"
+
+
+def test_a_form_sent_after_the_limit_is_kept_rather_than_refused(page):
+    page.clock.install()
+    page.goto(EDIT_PAGE)
+    sign_in(page, "scheduler")
+    page.wait_for_url(f"**{EDIT_PAGE}")
+    # The page's timers stop, as on a laptop that slept through the warning and the sign-out.
+    page.clock.pause_at(datetime.now() + timedelta(seconds=1))
+    page.get_by_label("City", exact=True).fill("Severna Park")
+    page.wait_for_timeout((IDLE_LIMIT_SECONDS + 1) * 1000)
+    page.clock.set_system_time(datetime.now() + timedelta(seconds=1))
+    page.get_by_role("button", name="Save patient").click()
+    page.wait_for_url(re.compile(r"/login\?next="))
+    assert kept_fields(page)["city"] == "Severna Park"
+    assert page.get_by_text("You were signed out after a period of inactivity.").is_visible()
