@@ -99,7 +99,7 @@ def end_session() -> None:
 def _page_the_user_was_on() -> str | None:
     """Where to come back after signing in: the page asked for, or for a form sent after the session
     ended, the page the form was on (the browser names it; only a path on this site is taken)."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         target = request.full_path.removesuffix("?")
     else:
         referrer = urlsplit(request.referrer or "")

@@ -358,6 +358,7 @@
       return;
     }
     event.preventDefault();
+    event.stopPropagation();  // other handlers (a confirmation) see the form when it is sent again
     const submitter = event.submitter;
     askServer(root.dataset.timeLeftUrl).then((state) => {
       if (state === null) {
