@@ -354,7 +354,11 @@
   let resubmitting = false;
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (resubmitting || leaving || Date.now() < deadline || form.getAttribute("action") === root.dataset.logoutUrl) {
+    if (leaving) {
+      event.preventDefault();  // on the way to the sign-in page, the form already kept
+      return;
+    }
+    if (resubmitting || Date.now() < deadline || form.getAttribute("action") === root.dataset.logoutUrl) {
       return;
     }
     event.preventDefault();
