@@ -96,6 +96,7 @@ def _no_store(response: Response) -> Response:
 
 def _register_blueprints(app: Flask) -> None:
     from backoffice.audit.views import bp as audit_bp
+    from backoffice.auth.idle import bp as idle_bp
     from backoffice.auth.views import bp as auth_bp
     from backoffice.core.views import bp as core_bp
     from backoffice.devices.views import bp as devices_bp
@@ -105,7 +106,7 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.scheduling.views import bp as scheduling_bp
 
     for blueprint in (core_bp, auth_bp, practice_bp, procedures_bp, patients_bp, scheduling_bp, devices_bp,
-                      audit_bp):
+                      audit_bp, idle_bp):
         app.register_blueprint(blueprint)
 
 

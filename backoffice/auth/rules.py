@@ -148,5 +148,36 @@ def session_end_reason(signed_in_at: datetime, last_seen_at: datetime, now: date
     return None
 
 
+# The page warns this long before an idle sign-out (half the limit when the limit is shorter than two
+# of these), so that one click can keep the session.
+IDLE_WARNING = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """How long a session has before it ends: `idle` if no request comes, `session` whatever comes."""
+
+    idle: timedelta
+    session: timedelta
+
+    @property
+    def remaining(self) -> timedelta:
+        return max(min(self.idle, self.session), timedelta(0))
+
+    @property
+    def extendable(self) -> bool:
+        """Whether activity can push the end back (not when the absolute limit comes first)."""
+        return self.idle < self.session
+
+
+def time_left(signed_in_at: datetime, last_seen_at: datetime, now: datetime,
+              limits: SessionLimits) -> TimeLeft:
+    return TimeLeft(idle=last_seen_at + limits.idle - now, session=signed_in_at + limits.absolute - now)
+
+
+def idle_warning_lead(limits: SessionLimits) -> timedelta:
+    return min(IDLE_WARNING, limits.idle / 2)
+
+
 def format_roles(roles: Iterable[str]) -> str:
     return ",".join(sorted(set(roles)))

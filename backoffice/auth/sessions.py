@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
@@ -15,6 +18,7 @@ from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
 from backoffice.db import utcnow
 from backoffice.extensions import db, login_manager
+from backoffice.forms import local_path
 
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
@@ -22,6 +26,19 @@ SEEN_AT = "seen_at"
 # comes first, included).
 PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.mfa_code",
                                        "auth.mfa_enrol"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def not_activity(view: F) -> F:
+    """A request that does not keep its session alive: a page asking how long it has left must not
+    postpone the idle sign-out it is asking about."""
+    view.counts_as_activity = False  # type: ignore[attr-defined]
+    return view
+
+
+def _counts_as_activity(endpoint: str) -> bool:
+    return getattr(current_app.view_functions.get(endpoint), "counts_as_activity", True)
 
 
 def auth_policy() -> AuthPolicy:
@@ -60,19 +77,45 @@ def start_session(user: User, now: datetime) -> None:
     session[SEEN_AT] = now.timestamp()
 
 
+def record_activity(now: datetime) -> None:
+    """Restart the session's idle clock."""
+    session[SEEN_AT] = now.timestamp()
+
+
+def session_time_left(now: datetime) -> rules.TimeLeft | None:
+    """How long the signed-in session has, or None outside one."""
+    signed_in_at = session.get(SIGNED_IN_AT)
+    seen_at = session.get(SEEN_AT)
+    if not current_user.is_authenticated or not isinstance(signed_in_at, float) \
+            or not isinstance(seen_at, float):
+        return None
+    return rules.time_left(datetime.fromtimestamp(signed_in_at, UTC), datetime.fromtimestamp(seen_at, UTC),
+                           now, auth_policy().sessions)
+
+
 def end_session() -> None:
     logout_user()
     session.clear()
 
 
+def _page_the_user_was_on() -> str | None:
+    """Where to come back after signing in: the page asked for, or for a form sent after the session
+    ended, the page the form was on (the browser names it; only a path on this site is taken)."""
+    if request.method in ("GET", "HEAD"):
+        target = request.full_path.removesuffix("?")
+    else:
+        referrer = urlsplit(request.referrer or "")
+        if referrer.netloc != request.host:
+            return None
+        target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return local_path(target)
+
+
 def _login_redirect() -> Response:
-    target = request.full_path if request.method == "GET" else None
-    if target and target.endswith("?"):
-        target = target[:-1]
-    return redirect(url_for("auth.login", next=target))
+    return redirect(url_for("auth.login", next=_page_the_user_was_on()))
 
 
-def _expire_session(now: datetime) -> Response | None:
+def _expire_session(now: datetime, activity: bool) -> Response | None:
     signed_in_at = session.get(SIGNED_IN_AT)
     seen_at = session.get(SEEN_AT)
     if not isinstance(signed_in_at, float) or not isinstance(seen_at, float):
@@ -82,7 +125,8 @@ def _expire_session(now: datetime) -> Response | None:
                                           datetime.fromtimestamp(seen_at, UTC), now,
                                           auth_policy().sessions)
     if reason is None:
-        session[SEEN_AT] = now.timestamp()
+        if activity:
+            record_activity(now)
         return None
     end_session()
     if reason == rules.IDLE:
@@ -99,7 +143,7 @@ def guard_request() -> Response | None:
     if endpoint is None or is_static_endpoint(endpoint):
         return None
     if current_user.is_authenticated:
-        expired = _expire_session(utcnow())
+        expired = _expire_session(utcnow(), _counts_as_activity(endpoint))
         if expired is not None:
             return expired
         # Before the access check: a "password only" session learns nothing of what it may open.

@@ -37,9 +37,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def live_server(database_url: str, demo: None) -> Iterator[str]:
+def live_server_settings() -> dict[str, Any]:
+    """Settings of the served app a test module changes by overriding this fixture."""
+    return {}
+
+
+@pytest.fixture
+def live_server(database_url: str, demo: None, live_server_settings: dict[str, Any]) -> Iterator[str]:
     """The app as a browser meets it: CSRF on, errors handled, served over HTTP."""
-    app = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False)
+    app = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False, **live_server_settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

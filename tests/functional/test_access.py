@@ -29,6 +29,8 @@ EXPECTED = {
     "auth.mfa_enrol": SIGNED_IN,
     "auth.mfa_settings": SIGNED_IN,
     "auth.reset_mfa": frozenset({A}),
+    "idle.time_left": SIGNED_IN,
+    "idle.stay_signed_in": SIGNED_IN,
     "practice.offices": frozenset({A}),
     "practice.new_office": frozenset({A}),
     "practice.office": frozenset({A}),
