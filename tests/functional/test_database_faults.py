@@ -3,7 +3,20 @@ an error page never needs the database to tell the user what happened."""
 
 from __future__ import annotations
 
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -11,8 +24,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, make_url, text
 
+from backoffice.config import PROJECT_ROOT
 from backoffice.extensions import db
-from tests.conftest import make_app, sign_in
+from tests.conftest import DEMO_PASSWORDS, QueryCounter, make_app, sign_in
 
 ERROR_TITLE = "Something went wrong on our side"
 
@@ -61,8 +75,6 @@ def test_an_error_page_keeps_the_menu_of_the_user_the_request_already_loaded(sig
 
 
 def test_an_unknown_address_answers_without_a_query(signed_in):
-    from tests.conftest import QueryCounter
-
     client = signed_in("nurse")
     with QueryCounter(client.application) as queries:
         response = client.get("/no/such/page")
@@ -120,3 +132,114 @@ def test_pages_answer_after_postgresql_ends_every_pooled_connection(database_url
     assert not ended & set(backends(database_url, name))
     with app.app_context():
         db.engine.dispose()
+
+
+WORKERS = 3
+GUNICORN_HOOKS = '''
+import os
+import runpy
+
+globals().update({key: value for key, value in runpy.run_path(PRODUCTION).items() if not key.startswith("__")})
+# The app is loaded once, before the workers fork, to start in bounded time on a busy machine; no
+# connection is opened before the fork, so each worker still has a pool of its own.
+preload_app = True
+
+
+def post_fork(server, worker):
+    # libpq names each worker's connections, so the test can see which workers connected.
+    os.environ["PGAPPNAME"] = f"fault-worker-{os.getpid()}"
+'''
+
+
+class Gunicorn:
+    """The production server with its own settings (gunicorn.conf.py), on a free loopback port."""
+
+    def __init__(self, database_url: str, folder: Any) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        settings = Path(folder) / "gunicorn_test.conf.py"
+        self.log = Path(folder) / "gunicorn.log"
+        settings.write_text(GUNICORN_HOOKS.replace("PRODUCTION", repr(str(PROJECT_ROOT / "gunicorn.conf.py"))))
+        environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "fault-test-only",
+                       "BACKOFFICE_ENV": "development", "BACKOFFICE_INSTANCE_PATH": str(folder),
+                       "LOG_LEVEL": "WARNING", "LOGIN_RATE_LIMIT": "1000 per minute",
+                       "WEB_CONCURRENCY": str(WORKERS), "BIND": f"127.0.0.1:{self.port}"}
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", str(settings), "--access-logfile", "/dev/null",
+             "--chdir", str(PROJECT_ROOT), "backoffice:create_app()"],
+            env=environment, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> str:
+
+        """Stops the server and returns what it logged."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.log.read_text(errors="replace")
+
+
+class Browser:
+    """A signed-in user's cookies, shared by a few threads sending requests at once."""
+
+    def __init__(self, base: str, username: str, deadline: float) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        while True:   # until the server listens
+            try:
+                login = self.opener.open(f"{base}/login", timeout=10).read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login)
+        assert token, "no CSRF token on the sign-in page"
+        form = urllib.parse.urlencode({"csrf_token": token.group(1), "username": username,
+                                       "password": DEMO_PASSWORDS[username]}).encode()
+        signed_in = self.opener.open(f"{base}/login", data=form, timeout=30)
+        assert signed_in.status == 200 and "/login" not in signed_in.url, "sign-in failed"
+
+    def status(self, path: str) -> int:
+        try:
+            with self.opener.open(self.base + path, timeout=30) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as answer:
+            return int(answer.code)
+
+    def burst(self, paths: list[str]) -> list[int]:
+        """The pages requested at once, so that idle workers take some of them."""
+        with ThreadPoolExecutor(len(paths)) as pool:
+            return list(pool.map(self.status, paths))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_every_gunicorn_worker_answers_after_postgresql_ends_its_connections(database_url, demo, tmp_path):
+    deadline = time.monotonic() + 180   # the whole test, start to stop, on a busy machine
+    pages = ["/", "/patients?q=a", "/appointments/new", "/"] * 2
+    server = Gunicorn(database_url, tmp_path)
+    try:
+        browser = Browser(server.base, "scheduler", deadline)
+        while len(set(backends(database_url, "fault-worker-%").values())) < WORKERS:   # each worker connected
+            assert time.monotonic() < deadline, "not every worker took a request"
+            assert set(browser.burst(pages)) == {200}
+
+        ended = terminate_backends(database_url, "fault-worker-%")
+
+        statuses: list[int] = []
+        reconnected: set[str] = set()
+        while len(reconnected) < WORKERS:   # until every worker has served a page since
+            assert time.monotonic() < deadline, f"only {len(reconnected)} workers answered since"
+            statuses += browser.burst(pages)
+            reconnected = {name for pid, name in backends(database_url, "fault-worker-%").items()
+                           if pid not in ended}
+        assert set(statuses) == {200}, statuses
+    finally:
+        errors = server.stop()
+    assert "Traceback" not in errors, errors
