@@ -177,6 +177,10 @@ def load_config(environ: Mapping[str, str], overrides: Mapping[str, Any] | None,
 
     config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"],
                                                          config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for this host only
+    # and for every path: no other site or subdomain can plant or shadow it. Plain HTTP (the
+    # development server) cannot carry such a cookie, hence the plain name there.
+    config.setdefault("SESSION_COOKIE_NAME", "__Host-session" if config["SESSION_COOKIE_SECURE"] else "session")
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
