@@ -160,6 +160,7 @@ class Gunicorn:
             self.port = probe.getsockname()[1]
         settings = Path(folder) / "gunicorn_test.conf.py"
         self.log = Path(folder) / "gunicorn.log"
+        self.log_file = self.log.open("wb")
         settings.write_text(GUNICORN_HOOKS.replace("PRODUCTION", repr(str(PROJECT_ROOT / "gunicorn.conf.py"))))
         environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "fault-test-only",
                        "BACKOFFICE_ENV": "development", "BACKOFFICE_INSTANCE_PATH": str(folder),
@@ -168,14 +169,13 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-c", str(settings), "--access-logfile", "/dev/null",
              "--chdir", str(PROJECT_ROOT), "backoffice:create_app()"],
-            env=environment, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"))
+            env=environment, stdout=subprocess.DEVNULL, stderr=self.log_file)
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> str:
-
         """Stops the server and returns what it logged."""
         self.process.send_signal(signal.SIGTERM)
         try:
@@ -183,6 +183,7 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.log_file.close()
         return self.log.read_text(errors="replace")
 
 
