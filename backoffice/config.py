@@ -212,15 +212,30 @@ def load_config(environ: Mapping[str, str], overrides: Mapping[str, Any] | None,
     elif isinstance(config["MFA_REQUIRED_ROLES"], str):
         config["MFA_REQUIRED_ROLES"] = _role_names(config["MFA_REQUIRED_ROLES"])
 
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    # SQL parameters can hold patient data; keep them out of error messages and logs.
-    config["SQLALCHEMY_ENGINE_OPTIONS"].setdefault("hide_parameters", True)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(config["SQLALCHEMY_DATABASE_URI"],
+                                                         config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # The __Host- prefix makes browsers refuse the cookie unless it is Secure, for this host only
+    # and for every path: no other site or subdomain can plant or shadow it. Plain HTTP (the
+    # development server) cannot carry such a cookie, hence the plain name there.
+    config.setdefault("SESSION_COOKIE_NAME", "__Host-session" if config["SESSION_COOKIE_SECURE"] else "session")
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     config.setdefault("WTF_CSRF_TIME_LIMIT", config["SESSION_MAX_HOURS"] * 3600)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     return config
+
+
+def engine_options(url: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options for this database, under any the caller gave explicitly."""
+    # SQL parameters can hold patient data; keep them out of error messages and logs.
+    options: dict[str, Any] = {"hide_parameters": True}
+    if not url.startswith("sqlite"):
+        # A server can drop pooled connections (a restart, a failover, an idle timeout, an
+        # administrator ending sessions): test each one as it leaves the pool and reconnect,
+        # rather than fail the next request of every worker. An SQLite file cannot drop them.
+        options["pool_pre_ping"] = True
+    return {**options, **given}
 
 
 def normalise_database_url(url: str) -> str:

@@ -82,7 +82,8 @@ def key_string(length: int) -> String:
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, foreign keys, a busy timeout, and BEGIN emitted by us so writers can ask for IMMEDIATE."""
+    """WAL with every commit on disk, foreign keys, a busy timeout, and BEGIN emitted by us so
+    writers can ask for IMMEDIATE."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -91,7 +92,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL syncs the write-ahead log on every commit. NORMAL would sync it only at
+        # checkpoints, so a booking already confirmed to the user could vanish on power loss.
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

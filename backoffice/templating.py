@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, url_for
 
-from backoffice.auth.access import can_access
+from backoffice.auth.access import access_of, can_access, is_allowed
 from backoffice.devices.rules import plain_amount
 from backoffice.phones import format_phone
 from backoffice.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
@@ -44,9 +44,13 @@ NAVIGATION: tuple[NavItem, ...] = (
 )
 
 
-def navigation(section: str) -> list[NavItem]:
-    return [item for item in NAVIGATION if item.section == section and can_access(item.endpoint)
-            and not (item.unless and can_access(item.unless))]
+def navigation(section: str, user: Any) -> list[NavItem]:
+    """The menu `user` may follow (the signed-in user, or on an error page the one already loaded)."""
+    def allowed(endpoint: str) -> bool:
+        return is_allowed(access_of(current_app, endpoint), user)
+
+    return [item for item in NAVIGATION if item.section == section and allowed(item.endpoint)
+            and not (item.unless and allowed(item.unless))]
 
 
 def _practice_datetime(value: datetime | None, timezone: str | None = None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, jsonify
-from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from backoffice.auth import rules
@@ -32,12 +31,15 @@ def idle_state(time_left: rules.TimeLeft) -> dict[str, Any]:
 
 
 @bp.app_template_global()
-def page_idle_state() -> dict[str, Any] | None:
-    """For base.html: the state a signed-in page starts from, None on pages outside a session."""
+def page_idle_state(user: Any) -> dict[str, Any] | None:
+    """For base.html: the state a signed-in page starts from, None on pages outside a session.
+    `user` is the one the page already has: error pages pass None rather than load it."""
+    if user is None or not user.is_authenticated:
+        return None
     time_left = session_time_left(utcnow())
     if time_left is None:
         return None
-    return {**idle_state(time_left), "user_id": current_user.id}
+    return {**idle_state(time_left), "user_id": user.id}
 
 
 def _current_state() -> Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, current_app, redirect, request, session, url_for
 from flask_login import current_user
@@ -298,10 +299,10 @@ def require_second_factor() -> Response | None:
     return redirect(url_for(target, next=_here()))
 
 
-def awaiting_second_factor() -> bool:
+def awaiting_second_factor(user: Any) -> bool:
     """For templates: a "password only" session gets no menu, whose links would all lead back to
-    the code page."""
-    return bool(current_user.is_authenticated and not has_passed(current_user))
+    the code page. `user` is the one the page already has (error pages must not load it)."""
+    return bool(user is not None and user.is_authenticated and not has_passed(user))
 
 
 def init_app(app: Flask) -> None:

@@ -163,6 +163,9 @@ def guard_request() -> Response | None:
 
 def init_app(app: Flask) -> None:
     app.extensions["backoffice.auth_policy"] = AuthPolicy.from_config(app.config)
-    login_manager.init_app(app)
+    # Flask-Login's own context processor loads the user for every template rendered, error
+    # pages included; the proxy loads them only when a template reads it.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.session_protection = "strong"
     app.before_request(guard_request)

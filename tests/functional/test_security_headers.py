@@ -8,6 +8,7 @@ def test_pages_carry_a_strict_content_security_policy_and_deny_framing(client):
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+    assert "object-src 'none'" in policy and "base-uri 'none'" in policy
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
@@ -38,8 +39,10 @@ def test_production_cookies_are_secure_and_http_is_redirected(database_url):
     response = client.get("/login", base_url="https://backoffice.example")
     assert response.status_code == 200
     assert "Strict-Transport-Security" in response.headers
-    session_cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
-    assert "Secure" in session_cookie and "HttpOnly" in session_cookie
+    # __Host-: the browser keeps it only if Secure, for this host and every path.
+    session_cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-session="))
+    assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "Path=/" in session_cookie
+    assert "Domain=" not in session_cookie and "SameSite=Lax" in session_cookie
 
 
 def test_health_check_answers_without_signing_in(client):

@@ -54,6 +54,17 @@ def test_sqlite_writers_take_the_write_lock_before_reading(sqlite_database):
     assert "BEGIN IMMEDIATE" in statements
 
 
+def test_sqlite_puts_every_commit_on_disk_before_it_is_confirmed(sqlite_database):
+    # In WAL mode only FULL (2) syncs the log at each commit; NORMAL (1) can lose a confirmed
+    # booking on power loss.
+    app = make_app(sqlite_database)
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_concurrent_registrations_all_succeed_without_database_is_locked(database_url):
     """Twenty staff registering patients at once: each gets its own MRN, nobody sees an error."""
     app = make_app(database_url)

@@ -50,3 +50,10 @@ def test_a_bad_setting_is_named_in_the_error(tmp_path, env):
 ])
 def test_postgresql_urls_use_psycopg_3(url, expected):
     assert normalise_database_url(url) == expected
+
+
+def test_pooled_postgresql_connections_are_tested_before_use_and_sqlite_ones_are_not(tmp_path):
+    postgres = load_config({"DATABASE_URL": "postgresql://u:p@db/backoffice"}, None, tmp_path)
+    assert postgres["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True, "pool_pre_ping": True}
+    sqlite = load_config({}, None, tmp_path)
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"hide_parameters": True}
