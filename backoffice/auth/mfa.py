@@ -108,7 +108,7 @@ def enrol(user_id: int, secret: str, code: str, *, by: Actor, now: datetime) -> 
             raise Refused("Two-step sign-in is already set up for this account.")
         if step is None:
             record_event(db.session, by, "mfa_failed", "staff_user", user_id,
-                         summary="wrong code while setting up")
+                         subject="wrong code while setting up")
         else:
             db.session.add(MfaCredential(user_id=user_id, secret=secret, enrolled_at=now,
                                          last_used_step=step, failed_codes=0))
@@ -117,7 +117,7 @@ def enrol(user_id: int, secret: str, code: str, *, by: Actor, now: datetime) -> 
                                             code_hash=mfa_rules.recovery_code_hash(user_id, recovery))
                                for recovery in codes)
             record_event(db.session, by, "mfa_enrolled", "staff_user", user_id,
-                         summary=f"authenticator app, {len(codes)} recovery codes")
+                         subject=f"authenticator app, {len(codes)} recovery codes")
     if step is None:
         raise WrongCode()
     return codes
@@ -142,7 +142,7 @@ def check_code(user_id: int, code: str, *, by: Actor, now: datetime, block_minut
         if mfa_rules.is_blocked(credential.blocked_until, now):
             blocked_until = credential.blocked_until
             record_event(db.session, by, "mfa_failed", "staff_user", user_id,
-                         summary="code not checked: codes refused for a while")
+                         subject="code not checked: codes refused for a while")
         else:
             passed = _accept(credential, typed, by=by, now=now)
             if passed is None:
@@ -150,7 +150,7 @@ def check_code(user_id: int, code: str, *, by: Actor, now: datetime, block_minut
                 credential.failed_codes = outcome.failures
                 credential.blocked_until = outcome.blocked_until
                 record_event(db.session, by, "mfa_failed", "staff_user", user_id,
-                             summary="wrong code" + ("; codes refused for a while"
+                             subject="wrong code" + ("; codes refused for a while"
                                                      if outcome.blocked_until else ""))
             else:
                 credential.failed_codes = 0
@@ -170,7 +170,7 @@ def _accept(credential: MfaCredential, typed: str, *, by: Actor, now: datetime) 
             return None
         credential.last_used_step = step
         record_event(db.session, by, "mfa_passed", "staff_user", credential.user_id,
-                     summary="authenticator code")
+                     subject="authenticator code")
         return Passed(False, 0)
     if not mfa_rules.is_recovery_code(typed):
         return None
@@ -184,7 +184,7 @@ def _accept(credential: MfaCredential, typed: str, *, by: Actor, now: datetime) 
     db.session.flush()
     left = _unused_codes(credential.user_id)
     record_event(db.session, by, "mfa_recovery_code_used", "staff_user", credential.user_id,
-                 summary=f"{left} recovery codes left")
+                 subject=f"{left} recovery codes left")
     return Passed(True, left)
 
 
@@ -192,7 +192,7 @@ def record_remembered_device(user_id: int, *, by: Actor) -> None:
     """A sign-in whose second step a remembered device skipped, for the trail."""
     with transaction(db.session, by):
         record_event(db.session, by, "mfa_passed", "staff_user", user_id,
-                     summary="remembered device")
+                     subject="remembered device")
 
 
 def reset(user_id: int, *, by: Actor, now: datetime) -> User:
@@ -206,7 +206,7 @@ def reset(user_id: int, *, by: Actor, now: datetime) -> User:
         db.session.execute(delete(MfaCredential).where(MfaCredential.user_id == user_id))
         user.session_token = secrets.token_hex(16)
         record_event(db.session, by, "mfa_reset", "staff_user", user_id,
-                     summary=f"{user.username}: authenticator, recovery codes and remembered "
+                     subject=f"{user.username}: authenticator, recovery codes and remembered "
                              "devices forgotten; sessions ended")
     return user
 

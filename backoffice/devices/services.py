@@ -13,8 +13,9 @@ from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, joinedload
 
 from backoffice.audit.actor import Actor
+from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import Role
+from backoffice.auth.roles import CLINICIANS, DEVICE_READERS, RECALL_SEARCHERS
 from backoffice.db import get_one, transaction
 from backoffice.devices import rules
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
@@ -29,8 +30,8 @@ from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import OPEN_STATUSES
 
-WORKERS = (Role.NURSE, Role.PHYSICIAN)
-READERS = (Role.NURSE, Role.PHYSICIAN, Role.SCHEDULER)
+WORKERS = CLINICIANS
+READERS = DEVICE_READERS
 ACTIVE = tuple(status.value for status in DeviceStatus if status.is_active)
 NEEDS_RESERVOIR = "Give the pump's reservoir volume (20 or 40 mL, say)."
 BATTERY_KINDS = tuple(kind.value for kind in DeviceKind if kind.has_battery)
@@ -126,12 +127,13 @@ def _device_to_change(device_id: int, by: Actor) -> Device:
     return get_one(db.session, Device, device_id, entity="device", lock=True)
 
 
-def open_device(device_id: int, *, by: Actor) -> Device:
-    """Opening a device's page is opening part of a patient's record: audited."""
+def open_device(device_id: int, *, by: Actor, page: str | None = None) -> Device:
+    """Opening a device's page, or a form that shows it (`page` names it: its edit form, a
+    refill), is opening part of a patient's record: audited."""
     with transaction(db.session, by):
         device = get_device(device_id, by=by)
         record_event(db.session, by, "view", "device", device.id, patient_id=device.patient_id,
-                     office_id=device.office_id, details=device.audit_details())
+                     office_id=device.office_id, subject=page or "", details=device.audit_details())
     return device
 
 
@@ -563,6 +565,7 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
                               offsets=offsets or {})
     shown = [device for section in rows.values() for device in section]
     worklist.next_appointments = next_appointments({d.patient_id for d in shown}, now=now)
+    record_reading(by, "device", office_id=office_id, subject=f"pump refill worklist: {len(shown)} listed")
     return worklist
 
 
@@ -641,6 +644,13 @@ def get_trial(trial_id: int, *, by: Actor, lock: bool = False) -> ScsTrial:
     if not _may_read(by):
         raise NotFound("trial", trial_id)
     return get_one(db.session, ScsTrial, trial_id, entity="trial", lock=lock)
+
+
+def open_trial(trial_id: int, *, by: Actor) -> ScsTrial:
+    """Opening an SCS trial's page shows its patient and result: audited."""
+    trial = get_trial(trial_id, by=by)
+    record_reading(by, "scs_trial", trial.id, patient_id=trial.patient_id, office_id=trial.office_id)
+    return trial
 
 
 def trials_of_patient(patient_id: int) -> list[ScsTrial]:
@@ -732,6 +742,27 @@ def trial_lists(*, today: date, settings: DeviceSettings, by: Actor) -> TrialLis
     return lists
 
 
+@dataclass(frozen=True)
+class DeviceOverview:
+    trials: TrialLists
+    replacements: list[ReplacementRow]
+    recent: list[Device]
+
+
+def device_overview(*, today: date, settings: DeviceSettings, limit: int, recent: int, by: Actor) -> DeviceOverview:
+    """The devices page: open SCS trials by state, replacements to plan and the latest implants,
+    each with its patient. Audited as an opening of patient data."""
+    if not _may_read(by):
+        return DeviceOverview(TrialLists(), [], [])
+    trials = trial_lists(today=today, settings=settings, by=by)
+    overview = DeviceOverview(trials, replacement_planning(today=today, settings=settings, limit=limit, by=by),
+                              recent_devices(recent))
+    listed = (len(trials.overdue) + len(trials.awaiting_decision) + len(trials.ending_this_week)
+              + len(trials.running) + len(overview.replacements) + len(overview.recent))
+    record_reading(by, "device", subject=f"device overview: {listed} listed")
+    return overview
+
+
 # Recall search.
 
 @dataclass(frozen=True)
@@ -762,7 +793,7 @@ class RecallResult:
 def recall_search(query: RecallQuery, *, now: datetime, by: Actor, export: bool = False) -> RecallResult:
     """Every active device matching the query (exact lot, serial and GTIN; manufacturer and model
     by their start, any case), with each patient's next appointment. The search is audited."""
-    if not by.has_any_role(Role.NURSE, Role.PHYSICIAN, Role.MANAGER) or query.is_empty:
+    if not by.has_any_role(*RECALL_SEARCHERS) or query.is_empty:
         return RecallResult([], {})
     where: list[ColumnElement[bool]] = [Device.status.in_(ACTIVE)]
     if query.manufacturer:

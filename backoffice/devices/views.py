@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import allow
-from backoffice.auth.roles import Role
+from backoffice.auth.roles import RECALL_SEARCHERS, Role
 from backoffice.auth.sessions import current_actor
 from backoffice.csvexport import Cell, ZonedTime, csv_response
 from backoffice.db import utcnow
@@ -34,7 +34,7 @@ from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, Devic
 from backoffice.errors import FieldErrors, StaleEdit
 from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit, page_offsets
 from backoffice.patients.models import Patient
-from backoffice.patients.services import get_patient
+from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.scheduling.calendars import patient_appointments
 from backoffice.timefmt import practice_today
@@ -68,12 +68,10 @@ def _today() -> date:
 @bp.get("/devices")
 @allow(*READERS)
 def index() -> str:
-    actor, settings = current_actor(), device_settings()
-    return render_template("devices/index.html", trials=services.trial_lists(today=_today(), settings=settings,
-                                                                               by=actor),
-                           replacements=services.replacement_planning(today=_today(), settings=settings, limit=ROWS,
-                                                                      by=actor),
-                           recent=services.recent_devices(20), settings=settings, today=_today())
+    settings = device_settings()
+    overview = services.device_overview(today=_today(), settings=settings, limit=ROWS, recent=20, by=current_actor())
+    return render_template("devices/index.html", trials=overview.trials, replacements=overview.replacements,
+                           recent=overview.recent, settings=settings, today=_today())
 
 
 @bp.get("/devices/refills")
@@ -91,7 +89,7 @@ def refills() -> str:
 
 
 @bp.get("/devices/recall")
-@allow(Role.NURSE, Role.PHYSICIAN, Role.MANAGER)
+@allow(*RECALL_SEARCHERS)
 def recall() -> Page:
     form = RecallForm(request.args)
     fields = ("manufacturer", "model", "gtin", "lot", "serial")
@@ -195,7 +193,8 @@ def _wants_reading(form: DeviceForm) -> bool:
 @allow(*WORKERS)
 def new_device(patient_id: int) -> Page:
     actor = current_actor()
-    patient = get_patient(patient_id, by=actor)
+    patient = (open_patient_record(patient_id, by=actor, page="new device form") if request.method == "GET"
+               else get_patient(patient_id, by=actor))
     form = DeviceForm()
     _choices_for(form, patient)
     if request.method == "GET":
@@ -226,7 +225,8 @@ def _device_form(form: DeviceForm, patient: Patient, status: int = 200, device: 
 @allow(*WORKERS)
 def edit_device(device_id: int) -> Page:
     actor = current_actor()
-    device = services.get_device(device_id, by=actor)
+    device = (services.open_device(device_id, by=actor, page="edit form") if request.method == "GET"
+              else services.get_device(device_id, by=actor))
     form = EditDeviceForm.for_record(device) if request.method == "GET" else EditDeviceForm()
     _choices_for(form, device.patient, editing=device)
     if request.method == "GET":
@@ -304,7 +304,8 @@ def record_eri(device_id: int) -> Page:
 @allow(*WORKERS)
 def new_refill(device_id: int) -> Page:
     actor = current_actor()
-    device = services.get_device(device_id, by=actor)
+    device = (services.open_device(device_id, by=actor, page="refill form") if request.method == "GET"
+              else services.get_device(device_id, by=actor))
     settings = device_settings()
     form = RefillForm()
     form.office_id.choices = practice.office_choices()
@@ -359,7 +360,8 @@ def _refill_page(form: RefillForm, device: Device, status: int = 200) -> Any:
 @allow(*WORKERS)
 def new_trial(patient_id: int) -> Page:
     actor = current_actor()
-    patient = get_patient(patient_id, by=actor)
+    patient = (open_patient_record(patient_id, by=actor, page="new SCS trial form") if request.method == "GET"
+               else get_patient(patient_id, by=actor))
     settings = device_settings()
     form = TrialForm()
     form.physician_id.choices = [(str(p.id), p.display_name) for p in practice.list_physicians(active_only=True)]
@@ -393,7 +395,7 @@ def _result_form(found: ScsTrial, form: TrialResultForm) -> TrialResultForm:
 @bp.get("/devices/trials/<int:trial_id>")
 @allow(*READERS)
 def trial(trial_id: int) -> Page:
-    found = services.get_trial(trial_id, by=current_actor())
+    found = services.open_trial(trial_id, by=current_actor())
     return _trial_page(found, _result_form(found, TrialResultForm.for_record(found)))
 
 

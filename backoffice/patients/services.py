@@ -11,8 +11,9 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from backoffice.audit.actor import Actor
+from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import CLINICAL_ROLES, Role
+from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.db import get_one, transaction
 from backoffice.editing import apply_edit, stamps
 from backoffice.errors import DomainError, NotFound
@@ -57,18 +58,20 @@ class PossibleDuplicate(DomainError):
 
 
 def _may_see_patients(actor: Actor) -> bool:
+    """Finding, opening and booking patients: clinical roles only (see README, Roles)."""
     return actor.has_any_role(*CLINICAL_ROLES)
 
 
-def _may_look_up_patients(actor: Actor) -> bool:
-    """Finding a patient by name or MRN, to book them: clinical staff and managers."""
-    return actor.has_any_role(*CLINICAL_ROLES, Role.MANAGER)
-
-
-def find_by_mrn(mrn: str, *, by: Actor) -> Patient | None:
-    if not _may_look_up_patients(by) or not rules.is_valid_mrn(mrn):
+def find_by_mrn(mrn: str, *, by: Actor, shown_on: str | None = None) -> Patient | None:
+    """The patient with this MRN. `shown_on` names the page that shows who they are (the booking
+    form): the finding is then audited as an opening of their record."""
+    if not _may_see_patients(by) or not rules.is_valid_mrn(mrn):
         return None
-    return db.session.scalars(select(Patient).where(Patient.mrn == mrn)).first()
+    patient = db.session.scalars(select(Patient).where(Patient.mrn == mrn)).first()
+    if patient is not None and shown_on is not None:
+        record_reading(by, "patient", patient.id, patient_id=patient.id, office_id=patient.preferred_office_id,
+                       subject=shown_on)
+    return patient
 
 
 def get_patient(patient_id: int, *, by: Actor, lock: bool = False) -> Patient:
@@ -78,8 +81,9 @@ def get_patient(patient_id: int, *, by: Actor, lock: bool = False) -> Patient:
     return get_one(db.session, Patient, patient_id, entity="patient", lock=lock)
 
 
-def open_patient_record(patient_id: int, *, by: Actor) -> Patient:
-    """Opening a patient's page: the record, and an audit row saying who looked."""
+def open_patient_record(patient_id: int, *, by: Actor, page: str | None = None) -> Patient:
+    """Opening a patient's page, or a form that shows the patient (`page` names it): the record,
+    and an audit row saying who looked."""
     if not _may_see_patients(by):
         raise NotFound("patient", patient_id)
     with transaction(db.session, by):
@@ -88,7 +92,7 @@ def open_patient_record(patient_id: int, *, by: Actor) -> Patient:
         if patient is None:
             raise NotFound("patient", patient_id)
         record_event(db.session, by, "view", "patient", patient.id, patient_id=patient.id,
-                     office_id=patient.preferred_office_id, details={"mrn": patient.mrn})
+                     office_id=patient.preferred_office_id, subject=page or "", details={"mrn": patient.mrn})
     return patient
 
 
@@ -110,11 +114,13 @@ def _name_condition(terms: rules.SearchTerms) -> ColumnElement[bool] | None:
                and_(_prefix(last, given), _prefix(first, family)))
 
 
-def search_patients(terms: rules.SearchTerms, *, by: Actor,
-                    limit: int = rules.MAX_RESULTS) -> list[Patient]:
+def search_patients(terms: rules.SearchTerms, *, by: Actor, limit: int = rules.MAX_RESULTS,
+                    searched_on: str = "patient search") -> list[Patient]:
     """Prefix search on names, exact date of birth, MRN or phone prefix; every part must match.
-    Each condition is an index range scan, so it stays fast on a large practice."""
-    if terms.is_empty or not _may_look_up_patients(by):
+    Each condition is an index range scan, so it stays fast on a large practice. Each search is
+    audited: that it happened, on which page (`searched_on`) and how many it found, never what was
+    typed (a name or a birth date is itself patient data)."""
+    if terms.is_empty or not _may_see_patients(by):
         return []
     conditions: list[ColumnElement[bool]] = []
     name_condition = _name_condition(terms)
@@ -128,7 +134,10 @@ def search_patients(terms: rules.SearchTerms, *, by: Actor,
     query = (select(Patient).where(*conditions).options(joinedload(Patient.preferred_office))
              .order_by(Patient.last_name_key, Patient.first_name_key, Patient.date_of_birth)
              .limit(limit))
-    return list(db.session.scalars(query))
+    found = list(db.session.scalars(query))
+    record_reading(by, "patient", action="search",
+                   subject=f"{searched_on}: {len(found)} found" + (" (the first shown)" if len(found) == limit else ""))
+    return found
 
 
 def find_same_person(first_name: str, last_name: str, date_of_birth: date,

@@ -38,7 +38,8 @@ from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import Subquery
 
 from backoffice.audit.actor import Actor
-from backoffice.auth.roles import Role
+from backoffice.audit.readings import record_reading
+from backoffice.auth.roles import CLINICIANS
 from backoffice.db import get_one, transaction
 from backoffice.editing import apply_edit, stamps
 from backoffice.errors import FieldErrors, NotFound
@@ -71,7 +72,6 @@ from backoffice.scheduling.models import Appointment
 # Two years back covers the rolling 12 months, the longest repeat interval and the blocks that
 # lead up to an ablation.
 HISTORY_DAYS = 730
-CLINICIANS = (Role.NURSE, Role.PHYSICIAN)
 
 
 # Settings.
@@ -490,7 +490,9 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
         counts.update(_counts(office_id is not None, physician_id is not None, parameters))
     result = CandidateList(sections={section: [] for section in Section}, counts=counts, limit=limit,
                            thresholds=thresholds, offsets=offsets)
-    return _rows(found, result, today=today)
+    listed = _rows(found, result, today=today)
+    record_reading(by, "stored_candidacy", office_id=office_id, subject=f"candidates: {len(found)} listed")
+    return listed
 
 
 # Eligible now first (no date), then by the day they become eligible, then the oldest procedure:

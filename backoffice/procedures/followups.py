@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
+from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import Role
+from backoffice.auth.roles import CLINICIANS, Role
 from backoffice.db import for_update, transaction
 from backoffice.editing import ensure_current, mark_changed, stale_edit, stamps
 from backoffice.errors import FieldErrors, NotFound
@@ -32,7 +33,7 @@ from backoffice.procedures.rules import (
 )
 from backoffice.scheduling.models import Appointment
 
-WORKERS = (Role.NURSE, Role.PHYSICIAN)
+WORKERS = CLINICIANS
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,13 @@ def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: 
         return _worklist_rows(select(FollowUp.id, FollowUp.appointment_id, FollowUp.patient_id, FollowUp.due_at,
                                      FollowUp.delay).where(*where, *between)
                               .order_by(FollowUp.due_at, FollowUp.id).offset(offsets.get(name, 0)).limit(limit))
-    return Worklist(overdue=rows("overdue", FollowUp.due_at < today_starts),
-                    today=rows("today", FollowUp.due_at >= today_starts, FollowUp.due_at < tomorrow_starts),
-                    upcoming=rows("upcoming", FollowUp.due_at >= tomorrow_starts, FollowUp.due_at < horizon),
-                    counts=counts, limit=limit, offsets=offsets)
+    worklist = Worklist(overdue=rows("overdue", FollowUp.due_at < today_starts),
+                        today=rows("today", FollowUp.due_at >= today_starts, FollowUp.due_at < tomorrow_starts),
+                        upcoming=rows("upcoming", FollowUp.due_at >= tomorrow_starts, FollowUp.due_at < horizon),
+                        counts=counts, limit=limit, offsets=offsets)
+    listed = len(worklist.overdue) + len(worklist.today) + len(worklist.upcoming)
+    record_reading(by, "follow_up", office_id=office_id, subject=f"follow-up worklist: {listed} listed")
+    return worklist
 
 
 def follow_ups_of_appointment(appointment_id: int) -> list[FollowUp]:

@@ -9,12 +9,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import allow
-from backoffice.auth.roles import Role
+from backoffice.auth.roles import CLINICIANS, Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import MAX_ID, utcnow
 from backoffice.errors import FieldErrors, StaleEdit
 from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, page_offsets
-from backoffice.patients.services import get_patient
+from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
 from backoffice.procedures import candidacy, followups, services
@@ -82,7 +82,6 @@ def edit_procedure_type(procedure_type_id: int) -> Page:
 
 # Follow-ups.
 
-CLINICIANS = (Role.NURSE, Role.PHYSICIAN)
 UPCOMING_DAYS = (7, 14, 30)
 FOLLOW_UPS_PER_PAGE = 25  # a screenful; each list pages on its own
 CANDIDATES_PER_PAGE = 25
@@ -257,7 +256,8 @@ def clinical_settings() -> Page:
 @allow(*CLINICIANS)
 def record_psych_evaluation(patient_id: int) -> Page:
     actor = current_actor()
-    patient = get_patient(patient_id, by=actor)
+    patient = (open_patient_record(patient_id, by=actor, page="psychological evaluation form")
+               if request.method == "GET" else get_patient(patient_id, by=actor))
     form = PsychEvaluationForm()
     if not form.validate_on_submit():
         return render_template("procedures/psych_evaluation.html", form=form, patient=patient), form_status(form)

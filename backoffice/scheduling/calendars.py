@@ -1,5 +1,6 @@
-"""What the calendars, the day board and the day sheet show. Read-only; each page's data comes
-from a fixed number of queries, however many appointments there are."""
+"""What the calendars, the day board and the day sheet show. Each page's data comes from a fixed
+number of queries, however many appointments there are; showing it to someone who sees patient
+names adds one audit row."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.audit.actor import Actor
+from backoffice.audit.readings import record_reading
 from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.devices.services import has_mri_unsafe_implant
 from backoffice.errors import NotFound
@@ -31,6 +33,13 @@ OFF_GRID = (Status.CANCELLED.value, Status.NO_SHOW.value)
 def may_see_patient_names(by: Actor) -> bool:
     """Clinical staff see who is booked; managers see the calendar's use, not the patients."""
     return by.has_any_role(*CLINICAL_ROLES)
+
+
+def _record_shown(by: Actor, page: str, office_id: int | None, shown: int) -> None:
+    """A page that names the patients booked is an opening of patient data: audited."""
+    if may_see_patient_names(by):
+        record_reading(by, "appointment", office_id=office_id,
+                       subject=f"{page}: {shown} appointment{'' if shown == 1 else 's'}")
 
 
 def local_day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -219,7 +228,8 @@ class OfficeDay:
         return self.hours is not None and self.closed_because is None
 
 
-def office_day(slug: str, day: date) -> OfficeDay:
+def office_day(slug: str, day: date, *, by: Actor, page: str = "office calendar") -> OfficeDay:
+    """An office's day by room (the calendar's day view; the day sheet, named by `page`)."""
     office = office_by_slug(slug)
     rooms = _rooms_in_use(office.id)
     start, end = local_day_bounds(day, office.timezone)
@@ -232,6 +242,7 @@ def office_day(slug: str, day: date) -> OfficeDay:
     closure = _closures(office.id, day, day).get(day)
     shown_hours = hours or (time(8), time(17))
     rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], entries)
+    _record_shown(by, f"{page}, {day.isoformat()}", office.id, len(everything))
     return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day),
                      [a for a in everything if a.status in OFF_GRID])
 
@@ -273,13 +284,14 @@ def week_of(day: date) -> list[date]:
     return [monday + timedelta(days=offset) for offset in range(7)]
 
 
-def office_week(slug: str, day: date) -> OfficeWeek:
+def office_week(slug: str, day: date, *, by: Actor) -> OfficeWeek:
     office = office_by_slug(slug)
     days = week_of(day)
     start, _ = local_day_bounds(days[0], office.timezone)
     _, end = local_day_bounds(days[-1], office.timezone)
     cells: dict[tuple[date, int], list[AppointmentRow]] = defaultdict(list)
-    for appointment in _appointments(office.id, start, end, ACTIVE_STATUS_VALUES):
+    appointments = _appointments(office.id, start, end, ACTIVE_STATUS_VALUES)
+    for appointment in appointments:
         cells[(appointment.local_start.date(), appointment.room_id)].append(appointment)
     open_weekdays = set(_hours(office.id))
     closures = _closures(office.id, days[0], days[-1])
@@ -287,6 +299,7 @@ def office_week(slug: str, day: date) -> OfficeWeek:
     # A weekend the office does not open is left out, unless something is booked on it.
     booked_days = {d for d, _ in cells}
     shown = [d for d in days if d.weekday() < 5 or d in open_days or d in booked_days]
+    _record_shown(by, f"office calendar, week of {days[0].isoformat()}", office.id, len(appointments))
     return OfficeWeek(office, shown, _rooms_in_use(office.id), dict(cells), open_days, closures)
 
 
@@ -299,7 +312,7 @@ class PhysicianDay:
     on_leave: str | None
 
 
-def physician_day(physician_id: int, day: date, practice_timezone: str) -> PhysicianDay:
+def physician_day(physician_id: int, day: date, practice_timezone: str, *, by: Actor) -> PhysicianDay:
     physician = db.session.scalars(
         select(Physician).where(Physician.id == physician_id)
         .options(selectinload(Physician.schedules).joinedload(PhysicianSchedule.office),
@@ -314,6 +327,7 @@ def physician_day(physician_id: int, day: date, practice_timezone: str) -> Physi
     start, end = local_day_bounds(day, timezone)
     leave = next((item.reason for item in physician.leaves if item.first_day <= day <= item.last_day), None)
     appointments = _appointments(None, start, end, ACTIVE_STATUS_VALUES, physician_id)
+    _record_shown(by, f"day of {physician.display_name}, {day.isoformat()}", None, len(appointments))
     return PhysicianDay(physician, day, blocks, appointments, leave)
 
 
@@ -346,10 +360,11 @@ class OfficeBoard:
     closed_because: str | None
 
 
-def office_board(slug: str, day: date, now: datetime) -> OfficeBoard:
+def office_board(slug: str, day: date, now: datetime, *, by: Actor) -> OfficeBoard:
     """The day's appointments at an office with the status moves each one allows now."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
     lines = [BoardLine(a, moves_now(a.status_enum, a.starts_at, office.timezone, now))
              for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
+    _record_shown(by, f"day board, {day.isoformat()}", office.id, len(lines))
     return OfficeBoard(office, lines, _closures(office.id, day, day).get(day))

@@ -19,10 +19,10 @@ from sqlalchemy.orm import joinedload
 
 from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import Role
+from backoffice.auth.roles import BOOKERS, CLINICAL_ROLES, Role
 from backoffice.db import for_update, transaction
 from backoffice.editing import ensure_current, mark_changed, stamps
-from backoffice.errors import ConcurrentChange, DomainError, FieldErrors, NotFound
+from backoffice.errors import ConcurrentChange, DomainError, FieldErrors, NotFound, Refused
 from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
@@ -354,8 +354,14 @@ def _check_or_override(problems: list[Problem], override_reason: str | None, by:
                                by_physician=by.has_any_role(Role.PHYSICIAN))
 
 
+def _ensure_booker(by: Actor) -> None:
+    if not by.has_any_role(*BOOKERS):
+        raise Refused("Booking, moving and cancelling procedures is for schedulers and physicians.")
+
+
 def book_appointment(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) -> Appointment:
     """Book one procedure. Raises BookingConflict (what is in the way, and alternatives)."""
+    _ensure_booker(by)
     try:
         with transaction(db.session, by):
             return _book(request, by=by, now=now, limits=limits)
@@ -424,7 +430,8 @@ def _record_override(appointment: Appointment, problems: Sequence[Problem], reas
 # Reading.
 
 def _visible(by: Actor) -> bool:
-    return by.has_any_role(Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN, Role.MANAGER)
+    """An appointment's page names its patient: clinical roles only."""
+    return by.has_any_role(*CLINICAL_ROLES)
 
 
 def get_appointment(appointment_id: int, *, by: Actor, lock: bool = False) -> Appointment:
@@ -481,6 +488,7 @@ def change_status(appointment_id: int, target: Status, *, expected_version: int,
 
 def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | None, *,
                        expected_version: int, by: Actor, now: datetime) -> Appointment:
+    _ensure_booker(by)
     with transaction(db.session, by):
         appointment = _locked_for_change(appointment_id, expected_version, by)
         problem = rules.status_move_problem(appointment.status_enum, Status.CANCELLED,
@@ -501,6 +509,7 @@ def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | No
 def reschedule_appointment(appointment_id: int, move: Move, *, expected_version: int, by: Actor,
                            now: datetime, limits: Limits) -> Appointment:
     """Move an open appointment: a new appointment takes its place and points back at it."""
+    _ensure_booker(by)
     try:
         with transaction(db.session, by):
             return _reschedule(appointment_id, move, expected_version=expected_version, by=by, now=now,

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import allow
-from backoffice.auth.roles import Role
+from backoffice.auth.roles import BOOKERS, CALENDAR_READERS, CLINICAL_ROLES, Role
 from backoffice.auth.sessions import current_actor
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors, StaleEdit
@@ -28,12 +28,8 @@ from backoffice.timefmt import practice_today
 bp = Blueprint("scheduling", __name__)
 
 Page = Response | str | tuple[str, int]
-S, N, P, M = Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN, Role.MANAGER
-BOOKERS = (S, P, M)
-CALENDAR_READERS = (S, N, P, M)
-FRONT_DESK = (S, N, P)
-# Managers book too, so they open the appointments they book (audited like any opening).
-APPOINTMENT_READERS = (S, N, P, M)
+# The front desk moves appointments through the day; opening an appointment shows its patient.
+FRONT_DESK = APPOINTMENT_READERS = CLINICAL_ROLES
 
 
 def _limits() -> Limits:
@@ -102,7 +98,8 @@ def _booking_form(formdata: Any) -> BookingForm:
 
 
 def _booking_page(form: BookingForm, status: int, **context: Any) -> tuple[str, int]:
-    chosen = find_by_mrn(form.patient.data, by=current_actor()) if form.patient.data else None
+    # The form names the patient being booked: opening it for a patient is audited.
+    chosen = find_by_mrn(form.patient.data, by=current_actor(), shown_on="booking form") if form.patient.data else None
     return render_template("scheduling/new.html", form=form, patient=chosen,
                            can_override=current_actor().has_any_role(Role.PHYSICIAN), **context), status
 
@@ -287,7 +284,9 @@ def availability() -> tuple[str, int]:
         if form.earliest.data and form.earliest.data > practice_today(utcnow()):
             earliest = datetime.combine(form.earliest.data, datetime.min.time(),
                                         ZoneInfo(current_app.config["PRACTICE_TIMEZONE"]))
-        patient = find_by_mrn(form.patient.data, by=current_actor()) if form.patient.data else None
+        # The free times then follow the patient's own bookings and limits: audited as an opening.
+        patient = (find_by_mrn(form.patient.data, by=current_actor(), shown_on="next available")
+                   if form.patient.data else None)
         if form.patient.data and patient is None:
             form.patient.errors = [*form.patient.errors, "No patient has this MRN."]
         else:
@@ -340,10 +339,10 @@ def office_calendar(slug: str) -> tuple[str, int]:
                                "show_patients": calendars.may_see_patient_names(actor),
                                "can_book": actor.has_any_role(*BOOKERS)}
     if view == "week":
-        week = calendars.office_week(slug, day)
+        week = calendars.office_week(slug, day, by=actor)
         return render_template("scheduling/week.html", week=week, office=week.office, view="week",
                                step=timedelta(days=7), **context), 200
-    office_day = calendars.office_day(slug, day)
+    office_day = calendars.office_day(slug, day, by=actor)
     local_now = utcnow().astimezone(ZoneInfo(office_day.office.timezone))
     # Free slots before now are not offered for booking.
     bookable_from = (time.min if day > local_now.date() else
@@ -356,7 +355,7 @@ def office_calendar(slug: str) -> tuple[str, int]:
 @allow(*FRONT_DESK)
 def day_sheet(slug: str) -> str:
     day, _ = _requested_day()
-    office_day = calendars.office_day(slug, day)
+    office_day = calendars.office_day(slug, day, by=current_actor(), page="day sheet")
     return render_template("scheduling/day_sheet.html", calendar=office_day, office=office_day.office,
                            day=day, printed=utcnow())
 
@@ -365,14 +364,14 @@ def day_sheet(slug: str) -> str:
 @allow(*FRONT_DESK)
 def board(slug: str) -> str:
     day, problem = _requested_day()
-    board = calendars.office_board(slug, day, utcnow())
+    board = calendars.office_board(slug, day, utcnow(), by=current_actor())
     return render_template("scheduling/board.html", office=board.office, lines=board.lines,
                            closed_because=board.closed_because, day=day, problem=problem,
                            today=practice_today(utcnow()), offices=practice.office_links(), step=timedelta(days=1))
 
 
 @bp.get("/my-day")
-@allow(P)
+@allow(Role.PHYSICIAN)
 def my_day() -> Response:
     physician = practice.physician_of_user(current_actor().user_id)
     if physician is None:
@@ -387,7 +386,7 @@ def my_day() -> Response:
 def physician_day(physician_id: int) -> str:
     day, problem = _requested_day()
     actor = current_actor()
-    data = calendars.physician_day(physician_id, day, current_app.config["PRACTICE_TIMEZONE"])
+    data = calendars.physician_day(physician_id, day, current_app.config["PRACTICE_TIMEZONE"], by=actor)
     return render_template("scheduling/physician_day.html", data=data, day=day, problem=problem,
                            today=practice_today(utcnow()), physicians=practice.list_physicians(active_only=True),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1),

@@ -99,9 +99,9 @@ def test_an_account_that_must_use_mfa_reaches_no_page_until_it_enrols(mfa_app):
     with mfa_app.app_context():
         stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
         assert len(stored) == 10 and not set(shown) & set(stored)
-    assert [event.summary for event in events(mfa_app, "mfa_enrolled")] == [
+    assert [event.subject for event in events(mfa_app, "mfa_enrolled")] == [
         "authenticator app, 10 recovery codes"]
-    assert [event.summary for event in events(mfa_app, "mfa_failed")] == ["wrong code while setting up"]
+    assert [event.subject for event in events(mfa_app, "mfa_failed")] == ["wrong code while setting up"]
 
 
 def test_an_enrolled_account_reaches_no_page_without_its_code(mfa_app):
@@ -124,8 +124,8 @@ def test_an_enrolled_account_reaches_no_page_without_its_code(mfa_app):
     assert right.location == "/appointments/new"
     assert client.get("/patients").status_code == 200
     assert client.get("/appointments/new").status_code == 200
-    assert [event.summary for event in events(mfa_app, "mfa_failed")] == ["wrong code"]
-    assert [event.summary for event in events(mfa_app, "mfa_passed")] == ["authenticator code"]
+    assert [event.subject for event in events(mfa_app, "mfa_failed")] == ["wrong code"]
+    assert [event.subject for event in events(mfa_app, "mfa_passed")] == ["authenticator code"]
 
 
 def test_a_code_is_accepted_only_once(mfa_app):
@@ -154,7 +154,7 @@ def test_a_recovery_code_works_once(mfa_app):
     sign_in(client, "physician")
     assert client.post("/login/code", data={"code": recovery}).status_code == 401
     assert client.get("/patients").location.startswith("/login/code")
-    assert [event.summary for event in events(mfa_app, "mfa_recovery_code_used")] == ["9 recovery codes left"]
+    assert [event.subject for event in events(mfa_app, "mfa_recovery_code_used")] == ["9 recovery codes left"]
 
 
 def test_remembering_the_device_skips_the_code_for_twelve_hours(mfa_app, monkeypatch):
@@ -171,7 +171,7 @@ def test_remembering_the_device_skips_the_code_for_twelve_hours(mfa_app, monkeyp
     set_clock(monkeypatch, start + timedelta(hours=11, minutes=59))
     assert sign_in(client, "manager").status_code == 302
     assert client.get("/appointments/new").status_code == 200
-    assert [event.summary for event in events(mfa_app, "mfa_passed")] == [
+    assert [event.subject for event in events(mfa_app, "mfa_passed")] == [
         "authenticator code", "remembered device"]
     client.post("/logout")
 
@@ -246,7 +246,7 @@ def test_five_wrong_codes_in_a_row_refuse_even_the_right_code_for_a_while(mfa_ap
     assert blocked.status_code == 403
     assert "Too many wrong codes in a row" in blocked.get_data(as_text=True)
     assert client.get("/patients").location.startswith("/login/code")
-    assert [event.summary for event in events(mfa_app, "mfa_failed")] == [
+    assert [event.subject for event in events(mfa_app, "mfa_failed")] == [
         "wrong code"] * 4 + ["wrong code; codes refused for a while",
                              "code not checked: codes refused for a while"]
 
