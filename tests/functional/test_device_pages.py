@@ -123,7 +123,8 @@ def test_a_recall_search_by_lot_lists_exactly_the_patients_with_an_active_device
         [mrns[1], mrns[3]])
     with app.app_context():
         events = [e.action for e in db.session.scalars(select(AuditEvent)
-                                                       .where(AuditEvent.entity_type == "device_recall"))]
+                                                       .where(AuditEvent.entity_type == "device_recall")
+                                                       .order_by(AuditEvent.id))]
     assert events == ["search", "export"]
 
 

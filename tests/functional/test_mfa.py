@@ -170,14 +170,14 @@ def test_remembering_the_device_skips_the_code_for_twelve_hours(mfa_app, monkeyp
 
     set_clock(monkeypatch, start + timedelta(hours=11, minutes=59))
     assert sign_in(client, "manager").status_code == 302
-    assert client.get("/appointments/new").status_code == 200
+    assert client.get("/availability").status_code == 200
     assert [event.subject for event in events(mfa_app, "mfa_passed")] == [
         "authenticator code", "remembered device"]
     client.post("/logout")
 
     set_clock(monkeypatch, start + timedelta(hours=12))
     sign_in(client, "manager")
-    assert client.get("/appointments/new").location.startswith("/login/code")
+    assert client.get("/availability").location.startswith("/login/code")
 
 
 def test_a_remembered_device_is_forgotten_when_the_password_is_reset(mfa_app):

@@ -64,6 +64,11 @@ SHOWS_NO_PATIENT_DATA = {
     "patients.new": "an empty registration form (a possible duplicate is shown only after a POST)",
     "procedures.clinical_settings": "thresholds of the clinical rules",
     "audit.index": "the trail itself: patient values only to clinical roles (its own rules, README)",
+    "audit.export": "the trail as CSV, redacted as the page is; each export is itself audited",
+    "auth.mfa_code": "the two-step sign-in code form",
+    "auth.mfa_enrol": "the user's own authenticator setup",
+    "auth.mfa_settings": "the user's own two-step sign-in status",
+    "idle.time_left": "how long the user's own session has left",
     **{endpoint: "practice setup, staff accounts or catalogs (admin)" for endpoint in (
         "auth.users", "auth.new_user", "auth.edit_user", "practice.offices", "practice.new_office",
         "practice.office", "practice.new_room", "practice.room", "practice.physicians", "practice.new_physician",
