@@ -9,6 +9,7 @@ from backoffice.audit.forms import AuditFilterForm
 from backoffice.auth.access import allow
 from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
+from backoffice.forms import form_link_args
 from backoffice.practice.services import list_offices
 
 bp = Blueprint("audit", __name__)
@@ -25,7 +26,7 @@ def index() -> tuple[str, int]:
                                older_url=None, newest_url=None), 400
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
-    filters: dict[str, Any] = {key: value for key, value in request.args.items() if key != "before"}
+    filters: dict[str, Any] = form_link_args(form, (name for name in form.data if name != "before"))
     older_url = (url_for("audit.index", before=events[-1].id, **filters)
                  if len(events) == services.PAGE_SIZE else None)
     newest_url = url_for("audit.index", **filters) if form.before.data else None
