@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, request
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 from werkzeug.wrappers import Response
 
 from backoffice.auth.access import is_static_endpoint
@@ -45,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     app.url_map.converters["int"] = DatabaseIdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PathTextConverter
     _register_blueprints(app)
 
     from backoffice import cli, errorpages, templating
@@ -61,6 +62,16 @@ class DatabaseIdConverter(IntegerConverter):
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+class PathTextConverter(UnicodeConverter):
+    """Every `<name>` in a route (an office's slug): one path segment without control characters.
+    No slug holds a NUL or a line break, and PostgreSQL refuses NUL in any text it is sent, so
+    `/offices/%00/calendar` is a plain 404 rather than a driver error."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f]", 1)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -1,10 +1,12 @@
-"""Field helpers shared by every form: trimmed text with length limits and no markup."""
+"""Field helpers shared by every form: trimmed text with length limits and no markup, and the one
+parser of numbers and ids that arrive in query strings and forms."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, Self, TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -14,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     Field,
     FieldList,
     Form,
@@ -27,9 +30,10 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput, TextInput
 
+from backoffice.db import MAX_ID
 from backoffice.errors import StaleEdit
 from backoffice.phones import format_phone, parse_phone
 
@@ -158,6 +162,28 @@ class PhoneField(StringField):
         self.data = format_phone(value) if isinstance(value, str) and value.startswith("+") else value
 
 
+DATABASE_ID = NumberRange(1, MAX_ID, message="This is not one of the records on offer.")
+
+
+def id_field(label: str = "", **kwargs: Any) -> Any:
+    """A record's id typed or carried in a form: a whole number the database's ids can hold."""
+    validators = kwargs.pop("validators", [Optional()])
+    return IntegerField(label, validators=[*validators, DATABASE_ID], **kwargs)
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal that is a number: Decimal() also reads "NaN", "sNaN" and "Infinity", which no
+    amount is, and an sNaN raises on the first comparison (a range check) rather than failing it."""
+
+    data: Decimal | None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, Decimal) and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Give a number.")
+
+
 class VersionedForm(FlaskForm):
     """An edit form that carries the version of the record it was loaded from, and what it showed
     then, so that a save refused as stale can be redone as this user's own changes on top of
@@ -205,6 +231,20 @@ def sent_values(form: Form) -> dict[str, list[str]]:
     return {field.name: _as_sent(field) for field in _editable_fields(form)}
 
 
+def _snapshot(raw: str | None) -> dict[str, list[str]]:
+    """What the form showed when it was opened, from its hidden `original` field; {} ("no snapshot")
+    for anything but the {name: [value, ...]} object `sent_values` writes, as an altered form sends."""
+    try:
+        snapshot = json.loads(raw or "{}")
+    except (ValueError, RecursionError):  # RecursionError: thousands of nested brackets
+        return {}
+    if not isinstance(snapshot, dict) or not all(
+            isinstance(values, list) and all(isinstance(value, str) for value in values)
+            for values in snapshot.values()):
+        return {}
+    return snapshot
+
+
 def merge_stale_edit(mine: VersionedForm, current: VersionedForm, stale: StaleEdit) -> VersionedForm:
     """Refill `current` (the form opened on the record as saved now) with this user's own changes.
 
@@ -212,10 +252,7 @@ def merge_stale_edit(mine: VersionedForm, current: VersionedForm, stale: StaleEd
     both people's work; a field both changed keeps this user's value and says what the other
     saved. Without a snapshot of what was first shown, every typed value is kept.
     """
-    try:
-        original = json.loads(mine.original.data or "{}")
-    except ValueError:
-        original = {}
+    original = _snapshot(mine.original.data)
     typed = {field.name: list(field.raw_data or []) for field in _editable_fields(mine)}
     merged: MultiDict[str, str] = MultiDict()
     conflicts: dict[str, list[str]] = {}
@@ -255,10 +292,46 @@ def add_field_errors(form: FlaskForm, errors: dict[str, str]) -> None:
 
 
 
+# Whole numbers as people type them in ASCII digits, and no longer than the largest id. `str.isdigit()`
+# is not this test: it accepts "²", which int() refuses, and "٣", which int() reads as 3.
+ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def parse_int(raw: object, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """`raw` as a whole number from `low` to `high`, or None for anything else (empty, "²", "-1",
+    "1e3", twenty digits, a number out of range). Ids by default: they fit the database's integer."""
+    if not isinstance(raw, str) or not ASCII_NUMBER.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if low <= value <= high else None
+
+
+def query_int(args: Mapping[str, str], name: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """The whole number (an id by default) in query or form argument `name`, or None; see `parse_int`."""
+    return parse_int(args.get(name), low=low, high=high)
+
+
 def page_number(args: Mapping[str, str], name: str) -> int:
     """A list's page from the query string: 1 for anything that is not a plausible page."""
-    raw = args.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) <= 10_000 else 1
+    return query_int(args, name, low=1, high=10_000) or 1
+
+
+def link_args(values: Mapping[str, Any]) -> dict[str, str]:
+    """Query arguments for a link that keeps a page's filters, from what the page parsed (a
+    validated form's data, the numbers it read), empty ones left out. Never the raw query string:
+    its keys reach `url_for`, which reads `endpoint`, `_method` or `_external` as its own."""
+    return {name: str(value) for name, value in values.items() if value not in (None, "", False)}
+
+
+def form_link_args(form: Form, names: Iterable[str]) -> dict[str, Any]:
+    """Query arguments for a link that keeps a validated filter form's fields `names` as the form
+    would send them again (see `link_args`), empty ones left out."""
+    return {name: sent for name in names if (sent := [value for value in _as_sent(form[name]) if value])}
+
+
+def page_args(offsets: Mapping[NameT, int], per_page: int) -> dict[str, int]:
+    """The `<name>_page` arguments that show each list of a page where it is now (`page_offsets`)."""
+    return {f"{name}_page": offset // per_page + 1 for name, offset in offsets.items() if offset}
 
 
 def page_offsets(args: Mapping[str, str], names: Iterable[NameT], per_page: int) -> dict[NameT, int]:

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional, Regexp, ValidationError
+from wtforms import DateField, SelectField
+from wtforms.validators import Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
 from backoffice.audit.labels import record_label
 from backoffice.audit.services import ACTIONS, AuditFilter
-from backoffice.db import MAX_ID
-from backoffice.forms import choices, date_field, text
+from backoffice.forms import choices, date_field, id_field, text
 
 
 class AuditFilterForm(FlaskForm):
@@ -24,7 +23,7 @@ class AuditFilterForm(FlaskForm):
     office_id = SelectField("Office", choices=[], default="")
     first_day = date_field("From", required=False)
     last_day = date_field("To", required=False)
-    before = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+    before = id_field(widget=HiddenInput())
 
     def __init__(self, *args: object, entity_types: list[str],
                  office_choices: list[tuple[str, str]], patient_filter: bool, **kwargs: object) -> None:

@@ -11,6 +11,7 @@ from backoffice.auth.access import allow
 from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
 from backoffice.csvexport import csv_response
+from backoffice.forms import form_link_args
 from backoffice.practice.services import list_offices
 
 bp = Blueprint("audit", __name__)
@@ -35,8 +36,7 @@ def index() -> tuple[str, int]:
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
     # Links carry the filters as the form read them, never the raw query string.
-    filters: dict[str, Any] = {name: value for name, value in form.data.items()
-                               if name != "before" and value not in (None, "")}
+    filters: dict[str, Any] = form_link_args(form, (name for name in form.data if name != "before"))
     older_url = (url_for("audit.index", before=events[-1].id, **filters)
                  if len(events) == services.PAGE_SIZE else None)
     newest_url = url_for("audit.index", **filters) if form.before.data else None

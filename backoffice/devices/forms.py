@@ -4,12 +4,12 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, SelectField, SubmitField
+from wtforms import BooleanField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
 
 from backoffice.devices.rules import DeviceKind, TrialDecision, gtin_problem
 from backoffice.devices.services import DeviceEntry, DeviceModelData, RecallQuery, RefillEntry, TrialEntry, TrialResult
-from backoffice.forms import VersionedForm, choices, date_field, text
+from backoffice.forms import FiniteDecimalField, VersionedForm, choices, date_field, text
 
 PRINTABLE = Regexp(r"^[\x21-\x7e]*$", message="Letters, digits and symbols without spaces, as on the label.")
 
@@ -28,7 +28,7 @@ class Gtin:
 def volume(label: str, *, ask: str = "", high: int = 100, **kwargs: Any) -> Any:
     """A volume in mL; required when `ask` says how to ask for it."""
     presence = InputRequired(message=ask) if ask else Optional()
-    return DecimalField(label, places=2, validators=[
+    return FiniteDecimalField(label, places=2, validators=[
         presence, NumberRange(0, high, message=f"Give a volume from 0 to {high} mL.")], **kwargs)
 
 
@@ -93,9 +93,9 @@ class RefillForm(FlaskForm):
     refilled_on = date_field("Refill date", required=True)
     office_id = SelectField("Office", choices=[])
     drug = text("Drug", 60, render_kw={"list": "drugs"})
-    concentration_mg_ml = DecimalField("Concentration (mg/mL)", places=3, validators=[
+    concentration_mg_ml = FiniteDecimalField("Concentration (mg/mL)", places=3, validators=[
         InputRequired(message="Give the concentration."), NumberRange(Decimal("0.001"), 1000)])
-    daily_dose_mg = DecimalField("Daily dose (mg/day)", places=3, validators=[
+    daily_dose_mg = FiniteDecimalField("Daily dose (mg/day)", places=3, validators=[
         InputRequired(message="Give the daily dose."), NumberRange(Decimal("0.001"), 1000)])
     withdrawn_ml = volume("Withdrawn (mL)", ask="Give the volume withdrawn (0 when nothing was left).")
     added_ml = volume("Added (mL)", ask="Give the volume added.")

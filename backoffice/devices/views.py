@@ -32,7 +32,17 @@ from backoffice.devices.models import Device, ScsTrial
 from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
 from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, DeviceSettings
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, choices, form_status, merge_stale_edit, page_offsets
+from backoffice.forms import (
+    add_field_errors,
+    choices,
+    form_link_args,
+    form_status,
+    link_args,
+    merge_stale_edit,
+    page_args,
+    page_offsets,
+    query_int,
+)
 from backoffice.patients.models import Patient
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
@@ -46,6 +56,7 @@ ROWS = 100
 REFILLS_PER_PAGE = 25  # a screenful; each list pages on its own
 IMPLANTED_DURING = ("checked_in", "in_room", "completed")  # a device goes in during a procedure that took place
 REFILL_CODE = "PUMP-REFILL"  # the catalog's pump refill, which the refill list books
+RECALL_FILTERS = ("manufacturer", "model", "gtin", "lot", "serial")
 DRUGS = ("Morphine", "Hydromorphone", "Baclofen", "Ziconotide", "Bupivacaine", "Clonidine", "Fentanyl")
 
 
@@ -77,13 +88,13 @@ def index() -> str:
 @bp.get("/devices/refills")
 @allow(*READERS)
 def refills() -> str:
-    office = request.args.get("office", "")
-    office_id = int(office) if office.isdigit() and len(office) < 9 else None
+    office_id = query_int(request.args, "office")
     settings = device_settings()
     offsets = page_offsets(request.args, ("overdue", "due_soon", "never_refilled"), REFILLS_PER_PAGE)
     worklist = services.refill_worklist(office_id=office_id, today=_today(), window_days=settings.refill_window_days,
                                         limit=REFILLS_PER_PAGE, now=utcnow(), by=current_actor(), offsets=offsets)
-    return render_template("devices/refills.html", worklist=worklist, office_id=office_id,
+    query = link_args({"office": office_id, **page_args(offsets, REFILLS_PER_PAGE)})
+    return render_template("devices/refills.html", worklist=worklist, office_id=office_id, query=query,
                            offices=practice.office_choices(), settings=settings, today=_today(),
                            refill_procedure=services.procedure_id_by_code(REFILL_CODE), timedelta=timedelta)
 
@@ -92,7 +103,7 @@ def refills() -> str:
 @allow(*RECALL_SEARCHERS)
 def recall() -> Page:
     form = RecallForm(request.args)
-    fields = ("manufacturer", "model", "gtin", "lot", "serial")
+    fields = RECALL_FILTERS
     if not any(request.args.get(name) for name in fields):
         if any(name in request.args for name in fields):   # Search pressed with every field empty
             form.manufacturer.errors = ["Enter at least one of manufacturer, model, GTIN, lot or serial number."]
@@ -104,7 +115,8 @@ def recall() -> Page:
     result = services.recall_search(form.to_query(), now=utcnow(), by=current_actor(), export=export)
     if export:
         return _recall_csv(result)
-    return render_template("devices/recall.html", form=form, result=result, query=form.to_query())
+    return render_template("devices/recall.html", form=form, result=result, query=form.to_query(),
+                           export_url=url_for("devices.recall", export="csv", **form_link_args(form, fields)))
 
 
 RECALL_COLUMNS = ("MRN", "Last name", "First name", "Date of birth", "Phone", "Device", "Manufacturer", "Model",

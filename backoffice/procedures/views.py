@@ -11,9 +11,18 @@ from werkzeug.wrappers import Response
 from backoffice.auth.access import allow
 from backoffice.auth.roles import CLINICIANS, Role
 from backoffice.auth.sessions import current_actor
-from backoffice.db import MAX_ID, utcnow
+from backoffice.db import utcnow
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, page_offsets
+from backoffice.forms import (
+    add_field_errors,
+    form_status,
+    link_args,
+    local_path,
+    merge_stale_edit,
+    page_args,
+    page_offsets,
+    query_int,
+)
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
@@ -101,15 +110,19 @@ class ListFilter:
 def _list_filter() -> ListFilter:
     own = practice.physician_of_user(current_actor().user_id)
     who = request.args.get("who", "mine" if own else "all")
-    office = request.args.get("office", "")
-    office_id = int(office) if office.isdigit() and int(office) <= MAX_ID else None
+    office_id = query_int(request.args, "office")
     mine = who == "mine" and own is not None
     return ListFilter(office_id, own.id if mine and own else None, mine, own)
 
 
+def _filter_args(chosen: ListFilter) -> dict[str, object]:
+    """The query arguments that show a worklist for `chosen` again (its pagers keep them)."""
+    return {"who": "mine" if chosen.mine else "all", "office": chosen.office_id}
+
+
 def _worklist_days() -> int:
-    raw = request.args.get("days", "")
-    return int(raw) if raw.isdigit() and int(raw) in UPCOMING_DAYS else UPCOMING_DAYS[0]
+    days = query_int(request.args, "days")
+    return days if days in UPCOMING_DAYS else UPCOMING_DAYS[0]
 
 
 @bp.get("/followups")
@@ -117,11 +130,13 @@ def _worklist_days() -> int:
 def follow_ups() -> str:
     chosen = _list_filter()
     days = _worklist_days()
+    offsets = page_offsets(request.args, followups.SECTIONS, FOLLOW_UPS_PER_PAGE)
     worklist = followups.follow_up_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, now=utcnow(),
         timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=FOLLOW_UPS_PER_PAGE,
-        by=current_actor(), offsets=page_offsets(request.args, followups.SECTIONS, FOLLOW_UPS_PER_PAGE))
-    return render_template("procedures/follow_ups.html", worklist=worklist, chosen=chosen, days=days,
+        by=current_actor(), offsets=offsets)
+    query = link_args({**_filter_args(chosen), "days": days, **page_args(offsets, FOLLOW_UPS_PER_PAGE)})
+    return render_template("procedures/follow_ups.html", worklist=worklist, chosen=chosen, days=days, query=query,
                            day_choices=UPCOMING_DAYS, offices=practice.office_choices(), now=utcnow(),
                            today=practice_today(utcnow()))
 
@@ -222,11 +237,12 @@ def candidates() -> str:
     chosen = _list_filter()
     horizon = request.args.get("horizon", "")
     horizon_days = int(horizon) if horizon in ("90", "365") else None
+    offsets = page_offsets(request.args, candidacy.Section, CANDIDATES_PER_PAGE)
     found = candidacy.candidate_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, horizon_days=horizon_days,
-        today=practice_today(utcnow()), limit=CANDIDATES_PER_PAGE, by=current_actor(),
-        offsets=page_offsets(request.args, candidacy.Section, CANDIDATES_PER_PAGE))
-    return render_template("procedures/candidates.html", found=found, chosen=chosen, horizon=horizon,
+        today=practice_today(utcnow()), limit=CANDIDATES_PER_PAGE, by=current_actor(), offsets=offsets)
+    query = link_args({**_filter_args(chosen), "horizon": horizon_days, **page_args(offsets, CANDIDATES_PER_PAGE)})
+    return render_template("procedures/candidates.html", found=found, chosen=chosen, horizon=horizon, query=query,
                            horizons=HORIZONS, offices=practice.office_choices(), today=practice_today(utcnow()))
 
 

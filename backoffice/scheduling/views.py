@@ -14,7 +14,7 @@ from backoffice.auth.roles import BOOKERS, CALENDAR_READERS, CLINICAL_ROLES, Rol
 from backoffice.auth.sessions import current_actor
 from backoffice.db import utcnow
 from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, merge_stale_edit
+from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, parse_int, query_int
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
 from backoffice.procedures.followups import follow_ups_of_appointment
@@ -74,9 +74,10 @@ def _physicians_for_day(office_id: str | None, day: str | None) -> list[tuple[st
         on_day = date.fromisoformat(day or "")
     except ValueError:
         on_day = None
-    if not (office_id or "").isdigit() or on_day is None:
+    office = parse_int(office_id)
+    if office is None or on_day is None:
         return [(str(p.id), p.display_name, "Physicians") for p in practice.list_physicians(active_only=True)]
-    everyone = practice.physicians_working_at(int(office_id or 0), on_day)
+    everyone = practice.physicians_working_at(office, on_day)
     here = f"Working there on {on_day:%a %m/%d}"
     return ([(str(p.id), p.display_name, here) for p, working in everyone if working]
             + [(str(p.id), p.display_name, "Not working there that day") for p, working in everyone if not working])
@@ -151,10 +152,9 @@ def appointment(appointment_id: int) -> str:
 @allow(*FRONT_DESK)
 def change_status(appointment_id: int) -> Response:
     form = StatusForm()
-    back = request.form.get("back") or ""
-    target = url_for("scheduling.appointment", appointment_id=appointment_id)
-    if back.startswith("/offices/") and "//" not in back and "\\" not in back:
-        target = f"{back}#appointment-{appointment_id}"
+    back = local_path(request.form.get("back"))
+    target = (f"{back}#appointment-{appointment_id}" if back
+              else url_for("scheduling.appointment", appointment_id=appointment_id))
     if not form.validate_on_submit():
         flash(" ".join(form.baseline_nrs.errors) or "That change could not be read; nothing was saved.", "danger")
         return redirect(target)
@@ -220,7 +220,7 @@ def reschedule(appointment_id: int) -> Page:
 def _take_suggested_slot(form: RescheduleForm) -> None:
     """A suggested free time arrives in the query string; it replaces what the form opened with."""
     for name in ("office_id", "room_id", "physician_id"):
-        if request.args.get(name, "").isdigit():
+        if query_int(request.args, name) is not None:
             form[name].data = request.args[name]
     try:
         if "date" in request.args:
