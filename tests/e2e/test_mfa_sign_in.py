@@ -3,16 +3,13 @@ sign in again with a code, as every account must in production."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 import pytest
-from werkzeug.serving import make_server
 
-from backoffice.extensions import db
-from tests.conftest import DEMO_PASSWORDS, make_app
+from tests.conftest import DEMO_PASSWORDS
 
 from .test_accessibility import serious_violations
 
@@ -20,17 +17,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_server(database_url: str, demo: None) -> Iterator[str]:
+def live_server_settings() -> dict[str, Any]:
     """The app as the e2e conftest serves it, but with MFA required of every role."""
-    app = make_app(database_url, WTF_CSRF_ENABLED=True, TESTING=False, MFA_REQUIRED_ROLES="all")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        db.engine.dispose()
+    return {"MFA_REQUIRED_ROLES": "all"}
 
 
 def sign_in(page, username: str) -> None:
