@@ -34,6 +34,14 @@ from backoffice.extensions import db
 PASSED = "mfa_passed"
 PENDING_SECRET = "mfa_pending_secret"
 REMEMBER_COOKIE = "mfa_device"
+
+
+def _remember_cookie_name() -> str:
+    """Like the session cookie: with the __Host- prefix (Secure, this host only, path /) whenever
+    cookies are sent over HTTPS only, as in production."""
+    secure = current_app.config["SESSION_COOKIE_SECURE"]
+    return f"__Host-{REMEMBER_COOKIE}" if secure else REMEMBER_COOKIE
+
 # What a session that has not passed the second factor may still open.
 SECOND_FACTOR_ENDPOINTS = frozenset({"auth.mfa_code", "auth.mfa_enrol", "auth.logout"})
 WRONG_CODE = "That code is not right, or it was already used. Enter the newest code your app shows."
@@ -237,7 +245,7 @@ def _serializer() -> URLSafeSerializer:
 
 
 def remembered_device() -> mfa_rules.RememberedDevice | None:
-    raw = request.cookies.get(REMEMBER_COOKIE)
+    raw = request.cookies.get(_remember_cookie_name())
     if not raw:
         return None
     try:
@@ -251,7 +259,7 @@ def remember_this_device(response: Response, user: User, now: datetime) -> None:
     if credential is None:
         return
     device = mfa_rules.remember_device(user.id, fingerprint(user, credential), now)
-    response.set_cookie(REMEMBER_COOKIE, _serializer().dumps(device.as_payload()),
+    response.set_cookie(_remember_cookie_name(), _serializer().dumps(device.as_payload()),
                         max_age=int(mfa_rules.REMEMBER_DEVICE.total_seconds()),
                         secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
                         samesite="Lax")

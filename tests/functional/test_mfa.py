@@ -325,8 +325,9 @@ def test_in_production_every_role_needs_mfa_and_the_device_cookie_is_secure(data
         client.post("/login", data={"username": "scheduler", "password": DEMO_PASSWORDS["scheduler"]},
                     **https)
         response = client.post("/login/code", data={"code": code(), "remember": "y"}, **https)
-        cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("mfa_device="))
-        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("__Host-mfa_device="))
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+        assert "Domain=" not in cookie
     finally:
         with app.app_context():
             db.session.remove()
