@@ -303,8 +303,10 @@ def test_calendars_board_and_availability_use_the_same_queries_at_10_and_1000_ap
             with QueryCounter(app) as counter:
                 assert client.get(page).status_code == 200
             counts.setdefault(page, []).append(counter.count)
+    # At most 13: the page's reads, then the audit row saying who saw the patients it names (on
+    # SQLite its BEGIN IMMEDIATE, the read of the audit chain's head and the INSERT).
     for page, (few, many) in counts.items():
-        assert few == many <= 12, (page, few, many)
+        assert few == many <= 13, (page, few, many)
 
 
 def _fill_annapolis(app, first_day: date, days: int) -> None:
