@@ -31,10 +31,11 @@ test: lint
 
 # The load test needs an empty PostgreSQL database it may fill: BENCH_POSTGRES_URL=postgresql+psycopg://...
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench.pages
-	$(BIN)/python -m bench.synchronous
-	@if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.load --database-url "$(BENCH_POSTGRES_URL)"; \
-	else echo "Load test not run: set BENCH_POSTGRES_URL to an empty PostgreSQL database (see README)."; fi
+	@status=0; $(BIN)/python -m bench.pages || status=$$?; \
+	$(BIN)/python -m bench.synchronous || status=$$?; \
+	if [ -n "$(BENCH_POSTGRES_URL)" ]; then $(BIN)/python -m bench.load --database-url "$(BENCH_POSTGRES_URL)" || status=$$?; \
+	else echo "Load test not run: set BENCH_POSTGRES_URL to an empty PostgreSQL database (see README)."; fi; \
+	exit $$status
 
 screenshots: $(VENV)/.dev
 	$(BIN)/python -m docs.screenshots --out docs/screenshots
