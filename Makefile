@@ -43,6 +43,7 @@ screenshots: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check backoffice tests bench docs
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

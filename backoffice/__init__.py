@@ -14,10 +14,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import is_static_endpoint
 from backoffice.config import PROJECT_ROOT, instance_path_from, load_config
-from backoffice.db import MAX_ID, configure_sqlite
-from backoffice.extensions import bootstrap, csrf, db, limiter, migrate
+from backoffice.core.access import is_static_endpoint
+from backoffice.core.db import MAX_ID, configure_sqlite
+from backoffice.core.extensions import bootstrap, csrf, db, limiter, migrate
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -106,9 +106,10 @@ def _no_store(response: Response) -> Response:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from backoffice.audit.views import bp as audit_bp
+    from backoffice.auditlog.views import bp as auditlog_bp
     from backoffice.auth.idle import bp as idle_bp
     from backoffice.auth.views import bp as auth_bp
+    from backoffice.catalog.views import bp as catalog_bp
     from backoffice.core.views import bp as core_bp
     from backoffice.devices.views import bp as devices_bp
     from backoffice.patients.views import bp as patients_bp
@@ -116,8 +117,8 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.procedures.views import bp as procedures_bp
     from backoffice.scheduling.views import bp as scheduling_bp
 
-    for blueprint in (core_bp, auth_bp, practice_bp, procedures_bp, patients_bp, scheduling_bp, devices_bp,
-                      audit_bp, idle_bp):
+    for blueprint in (core_bp, auth_bp, practice_bp, catalog_bp, procedures_bp, patients_bp, scheduling_bp, devices_bp,
+                      auditlog_bp, idle_bp):
         app.register_blueprint(blueprint)
 
 

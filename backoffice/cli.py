@@ -11,16 +11,16 @@ from flask.cli import AppGroup
 from sqlalchemy import Table
 
 from backoffice.audit import chain
-from backoffice.audit.actor import Actor
 from backoffice.audit.models import AuditEvent
 from backoffice.auth import services as accounts
-from backoffice.auth.roles import ALL_ROLES, Role
 from backoffice.auth.sessions import auth_policy
 from backoffice.config import SETTINGS
-from backoffice.db import utcnow
-from backoffice.errors import FieldErrors
-from backoffice.extensions import db
-from backoffice.timefmt import format_datetime, practice_today
+from backoffice.core.actor import Actor
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors
+from backoffice.core.extensions import db
+from backoffice.core.permissions import ALL_ROLES, Role
+from backoffice.core.timefmt import format_datetime, practice_today
 
 
 @click.command("create-user")

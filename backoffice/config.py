@@ -46,7 +46,7 @@ def _positive_number(raw: str) -> float:
 
 def _role_names(raw: str) -> frozenset[str]:
     """`all`, `none`, or role names separated by commas."""
-    from backoffice.auth.roles import ALL_ROLES
+    from backoffice.core.permissions import ALL_ROLES
 
     names = {name.strip().lower() for name in raw.split(",") if name.strip()}
     if names == {"all"}:

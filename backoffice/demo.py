@@ -14,26 +14,26 @@ from datetime import date, datetime, time
 from faker import Faker
 from sqlalchemy import func, select
 
-from backoffice.audit.actor import Actor
 from backoffice.auth import services as accounts
 from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
-from backoffice.auth.roles import Role
-from backoffice.db import transaction
+from backoffice.catalog.data import CATALOG
+from backoffice.catalog.services import create_procedure_type, list_procedure_types
+from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
+from backoffice.core.extensions import db
+from backoffice.core.permissions import Role
+from backoffice.core.phones import parse_phone
+from backoffice.core.timefmt import practice_today
 from backoffice.devices import demo as device_demo
 from backoffice.devices.services import DeviceSettings
-from backoffice.extensions import db
 from backoffice.patients import rules as patient_rules
 from backoffice.patients.models import Patient
 from backoffice.patients.services import PatientData, allocate_mrn
-from backoffice.phones import parse_phone
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures import demo_courses
-from backoffice.procedures.catalog import CATALOG
-from backoffice.procedures.services import create_procedure_type, list_procedure_types
 from backoffice.scheduling import demo_schedule
-from backoffice.timefmt import practice_today
 
 ACTOR = Actor.system("demo-data")
 SEED = 2026

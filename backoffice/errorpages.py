@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backoffice.auth.models import User
-from backoffice.errors import DomainError, NotFound
+from backoffice.core.errors import DomainError, NotFound
 
 MESSAGES = {
     400: ("Something in that request was not right", "Go back, check what you entered and try again."),

@@ -3,6 +3,7 @@
 from backoffice.audit.models import AuditEvent
 from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
+from backoffice.catalog.models import ProcedureType
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.patients.models import Patient
 from backoffice.practice.models import (
@@ -14,7 +15,7 @@ from backoffice.practice.models import (
     PhysicianSchedule,
     Room,
 )
-from backoffice.procedures.models import ClinicalSettings, FollowUp, Outcome, ProcedureType, PsychEvaluation
+from backoffice.procedures.models import ClinicalSettings, FollowUp, Outcome, PsychEvaluation
 from backoffice.scheduling.models import Appointment
 
 __all__ = [

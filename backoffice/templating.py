@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Flask, current_app, g, url_for
 
-from backoffice.auth.access import access_of, can_access, is_allowed
+from backoffice.core.access import access_of, can_access, is_allowed
+from backoffice.core.phones import format_phone
+from backoffice.core.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 from backoffice.devices.rules import plain_amount
-from backoffice.phones import format_phone
-from backoffice.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,11 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Devices", "devices.index"),
     NavItem("Refills", "devices.refills"),
     NavItem("Device recall", "devices.recall", unless="devices.index"),
-    NavItem("Audit trail", "audit.index"),
+    NavItem("Audit trail", "auditlog.index"),
     NavItem("Staff accounts", "auth.users", "admin"),
     NavItem("Offices and rooms", "practice.offices", "admin"),
     NavItem("Physicians", "practice.physicians", "admin"),
-    NavItem("Procedure catalog", "procedures.catalog", "admin"),
+    NavItem("Procedure catalog", "catalog.index", "admin"),
     NavItem("Device models", "devices.catalog", "admin"),
     NavItem("Clinical rule settings", "procedures.clinical_settings", "admin"),
 )

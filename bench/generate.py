@@ -50,40 +50,33 @@ from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from stdnum import luhn
 
 from backoffice import create_app, demo
-from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
 from backoffice.auth.sessions import auth_policy
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import FollowUpOffset, one_year_after, one_year_before, parse_follow_ups
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
+from backoffice.core.phones import parse_phone, search_digits
+from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules as device_rules
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
 from backoffice.devices.services import DeviceSettings
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.patients.rules import mrn_from_number
 from backoffice.patients.services import PatientData
-from backoffice.phones import parse_phone, search_digits
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, OfficeClosure, PhysicianLeave, Room
 from backoffice.practice.models import Physician as PhysicianModel
 from backoffice.practice.rules import Capability, is_valid_npi
 from backoffice.procedures import candidacy
 from backoffice.procedures import rules as procedure_rules
-from backoffice.procedures.models import FollowUp, Outcome, ProcedureType, PsychEvaluation
-from backoffice.procedures.rules import (
-    Contact,
-    FollowUpOffset,
-    FollowUpStatus,
-    FunctionChange,
-    PlanDecision,
-    ReliefUnit,
-    one_year_after,
-    one_year_before,
-)
+from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
+from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
 from backoffice.scheduling import rules as scheduling_rules
 from backoffice.scheduling import services as scheduling
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUSES, CancelReason, OfficeSpec, PhysicianSpec, RoomSpec, Status
-from backoffice.timefmt import practice_today
 
 
 @dataclass(frozen=True)
@@ -204,7 +197,7 @@ class Procedure:
         return cls(row.id, row.code, row.category, row.kind, row.duration_minutes, row.turnover_minutes,
                    row.capabilities, row.asks_region, row.asks_side, row.asks_levels, row.max_levels,
                    row.prior_authorization, row.frequency_group, row.max_per_year, row.min_days_between,
-                   row.interval_scope, tuple(procedure_rules.parse_follow_ups(row.follow_ups)))
+                   row.interval_scope, tuple(parse_follow_ups(row.follow_ups)))
 
 
 @dataclass(frozen=True)

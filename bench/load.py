@@ -42,12 +42,12 @@ from sqlalchemy import Table, select, text
 from backoffice import create_app
 from backoffice.audit import chain
 from backoffice.audit.models import AuditEvent
-from backoffice.db import utcnow
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from backoffice.demo import ACCOUNTS
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling import services as scheduling
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Limits
 from bench.generate import SMALL, generate

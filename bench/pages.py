@@ -30,14 +30,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 
 from backoffice import create_app
-from backoffice.db import utcnow
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
+from backoffice.core.timefmt import practice_today
 from backoffice.demo import ACCOUNTS, CLOSED_DAYS
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.models import Appointment
-from backoffice.timefmt import practice_today
 from bench.generate import LARGE, SMALL, Scale, generate
 
 HERE = Path(__file__).parent

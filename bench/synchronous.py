@@ -19,8 +19,8 @@ from flask import Flask
 from sqlalchemy import event, text
 
 from backoffice import create_app
-from backoffice.db import utcnow
-from backoffice.extensions import db
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from bench.generate import SMALL
 from bench.pages import DATA, Probe, _database, _pages
 

@@ -28,9 +28,9 @@ from werkzeug.serving import make_server
 
 from backoffice import create_app, demo
 from backoffice.auth.sessions import auth_policy
-from backoffice.db import utcnow
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.models import FollowUp, Outcome

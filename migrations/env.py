@@ -63,7 +63,7 @@ def get_metadata():
 
 def render_item(type_, obj, autogen_context):
     """Migrations stand alone: the app's UTC type is written as the column type it stores."""
-    from backoffice.db import UTCDateTime
+    from backoffice.core.db import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

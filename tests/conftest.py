@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from backoffice import create_app
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "")
 IN_CI = os.environ.get("BACKOFFICE_CI") == "1"
@@ -97,9 +97,9 @@ def postgres_url() -> str:
 
 def truncate_postgres(url: str) -> None:
     """Empty every table, then put back the row the migrations seed (the clinical settings)."""
-    from backoffice.db import utcnow
+    from backoffice.core.db import utcnow
+    from backoffice.procedures.candidacy_rules import Thresholds
     from backoffice.procedures.models import ClinicalSettings
-    from backoffice.procedures.rules import Thresholds
 
     app = make_app(url)
     with app.app_context():
@@ -177,7 +177,7 @@ def demo(app: Flask) -> None:
     patients, without the demo appointments: tests book what they need."""
     from backoffice import demo as demo_data
     from backoffice.auth.sessions import auth_policy
-    from backoffice.db import utcnow
+    from backoffice.core.db import utcnow
 
     with app.app_context():
         dialect = db.engine.dialect.name
@@ -198,7 +198,7 @@ def one_appointment(app: Flask, demo: None) -> int:
 
     from sqlalchemy import select
 
-    from backoffice.db import utcnow
+    from backoffice.core.db import utcnow
     from backoffice.models import Office, Patient, Physician, ProcedureType, Room
     from backoffice.scheduling import services
     from backoffice.scheduling.rules import Limits
@@ -246,8 +246,8 @@ def one_device(app: Flask, demo: None) -> int:
     from datetime import date, timedelta
     from decimal import Decimal
 
-    from backoffice.audit.actor import Actor
-    from backoffice.db import utcnow
+    from backoffice.core.actor import Actor
+    from backoffice.core.db import utcnow
     from backoffice.devices import services
     from backoffice.devices.rules import DeviceKind
 

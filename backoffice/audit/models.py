@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.db import Base, UTCDateTime, utcnow
+from backoffice.core.db import Base, UTCDateTime, utcnow
 
 SUBJECT_LENGTH = 200
 

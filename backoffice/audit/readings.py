@@ -7,10 +7,10 @@ written the request fails, and nothing is shown unaudited.
 
 from __future__ import annotations
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
-from backoffice.db import transaction
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
+from backoffice.core.extensions import db
 
 
 def record_reading(by: Actor, entity_type: str, entity_id: int | None = None, *, action: str = "view",

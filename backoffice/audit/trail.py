@@ -18,9 +18,9 @@ from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import Session
 
 from backoffice.audit import chain
-from backoffice.audit.actor import Actor
 from backoffice.audit.models import SUBJECT_LENGTH, AuditEvent
-from backoffice.db import AnySession, utcnow
+from backoffice.core.actor import Actor
+from backoffice.core.db import AnySession, utcnow
 
 SYSTEM = Actor.system("system")
 # Bookkeeping columns whose change is not news on its own.

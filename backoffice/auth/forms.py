@@ -7,9 +7,9 @@ from wtforms import EmailField, PasswordField, SelectMultipleField, StringField,
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from backoffice.auth.roles import ALL_ROLES, Role
 from backoffice.auth.rules import MAX_PASSWORD_LENGTH, USERNAME_PATTERN, USERNAME_RULE, normalise_username
-from backoffice.forms import NoMarkup, VersionedForm, choices, empty_to_none, person_name, strip, text
+from backoffice.core.forms import NoMarkup, VersionedForm, choices, empty_to_none, person_name, strip, text
+from backoffice.core.permissions import ALL_ROLES, Role
 
 
 class LoginForm(FlaskForm):

@@ -12,9 +12,9 @@ from flask import Blueprint, abort, jsonify
 from werkzeug.wrappers import Response
 
 from backoffice.auth import rules
-from backoffice.auth.access import signed_in
 from backoffice.auth.sessions import auth_policy, not_activity, record_activity, session_time_left
-from backoffice.db import utcnow
+from backoffice.core.access import signed_in
+from backoffice.core.db import utcnow
 
 bp = Blueprint("idle", __name__, url_prefix="/session")
 

@@ -22,8 +22,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.auth.models import RateLimitCounter
-from backoffice.db import UTCDateTime
-from backoffice.extensions import db
+from backoffice.core.db import UTCDateTime
+from backoffice.core.extensions import db
 
 SCHEME = "database"
 

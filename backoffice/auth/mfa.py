@@ -21,15 +21,15 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select
 from werkzeug.wrappers import Response
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
 from backoffice.auth import mfa_rules
-from backoffice.auth.access import is_static_endpoint
 from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
-from backoffice.db import for_update, get_one, transaction, utcnow
-from backoffice.errors import DomainError, FieldErrors, Refused
-from backoffice.extensions import db
+from backoffice.core.access import is_static_endpoint
+from backoffice.core.actor import Actor
+from backoffice.core.db import for_update, get_one, transaction, utcnow
+from backoffice.core.errors import DomainError, FieldErrors, Refused
+from backoffice.core.extensions import db
 
 PASSED = "mfa_passed"
 PENDING_SECRET = "mfa_pending_secret"

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backoffice.db import Base, UTCDateTime
+from backoffice.core.db import Base, UTCDateTime
 
 
 class MfaCredential(Base):

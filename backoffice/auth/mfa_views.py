@@ -12,16 +12,16 @@ from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from backoffice.auth import mfa, mfa_rules
-from backoffice.auth.access import allow, signed_in
 from backoffice.auth.forms import ConfirmForm
-from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
 from backoffice.auth.views import bp
-from backoffice.db import utcnow
-from backoffice.errors import Refused
-from backoffice.extensions import limiter
-from backoffice.forms import add_field_errors, form_status, local_path, strip
-from backoffice.timefmt import local_datetime
+from backoffice.core.access import allow, signed_in
+from backoffice.core.db import utcnow
+from backoffice.core.errors import Refused
+from backoffice.core.extensions import limiter
+from backoffice.core.forms import add_field_errors, form_status, local_path, strip
+from backoffice.core.permissions import Role
+from backoffice.core.timefmt import local_datetime
 
 CODE_HELP = "The 6-digit code your authenticator app shows now, or one of your recovery codes."
 

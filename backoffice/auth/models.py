@@ -6,8 +6,8 @@ from sqlalchemy import Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.audit.trail import Audited
-from backoffice.auth.roles import Role
-from backoffice.db import Base, UTCDateTime, Versioned
+from backoffice.core.db import Base, UTCDateTime, Versioned
+from backoffice.core.permissions import Role
 
 
 class User(Audited, Versioned, Base):

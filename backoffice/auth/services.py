@@ -9,17 +9,17 @@ from datetime import datetime
 from faker.providers.lorem.en_US import Provider as LoremWords
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
 from backoffice.auth import rules, throttle
+from backoffice.auth.editing import apply_edit, mark_changed, stamps
 from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
-from backoffice.auth.roles import Role
 from backoffice.auth.throttle import SignInThrottled as SignInThrottled  # raised by authenticate
-from backoffice.db import for_update, get_one, transaction
-from backoffice.editing import apply_edit, mark_changed, stamps
-from backoffice.errors import DomainError, FieldErrors, Refused
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.db import for_update, get_one, transaction
+from backoffice.core.errors import DomainError, FieldErrors, Refused
+from backoffice.core.extensions import db
+from backoffice.core.permissions import Role
 
 
 class InvalidCredentials(DomainError):

@@ -11,14 +11,14 @@ from flask import Flask, abort, current_app, flash, redirect, request, session, 
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from backoffice.audit.actor import Actor
 from backoffice.auth import mfa, rules
-from backoffice.auth.access import PUBLIC, access_of, is_allowed, is_static_endpoint
 from backoffice.auth.models import User
 from backoffice.auth.policy import AuthPolicy
-from backoffice.db import utcnow
-from backoffice.extensions import db, login_manager
-from backoffice.forms import local_path
+from backoffice.core.access import PUBLIC, access_of, is_allowed, is_static_endpoint
+from backoffice.core.actor import Actor
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db, login_manager
+from backoffice.core.forms import local_path
 
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"

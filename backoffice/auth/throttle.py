@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from backoffice.auth import rules
 from backoffice.auth.models import SignInThrottle
-from backoffice.db import for_update
-from backoffice.errors import DomainError
+from backoffice.core.db import for_update
+from backoffice.core.errors import DomainError
 
 # The longest username an account can have. A typed one can be longer once lower-cased ("İ"
 # becomes two characters); no account has it, so its first 40 characters count for it.

@@ -5,7 +5,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from backoffice.auth import mfa, services
-from backoffice.auth.access import allow, public, signed_in
 from backoffice.auth.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -13,13 +12,14 @@ from backoffice.auth.forms import (
     LoginForm,
     NewUserForm,
 )
-from backoffice.auth.roles import Role
 from backoffice.auth.sessions import auth_policy, current_actor, end_session, start_session
-from backoffice.db import utcnow
-from backoffice.errors import FieldErrors, Refused, StaleEdit
-from backoffice.extensions import limiter
-from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit
-from backoffice.timefmt import local_datetime
+from backoffice.core.access import allow, public, signed_in
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors, Refused, StaleEdit
+from backoffice.core.extensions import limiter
+from backoffice.core.forms import add_field_errors, form_status, local_path, merge_stale_edit
+from backoffice.core.permissions import Role
+from backoffice.core.timefmt import local_datetime
 
 bp = Blueprint("auth", __name__)
 

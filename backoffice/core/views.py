@@ -5,8 +5,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import public, signed_in
-from backoffice.extensions import db
+from backoffice.core.access import public, signed_in
+from backoffice.core.extensions import db
 
 bp = Blueprint("core", __name__)
 

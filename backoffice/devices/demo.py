@@ -9,14 +9,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from backoffice.audit.actor import Actor
-from backoffice.db import transaction
+from backoffice.auth.editing import stamps
+from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
+from backoffice.core.extensions import db
 from backoffice.devices import services
 from backoffice.devices.models import Device, DeviceModel
 from backoffice.devices.rules import DeviceKind
 from backoffice.devices.services import DeviceEntry, DeviceSettings, RefillEntry, TrialEntry
-from backoffice.editing import stamps
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
 

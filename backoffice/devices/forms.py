@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
 
+from backoffice.core.forms import FiniteDecimalField, VersionedForm, choices, date_field, text
 from backoffice.devices.rules import DeviceKind, TrialDecision, gtin_problem
 from backoffice.devices.services import DeviceEntry, DeviceModelData, RecallQuery, RefillEntry, TrialEntry, TrialResult
-from backoffice.forms import FiniteDecimalField, VersionedForm, choices, date_field, text
 
 PRINTABLE = Regexp(r"^[\x21-\x7e]*$", message="Letters, digits and symbols without spaces, as on the label.")
 

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
-from backoffice.db import Base, Versioned
+from backoffice.core.db import Base, Versioned
 from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician

@@ -12,21 +12,21 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, joinedload
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import CLINICIANS, DEVICE_READERS, RECALL_SEARCHERS
-from backoffice.db import get_one, transaction
+from backoffice.auth.editing import apply_edit, ensure_current, mark_changed, stamps
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.actor import Actor
+from backoffice.core.db import get_one, transaction
+from backoffice.core.errors import FieldErrors, NotFound, Refused
+from backoffice.core.extensions import db
+from backoffice.core.permissions import CLINICIANS, DEVICE_READERS, RECALL_SEARCHERS
+from backoffice.core.phones import format_phone
 from backoffice.devices import rules
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.devices.rules import DeviceKind, DeviceStatus, StatusChangeRefused, TrialDecision, TrialState
-from backoffice.editing import apply_edit, ensure_current, mark_changed, stamps
-from backoffice.errors import FieldErrors, NotFound, Refused
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
-from backoffice.phones import format_phone
 from backoffice.practice.models import Office
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import OPEN_STATUSES
 

@@ -10,11 +10,24 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import allow
-from backoffice.auth.roles import RECALL_SEARCHERS, Role
 from backoffice.auth.sessions import current_actor
-from backoffice.csvexport import Cell, ZonedTime, csv_response
-from backoffice.db import utcnow
+from backoffice.core.access import allow
+from backoffice.core.csvexport import Cell, ZonedTime, csv_response
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.forms import (
+    add_field_errors,
+    choices,
+    form_link_args,
+    form_status,
+    link_args,
+    merge_stale_edit,
+    page_args,
+    page_offsets,
+    query_int,
+)
+from backoffice.core.permissions import RECALL_SEARCHERS, Role
+from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules, services
 from backoffice.devices.forms import (
     DeviceForm,
@@ -31,23 +44,10 @@ from backoffice.devices.forms import (
 from backoffice.devices.models import Device, ScsTrial
 from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
 from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, DeviceSettings
-from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import (
-    add_field_errors,
-    choices,
-    form_link_args,
-    form_status,
-    link_args,
-    merge_stale_edit,
-    page_args,
-    page_offsets,
-    query_int,
-)
 from backoffice.patients.models import Patient
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.scheduling.calendars import patient_appointments
-from backoffice.timefmt import practice_today
 
 bp = Blueprint("devices", __name__)
 

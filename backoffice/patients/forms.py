@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, Field, Form, SelectField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
-from backoffice.forms import (
+from backoffice.core.forms import (
     ZIP_CODE,
     VersionedForm,
     choices,
@@ -18,8 +18,8 @@ from backoffice.forms import (
     text,
     us_state_field,
 )
+from backoffice.core.phones import parse_phone
 from backoffice.patients.services import PatientData
-from backoffice.phones import parse_phone
 
 MEMBER_ID = Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and hyphens only.")
 COMMON_PAYERS = ("Medicare", "Maryland Medicaid", "CareFirst BlueCross BlueShield", "Aetna",

@@ -7,8 +7,8 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
-from backoffice.db import Base, Versioned, key_string
-from backoffice.phones import format_phone
+from backoffice.core.db import Base, Versioned, key_string
+from backoffice.core.phones import format_phone
 from backoffice.practice.models import Office
 
 

@@ -10,17 +10,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import CLINICAL_ROLES
-from backoffice.db import get_one, transaction
-from backoffice.editing import apply_edit, stamps
-from backoffice.errors import DomainError, NotFound
-from backoffice.extensions import db
+from backoffice.auth.editing import apply_edit, stamps
+from backoffice.core.actor import Actor
+from backoffice.core.db import get_one, transaction
+from backoffice.core.errors import DomainError, NotFound
+from backoffice.core.extensions import db
+from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.phones import search_digits
 from backoffice.patients import rules
 from backoffice.patients.models import Patient
-from backoffice.phones import search_digits
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,19 @@ from datetime import timedelta
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import allow
-from backoffice.auth.roles import CLINICAL_ROLES
 from backoffice.auth.sessions import current_actor
-from backoffice.db import utcnow
+from backoffice.core.access import allow
+from backoffice.core.db import utcnow
+from backoffice.core.errors import StaleEdit
+from backoffice.core.forms import form_status, merge_stale_edit
+from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.timefmt import format_date, practice_today
 from backoffice.devices.services import devices_of_patient
-from backoffice.errors import StaleEdit
-from backoffice.forms import form_status, merge_stale_edit
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
 from backoffice.practice.services import office_choices
 from backoffice.procedures.timeline import patient_course
 from backoffice.scheduling.calendars import patient_appointments
-from backoffice.timefmt import format_date, practice_today
 
 bp = Blueprint("patients", __name__)
 

@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Optional, Regexp
 
-from backoffice.forms import (
+from backoffice.core.forms import (
     ZIP_CODE,
     VersionedForm,
     choices,
@@ -25,11 +25,11 @@ from backoffice.forms import (
     time_field,
     us_state_field,
 )
-from backoffice.phones import parse_phone
+from backoffice.core.phones import parse_phone
+from backoffice.core.timefmt import US_TIMEZONES
 from backoffice.practice import rules
 from backoffice.practice.models import WEEKDAYS
 from backoffice.practice.services import OfficeData, PhysicianData, RoomData, ScheduleData
-from backoffice.timefmt import US_TIMEZONES
 
 WEEKDAY_CHOICES = choices((str(number), name) for number, name in enumerate(WEEKDAYS))
 

@@ -6,9 +6,9 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
-from backoffice.db import Base, Versioned
+from backoffice.core.db import Base, Versioned
+from backoffice.core.timefmt import format_date
 from backoffice.practice.rules import Capability
-from backoffice.timefmt import format_date
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -9,13 +9,13 @@ from datetime import date, datetime, time
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from backoffice.audit.actor import Actor
+from backoffice.auth.editing import apply_edit, ensure_current, mark_changed, stamps
 from backoffice.auth.models import User
-from backoffice.auth.roles import Role
-from backoffice.db import for_update, get_one, transaction
-from backoffice.editing import apply_edit, ensure_current, mark_changed, stamps
-from backoffice.errors import FieldErrors, NotFound
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.db import for_update, get_one, transaction
+from backoffice.core.errors import FieldErrors, NotFound
+from backoffice.core.extensions import db
+from backoffice.core.permissions import Role
 from backoffice.practice import rules
 from backoffice.practice.models import (
     WEEKDAYS,

@@ -8,13 +8,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import allow
 from backoffice.auth.forms import ConfirmForm
-from backoffice.auth.roles import Role
 from backoffice.auth.sessions import current_actor
-from backoffice.db import utcnow
-from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, merge_stale_edit
+from backoffice.core.access import allow
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.forms import add_field_errors, form_status, merge_stale_edit
+from backoffice.core.permissions import Role
 from backoffice.practice import services
 from backoffice.practice.forms import (
     ClosureForm,

@@ -37,36 +37,37 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import get_history
 from sqlalchemy.sql import Subquery
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.readings import record_reading
-from backoffice.auth.roles import CLINICIANS
-from backoffice.db import get_one, transaction
-from backoffice.editing import apply_edit, stamps
-from backoffice.errors import FieldErrors, NotFound
-from backoffice.extensions import db
+from backoffice.auth.editing import apply_edit, stamps
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import ProcedureKind
+from backoffice.core.actor import Actor
+from backoffice.core.db import get_one, transaction
+from backoffice.core.errors import FieldErrors, NotFound
+from backoffice.core.extensions import db
+from backoffice.core.permissions import CLINICIANS
+from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
-from backoffice.phones import format_phone
 from backoffice.practice.models import Office, Physician
-from backoffice.procedures import rules
-from backoffice.procedures.models import (
-    CandidacyCheck,
-    ClinicalSettings,
-    Outcome,
-    ProcedureType,
-    PsychEvaluation,
-    StoredCandidacy,
-)
-from backoffice.procedures.rules import (
+from backoffice.procedures import candidacy_rules
+from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
     DoneProcedure,
     Eligibility,
     Evidence,
-    ProcedureKind,
     RecordedOutcome,
     SessionLimit,
     Thresholds,
 )
+from backoffice.procedures.models import (
+    CandidacyCheck,
+    ClinicalSettings,
+    Outcome,
+    PsychEvaluation,
+    StoredCandidacy,
+)
+from backoffice.procedures.rules import relief_said
 from backoffice.scheduling.models import Appointment
 
 # Two years back covers the rolling 12 months, the longest repeat interval and the blocks that
@@ -175,7 +176,7 @@ def _history_query(of_listed_patients: bool) -> Select[*tuple[Any, ...]]:
                                  Outcome.recorded_on >= bindparam("outcomes_since", type_=Date)))
         .where(ProcedureType.kind != ProcedureKind.NONE.value,
                Appointment.starts_at >= bindparam("since", type_=Appointment.starts_at.type),
-               Appointment.status.in_(rules.COUNTED))
+               Appointment.status.in_(candidacy_rules.COUNTED))
         .order_by(Appointment.starts_at, Appointment.id, Outcome.id)
     )
     if of_listed_patients:
@@ -204,14 +205,14 @@ def _histories(today: date, patient_ids: list[int] | None) -> Histories:
         if row.recorded_on is not None:
             found.outcomes.setdefault(row.patient_id, []).append(RecordedOutcome(
                 row.id, row.recorded_on, row.percent_relief, row.relief_hours, row.relief_ongoing, row.decision,
-                rules.relief_said(row.relief_amount, row.relief_unit)))
+                relief_said(row.relief_amount, row.relief_unit)))
     return found
 
 
 def candidacies_for_patient(patient_id: int, *, today: date) -> list[Candidacy]:
     """What the rules say about one patient today (three queries)."""
     history = _histories(today, [patient_id])
-    return rules.assess([done.procedure for done in history.done], history.outcomes.get(patient_id, []),
+    return candidacy_rules.assess([done.procedure for done in history.done], history.outcomes.get(patient_id, []),
                         thresholds=load_thresholds(), limits=rule_catalog().limits, today=today,
                         psych_cleared_on=history.psych_cleared_on.get(patient_id))
 
@@ -221,7 +222,7 @@ def booking_refusal(patient_id: int, kind: ProcedureKind, *, region: str | None,
     """Why the candidacy rules say this booking should wait (a physician may override)."""
     if kind in (ProcedureKind.NONE, ProcedureKind.DIAGNOSTIC_FACET, ProcedureKind.SCS_TRIAL):
         return None
-    return rules.booking_refusal(candidacies_for_patient(patient_id, today=today), kind=kind, region=region,
+    return candidacy_rules.booking_refusal(candidacies_for_patient(patient_id, today=today), kind=kind, region=region,
                                  side=side, day=day)
 
 
@@ -324,7 +325,7 @@ def _to_book(candidacy: Candidacy, last_type_id: int, of_kind: dict[str, list[in
 
 # Stored candidacies. Working out every patient of the last two years on each visit to the list
 # grows with the practice; instead each patient's listable candidacies are kept with the first
-# day they may change (`rules.assessment_holds_until`), and worked out again from that day or as
+# day they may change (`candidacy_rules.assessment_holds_until`), and worked out again from that day or as
 # soon as one of their records changes.
 
 def _is_stale(today: date) -> ColumnElement[bool]:
@@ -370,14 +371,15 @@ def _reassess(patient_ids: list[int], today: date) -> Thresholds:
         done_list = by_patient.get(patient_id, [])
         done_by_id = {d.procedure.appointment_id: d for d in done_list}
         procedures = [d.procedure for d in done_list]
-        found = rules.assess(procedures, history.outcomes.get(patient_id, []), thresholds=thresholds,
+        found = candidacy_rules.assess(procedures, history.outcomes.get(patient_id, []), thresholds=thresholds,
                              limits=catalog.limits, today=today,
                              psych_cleared_on=history.psych_cleared_on.get(patient_id))
         for candidacy in filter(_may_be_listed, found):
             if (anchor := _anchor(candidacy, done_by_id)) is not None:
                 rows.append(_stored_row(patient_id, candidacy, anchor, catalog))
-        checks.append({"patient_id": patient_id, "assessed_on": today, "holds_until": rules.assessment_holds_until(
-            procedures, found, thresholds=thresholds, today=today, history_days=HISTORY_DAYS)})
+        holds_until = candidacy_rules.assessment_holds_until(procedures, found, thresholds=thresholds, today=today,
+                                                             history_days=HISTORY_DAYS)
+        checks.append({"patient_id": patient_id, "assessed_on": today, "holds_until": holds_until})
     for start in range(0, len(patient_ids), MAX_LISTED_IDS):
         chunk = patient_ids[start:start + MAX_LISTED_IDS]
         db.session.execute(delete(StoredCandidacy).where(StoredCandidacy.patient_id.in_(chunk)))

@@ -18,14 +18,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from backoffice.audit.actor import Actor
-from backoffice.db import transaction
-from backoffice.extensions import db
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import ProcedureKind
+from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.followups import OutcomeEntry, create_follow_ups, outcome_columns
-from backoffice.procedures.models import FollowUp, Outcome, ProcedureType, PsychEvaluation
-from backoffice.procedures.rules import Contact, FollowUpStatus, PlanDecision, ProcedureKind, ReliefUnit
+from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
+from backoffice.procedures.rules import Contact, FollowUpStatus, PlanDecision, ReliefUnit
 from backoffice.scheduling import services
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Limits, Status

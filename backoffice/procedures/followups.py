@@ -11,26 +11,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import joinedload
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import CLINICIANS, Role
-from backoffice.db import for_update, transaction
-from backoffice.editing import ensure_current, mark_changed, stale_edit, stamps
-from backoffice.errors import FieldErrors, NotFound
-from backoffice.extensions import db
+from backoffice.auth.editing import ensure_current, mark_changed, stale_edit, stamps
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import parse_follow_ups
+from backoffice.core.actor import Actor
+from backoffice.core.db import for_update, transaction
+from backoffice.core.errors import FieldErrors, NotFound
+from backoffice.core.extensions import db
+from backoffice.core.permissions import CLINICIANS, Role
+from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
-from backoffice.phones import format_phone
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures import rules
-from backoffice.procedures.models import FollowUp, Outcome, ProcedureType
-from backoffice.procedures.rules import (
-    Contact,
-    FollowUpStatus,
-    FunctionChange,
-    PlanDecision,
-    ReliefUnit,
-)
+from backoffice.procedures.models import FollowUp, Outcome
+from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
 from backoffice.scheduling.models import Appointment
 
 WORKERS = CLINICIANS
@@ -58,7 +54,7 @@ class OutcomeEntry:
 def create_follow_ups(appointment: Appointment, by: Actor, now: datetime) -> list[FollowUp]:
     """The follow-ups the procedure's catalog entry calls for, due after the appointment's end,
     with its physician responsible. Called by the service that completes the appointment."""
-    offsets = rules.parse_follow_ups(appointment.procedure_type.follow_ups)
+    offsets = parse_follow_ups(appointment.procedure_type.follow_ups)
     created = [FollowUp(appointment_id=appointment.id, patient_id=appointment.patient_id,
                         physician_id=appointment.physician_id, office_id=appointment.office_id,
                         delay=str(offset), due_at=due, status=FollowUpStatus.OPEN.value, **stamps(by, now))
@@ -123,7 +119,7 @@ def _worklist_rows(query: Select[*tuple[Any, ...]]) -> list[FollowUpRow]:
          region, side, levels, procedure_at, physician, office, timezone) in db.session.execute(query):
         label = delays.get(delay)
         if label is None:
-            label = delays[delay] = rules.parse_follow_ups(delay)[0].label
+            label = delays[delay] = parse_follow_ups(delay)[0].label
         rows.append(FollowUpRow(follow_up_id, appointment_id, patient_id, due_at, label, f"{last_name}, {first_name}",
                                 mrn, format_phone(phone), code, category, region, side, levels, procedure_at,
                                 f"Dr. {physician}", office, timezone))

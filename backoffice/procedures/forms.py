@@ -4,97 +4,21 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, SubmitField
-from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import InputRequired, NumberRange, Optional
 
-from backoffice.forms import VersionedForm, choices, date_field, text
+from backoffice.core.forms import VersionedForm, choices, date_field, text
 from backoffice.procedures.candidacy import PsychEntry
-from backoffice.procedures.catalog import ProcedureData
+from backoffice.procedures.candidacy_rules import Thresholds
 from backoffice.procedures.followups import OutcomeEntry
 from backoffice.procedures.rules import (
     MAX_NRS,
     ODI_MAX_PER_SECTION,
     ODI_SECTIONS,
-    Category,
     Contact,
-    FrequencyGroup,
     FunctionChange,
-    IntervalScope,
     PlanDecision,
-    ProcedureKind,
     ReliefUnit,
-    Thresholds,
-    parse_follow_ups,
 )
-
-
-class MultipleOf5:
-    def __call__(self, form: Any, field: Any) -> None:
-        if field.data is not None and field.data % 5:
-            raise ValidationError("Use a multiple of 5 minutes (the calendar's step).")
-
-
-class ProcedureTypeForm(FlaskForm):
-    code = text("Code", 20, description="Short, shown on calendars: MBB, TFESI.",
-                validators=[Regexp(r"^[A-Z0-9-]+$", message="Capital letters, digits and hyphens.")])
-    name = text("Name", 120)
-    category = SelectField("Category", choices=choices((c.value, c.label) for c in Category))
-    cpt_codes = text("CPT codes", 120, required=False,
-                     validators=[Regexp(r"^\+?\d{5}(,\s*\+?\d{5})*$",
-                                        message="Five-digit codes, separated by commas (+ for add-ons).")])
-    duration_minutes = IntegerField("Duration (minutes)", validators=[
-        InputRequired(message="Give the duration."), NumberRange(5, 480), MultipleOf5()])
-    turnover_minutes = IntegerField("Room turnover (minutes)", default=0, validators=[
-        InputRequired(message="Give the turnover (0 for none)."), NumberRange(0, 120), MultipleOf5()])
-    needs_fluoroscopy = BooleanField("Needs fluoroscopy")
-    needs_sterile_implant = BooleanField("Needs the sterile implant room")
-    needs_sedation = BooleanField("Needs sedation")
-    asks_region = BooleanField("Ask the spinal region")
-    asks_side = BooleanField("Ask the side")
-    asks_levels = BooleanField("Ask the levels")
-    max_levels = IntegerField("Most levels per session", default=1, validators=[
-        InputRequired(message="Give the most levels (1 when levels are not asked)."), NumberRange(1, 3)])
-    prior_authorization = BooleanField("Needs prior authorization")
-    frequency_group = SelectField("Counts towards the limit of", default="", choices=choices(
-        ((group.value, group.label) for group in FrequencyGroup), blank="No limit"))
-    max_per_year = IntegerField("Most per region in 12 months", validators=[Optional(), NumberRange(1, 52)])
-    min_days_between = IntegerField("Fewest days between", validators=[Optional(), NumberRange(1, 730)])
-    interval_scope = SelectField("…after one in", default=IntervalScope.REGION.value,
-                                 choices=choices((scope.value, scope.label) for scope in IntervalScope))
-    follow_ups = text("Follow-ups after", 60, required=False,
-                      description="Delays after the procedure, such as 14d, 90d (h hours, d days, w weeks).")
-    kind = SelectField("For the clinical rules, it is", default=ProcedureKind.NONE.value,
-                       choices=choices((kind.value, kind.label) for kind in ProcedureKind),
-                       description="What candidacy for a repeat, a rhizotomy or a stimulator looks at.")
-    active = BooleanField("Bookable", default=True)
-    submit = SubmitField("Save procedure")
-
-    def validate_follow_ups(self, field: Any) -> None:
-        try:
-            parse_follow_ups(field.data or "")
-        except ValueError as error:
-            raise ValidationError(str(error)) from error
-
-    def to_data(self) -> ProcedureData:
-        group = self.frequency_group.data
-        return ProcedureData(
-            code=self.code.data or "", name=self.name.data or "", category=Category(self.category.data),
-            cpt_codes=self.cpt_codes.data or "", duration_minutes=self.duration_minutes.data or 0,
-            turnover_minutes=self.turnover_minutes.data or 0,
-            needs_fluoroscopy=self.needs_fluoroscopy.data,
-            needs_sterile_implant=self.needs_sterile_implant.data, needs_sedation=self.needs_sedation.data,
-            asks_region=self.asks_region.data, asks_side=self.asks_side.data,
-            asks_levels=self.asks_levels.data, max_levels=self.max_levels.data or 1,
-            prior_authorization=self.prior_authorization.data,
-            frequency_group=FrequencyGroup(group) if group else None,
-            max_per_year=self.max_per_year.data, min_days_between=self.min_days_between.data,
-            interval_scope=IntervalScope(self.interval_scope.data),
-            follow_ups=self.follow_ups.data or "", kind=ProcedureKind(self.kind.data), active=self.active.data)
-
-
-class EditProcedureTypeForm(ProcedureTypeForm, VersionedForm):
-    def load_record(self, record: Any) -> None:
-        self.frequency_group.data = record.frequency_group or ""
-
 
 ODI_CHOICES = choices([(str(score), f"{score}" + {0: " (no problem)", 5: " (worst)"}.get(score, ""))
                        for score in range(ODI_MAX_PER_SECTION + 1)], blank="Not answered")

@@ -12,14 +12,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from backoffice.audit.actor import Actor
-from backoffice.auth.roles import Role
+from backoffice.catalog.rules import Category
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
+from backoffice.core.permissions import Role
 from backoffice.devices.models import Device, DeviceStatusChange, ScsTrial
-from backoffice.extensions import db
 from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
+from backoffice.procedures.candidacy_rules import Candidacy
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
-from backoffice.procedures.rules import Candidacy, Category
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Status
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import allow
-from backoffice.auth.roles import CLINICIANS, Role
 from backoffice.auth.sessions import current_actor
-from backoffice.db import utcnow
-from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import (
+from backoffice.catalog.rules import ProcedureKind
+from backoffice.core.access import allow
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.forms import (
     add_field_errors,
     form_status,
     link_args,
@@ -23,70 +23,25 @@ from backoffice.forms import (
     page_offsets,
     query_int,
 )
+from backoffice.core.permissions import CLINICIANS, Role
+from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
-from backoffice.procedures import candidacy, followups, services
+from backoffice.procedures import candidacy, followups
 from backoffice.procedures.forms import (
     ClinicalSettingsForm,
     CloseFollowUpForm,
-    EditProcedureTypeForm,
     OutcomeForm,
-    ProcedureTypeForm,
     PsychEvaluationForm,
 )
 from backoffice.procedures.models import FollowUp
-from backoffice.procedures.rules import ODI_SECTIONS, ProcedureKind, ReliefUnit
-from backoffice.timefmt import practice_today
+from backoffice.procedures.rules import ODI_SECTIONS, ReliefUnit
 
 bp = Blueprint("procedures", __name__)
 
 Page = Response | str | tuple[str, int]
 
-
-@bp.get("/admin/procedures")
-@allow(Role.ADMIN)
-def catalog() -> str:
-    return render_template("procedures/catalog.html", procedure_types=services.list_procedure_types())
-
-
-@bp.route("/admin/procedures/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
-def new_procedure_type() -> Page:
-    form = ProcedureTypeForm()
-    if not form.validate_on_submit():
-        return render_template("procedures/form.html", form=form, procedure_type=None), form_status(form)
-    try:
-        procedure_type = services.create_procedure_type(form.to_data(), by=current_actor(), now=utcnow())
-    except FieldErrors as error:
-        add_field_errors(form, error.errors)
-        return render_template("procedures/form.html", form=form, procedure_type=None), 400
-    flash(f"Added {procedure_type.name} to the catalog.", "success")
-    return redirect(url_for("procedures.catalog"))
-
-
-@bp.route("/admin/procedures/<int:procedure_type_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
-def edit_procedure_type(procedure_type_id: int) -> Page:
-    procedure_type = services.get_procedure_type(procedure_type_id)
-    form = (EditProcedureTypeForm.for_record(procedure_type) if request.method == "GET"
-            else EditProcedureTypeForm())
-    if not form.validate_on_submit():
-        return render_template("procedures/form.html", form=form,
-                               procedure_type=procedure_type), form_status(form)
-    try:
-        services.update_procedure_type(procedure_type_id, form.to_data(),
-                                       expected_version=form.version.data or 0, by=current_actor(),
-                                       now=utcnow())
-    except FieldErrors as error:
-        add_field_errors(form, error.errors)
-        return render_template("procedures/form.html", form=form, procedure_type=procedure_type), 400
-    except StaleEdit as stale:
-        current = services.get_procedure_type(procedure_type_id)
-        form = merge_stale_edit(form, EditProcedureTypeForm.for_record(current), stale)
-        return render_template("procedures/form.html", form=form, procedure_type=current), 409
-    flash(f"Saved {form.name.data}.", "success")
-    return redirect(url_for("procedures.catalog"))
 
 
 # Follow-ups.

@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.readings import record_reading
-from backoffice.auth.roles import CLINICAL_ROLES
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.actor import Actor
+from backoffice.core.errors import NotFound
+from backoffice.core.extensions import db
+from backoffice.core.permissions import CLINICAL_ROLES
 from backoffice.devices.services import has_mri_unsafe_implant
-from backoffice.errors import NotFound
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physician, PhysicianSchedule, Room
 from backoffice.practice.rules import periods_overlap
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from backoffice.audit.actor import Actor
-from backoffice.db import transaction
-from backoffice.extensions import db
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import Region, Side
+from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Room
-from backoffice.procedures.models import ProcedureType
-from backoffice.procedures.rules import Region, Side
 from backoffice.scheduling import rules, services
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Booked, BusyIndex, CancelReason, Limits, PriorProcedure, SlotRequest, Status

@@ -8,8 +8,8 @@ from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
-from backoffice.forms import VersionedForm, choices, date_field, text, time_field
-from backoffice.procedures.rules import Region, Side
+from backoffice.catalog.rules import Region, Side
+from backoffice.core.forms import VersionedForm, choices, date_field, text, time_field
 from backoffice.scheduling.rules import CancelReason, PartOfDay, Status
 from backoffice.scheduling.services import BookingRequest, Move
 

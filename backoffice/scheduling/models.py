@@ -8,10 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
 from backoffice.auth.models import User
-from backoffice.db import Base, UTCDateTime, Versioned
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.db import Base, UTCDateTime, Versioned
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, Room
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.rules import OPEN_STATUSES, Status
 
 # On PostgreSQL, migration 0007 adds exclusion constraints (btree_gist) so that no two active

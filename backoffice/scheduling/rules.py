@@ -18,8 +18,8 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from backoffice.catalog.rules import group_label, one_year_after, one_year_before
 from backoffice.practice.rules import Capability, WorkBlock, periods_overlap
-from backoffice.procedures.rules import group_label, one_year_after, one_year_before
 
 
 def _humanize(value: str) -> str:

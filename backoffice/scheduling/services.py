@@ -17,20 +17,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, Select, SQLColumnExpression, literal, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import joinedload
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import BOOKERS, CLINICAL_ROLES, Role
-from backoffice.db import for_update, transaction
-from backoffice.editing import ensure_current, mark_changed, stamps
-from backoffice.errors import ConcurrentChange, DomainError, FieldErrors, NotFound, Refused
-from backoffice.extensions import db
+from backoffice.auth.editing import ensure_current, mark_changed, stamps
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import ProcedureKind
+from backoffice.core.actor import Actor
+from backoffice.core.db import for_update, transaction
+from backoffice.core.errors import ConcurrentChange, DomainError, FieldErrors, NotFound, Refused
+from backoffice.core.extensions import db
+from backoffice.core.permissions import BOOKERS, CLINICAL_ROLES, Role
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
 from backoffice.practice.rules import WorkBlock
 from backoffice.procedures import candidacy
 from backoffice.procedures.followups import create_follow_ups
-from backoffice.procedures.models import ProcedureType
-from backoffice.procedures.rules import ProcedureKind
 from backoffice.scheduling import rules
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import (

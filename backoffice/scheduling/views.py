@@ -9,21 +9,21 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.auth.access import allow
-from backoffice.auth.roles import BOOKERS, CALENDAR_READERS, CLINICAL_ROLES, Role
 from backoffice.auth.sessions import current_actor
-from backoffice.db import utcnow
-from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.forms import add_field_errors, form_status, local_path, merge_stale_edit, parse_int, query_int
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.services import list_procedure_types
+from backoffice.core.access import allow
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.forms import add_field_errors, form_status, local_path, merge_stale_edit, parse_int, query_int
+from backoffice.core.permissions import BOOKERS, CALENDAR_READERS, CLINICAL_ROLES, Role
+from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
 from backoffice.procedures.followups import follow_ups_of_appointment
-from backoffice.procedures.models import ProcedureType
-from backoffice.procedures.services import list_procedure_types
 from backoffice.scheduling import calendars, services
 from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
 from backoffice.scheduling.rules import CancelReason, Limits, PartOfDay, Slot, Status
-from backoffice.timefmt import practice_today
 
 bp = Blueprint("scheduling", __name__)
 

@@ -11,8 +11,8 @@ import pytest
 
 from backoffice import demo as demo_data
 from backoffice.auth.sessions import auth_policy
-from backoffice.db import utcnow
-from backoffice.extensions import db
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from tests.conftest import make_app
 
 from .test_sign_in import sign_in

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
 from backoffice.demo import CLOSED_DAYS
-from backoffice.extensions import db
 from backoffice.practice import services as practice
 from backoffice.practice.models import OfficeClosure, PhysicianLeave, PhysicianSchedule
 from backoffice.scheduling.models import Appointment

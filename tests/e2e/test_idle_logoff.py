@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from backoffice.db import utcnow
-from backoffice.extensions import db
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from backoffice.patients import services as patients
 from backoffice.patients.models import Patient
 from tests.conftest import make_app

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.procedures import followups
 from tests.conftest import make_app

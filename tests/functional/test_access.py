@@ -8,9 +8,9 @@ from collections.abc import Iterable
 
 import pytest
 
-from backoffice.auth.access import PUBLIC, SIGNED_IN, Access, access_of, is_static_endpoint
-from backoffice.auth.roles import Role
 from backoffice.config import PROJECT_ROOT
+from backoffice.core.access import PUBLIC, SIGNED_IN, Access, access_of, is_static_endpoint
+from backoffice.core.permissions import Role
 from tests.conftest import make_app
 
 S, N, P, M, A = Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN, Role.MANAGER, Role.ADMIN

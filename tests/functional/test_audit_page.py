@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, update
 
 from backoffice.audit.models import AuditEvent
-from backoffice.extensions import db
+from backoffice.core.extensions import db
+from backoffice.core.timefmt import format_datetime
 from backoffice.models import Office, Patient
-from backoffice.timefmt import format_datetime
 from tests.conftest import give_roles
 
 from .test_device_pages import refill

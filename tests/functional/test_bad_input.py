@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from tests.conftest import DEMO_PASSWORDS
 
 SCRIPT = "<script>alert(1)</script>"

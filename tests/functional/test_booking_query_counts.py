@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from sqlalchemy import insert, select
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.models import Appointment, Office, Patient, ProcedureType, Room
 from tests.conftest import QueryCounter
 from tests.functional.test_scheduling_pages import MONDAY, booking, ids, patient_mrns

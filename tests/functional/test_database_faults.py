@@ -25,7 +25,7 @@ from flask import Flask
 from sqlalchemy import event, make_url, text
 
 from backoffice.config import PROJECT_ROOT
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from tests.conftest import DEMO_PASSWORDS, QueryCounter, make_app, sign_in
 
 ERROR_TITLE = "Something went wrong on our side"

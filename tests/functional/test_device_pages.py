@@ -11,8 +11,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from backoffice.audit.models import AuditEvent
+from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
-from backoffice.extensions import db
 
 TODAY = date.today()
 HRI = "(01)00643169001763(17)280131(10)LOT123(21)SN456"

@@ -23,20 +23,20 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, insert, select, text
 
-from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
-from backoffice.db import utcnow
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.actor import Actor
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
+from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules, services
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
 from backoffice.devices.services import DeviceEntry, DeviceSettings, RefillEntry, TrialEntry
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.patients.rules import mrn_from_number, name_key
 from backoffice.practice.models import Office, Physician, Room
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling.models import Appointment
-from backoffice.timefmt import practice_today
 from tests.conftest import QueryCounter
 
 # Every device page must stay within this many SQL statements (SQLite's explicit BEGIN left out),

@@ -30,8 +30,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from backoffice.auth.access import PUBLIC, SIGNED_IN, is_static_endpoint
 from backoffice.config import PROJECT_ROOT
+from backoffice.core.access import PUBLIC, SIGNED_IN, is_static_endpoint
 
 from .test_access import DEMO_ACCOUNTS, EXPECTED, URL_ARGUMENTS, app_endpoints
 

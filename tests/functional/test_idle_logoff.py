@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from backoffice.auth.sessions import SEEN_AT, SIGNED_IN_AT
-from backoffice.db import utcnow
+from backoffice.core.db import utcnow
 from tests.conftest import DEMO_PASSWORDS, make_app, sign_in
 
 

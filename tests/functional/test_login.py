@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from backoffice.auth.models import User
 from backoffice.auth.sessions import SEEN_AT, SIGNED_IN_AT
-from backoffice.db import utcnow
-from backoffice.extensions import db
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from tests.conftest import DEMO_PASSWORDS, give_roles, make_app, sign_in
 
 from .browser_form import form_values

@@ -12,13 +12,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.models import AuditEvent
 from backoffice.auth import mfa
 from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
-from backoffice.db import utcnow
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
 from tests.conftest import DEMO_PASSWORDS, make_app, sign_in
 
 from .browser_form import form_values

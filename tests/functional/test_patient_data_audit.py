@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.auth.access import is_static_endpoint
-from backoffice.extensions import db
+from backoffice.core.access import is_static_endpoint
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from tests.conftest import make_app
 
@@ -63,8 +63,8 @@ SHOWS_NO_PATIENT_DATA = {
     "scheduling.my_day": "a redirect to the physician's own day",
     "patients.new": "an empty registration form (a possible duplicate is shown only after a POST)",
     "procedures.clinical_settings": "thresholds of the clinical rules",
-    "audit.index": "the trail itself: patient values only to clinical roles (its own rules, README)",
-    "audit.export": "the trail as CSV, redacted as the page is; each export is itself audited",
+    "auditlog.index": "the trail itself: patient values only to clinical roles (its own rules, README)",
+    "auditlog.export": "the trail as CSV, redacted as the page is; each export is itself audited",
     "auth.mfa_code": "the two-step sign-in code form",
     "auth.mfa_enrol": "the user's own authenticator setup",
     "auth.mfa_settings": "the user's own two-step sign-in status",
@@ -72,8 +72,8 @@ SHOWS_NO_PATIENT_DATA = {
     **{endpoint: "practice setup, staff accounts or catalogs (admin)" for endpoint in (
         "auth.users", "auth.new_user", "auth.edit_user", "practice.offices", "practice.new_office",
         "practice.office", "practice.new_room", "practice.room", "practice.physicians", "practice.new_physician",
-        "practice.physician", "procedures.catalog", "procedures.new_procedure_type",
-        "procedures.edit_procedure_type", "devices.catalog", "devices.new_device_model",
+        "practice.physician", "catalog.index", "catalog.new_procedure_type",
+        "catalog.edit_procedure_type", "devices.catalog", "devices.new_device_model",
         "devices.edit_device_model")},
 }
 

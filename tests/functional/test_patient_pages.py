@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from tests.conftest import QueryCounter
 
@@ -141,8 +141,8 @@ def test_no_patient_data_travels_in_the_session_cookie(app, signed_in):
 def test_the_patient_page_sends_the_same_twelve_queries_however_long_the_course(app, signed_in, one_device):
     from datetime import date, timedelta
 
-    from backoffice.audit.actor import Actor
-    from backoffice.db import utcnow
+    from backoffice.core.actor import Actor
+    from backoffice.core.db import utcnow
     from backoffice.devices import services as devices
     from backoffice.devices.rules import DeviceKind
     from tests.integration.course_helpers import done

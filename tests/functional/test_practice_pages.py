@@ -4,7 +4,7 @@ from datetime import time
 
 from sqlalchemy import select
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.practice.models import Office, OfficeHours, PhysicianSchedule
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.models import Patient
 from backoffice.procedures.models import FollowUp, Outcome
 from tests.integration.course_helpers import block_with_relief, done

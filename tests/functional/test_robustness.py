@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from tests.conftest import DEMO_PASSWORDS, make_app, sign_in
 
 from .test_access import app_endpoints

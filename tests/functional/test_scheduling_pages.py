@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.models import Appointment, Office, Patient, Physician, ProcedureType, Room
 from backoffice.practice import services as practice
 from backoffice.practice.services import ScheduleData

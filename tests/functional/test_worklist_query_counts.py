@@ -25,18 +25,20 @@ from markupsafe import escape
 from sqlalchemy import func, select, text
 
 from backoffice.auth.models import User
-from backoffice.db import utcnow
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import parse_follow_ups
+from backoffice.core.db import utcnow
+from backoffice.core.extensions import db
+from backoffice.core.timefmt import practice_today
 from backoffice.demo import CLOSED_DAYS
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.patients.rules import mrn_from_number, name_key
 from backoffice.practice.models import Physician, Room
 from backoffice.procedures import candidacy
-from backoffice.procedures.models import FollowUp, Outcome, ProcedureType
-from backoffice.procedures.rules import ReliefUnit, parse_follow_ups, relief_hours
+from backoffice.procedures.models import FollowUp, Outcome
+from backoffice.procedures.rules import ReliefUnit, relief_hours
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES
-from backoffice.timefmt import practice_today
 from tests.conftest import QueryCounter
 from tests.integration.course_helpers import block_with_relief, book, done, follow_ups_of, record
 from tests.integration.scheduling_helpers import patients

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.procedures import followups
 from backoffice.procedures.followups import OutcomeEntry

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.models import AuditEvent
 from backoffice.auth import services as accounts
-from backoffice.auth.roles import Role
 from backoffice.auth.sessions import auth_policy
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
+from backoffice.core.permissions import Role
 from backoffice.patients.services import PatientData
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
-from backoffice.extensions import db
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, Room
-from backoffice.procedures.models import ProcedureType
 from backoffice.scheduling import services
 from backoffice.scheduling.rules import Limits
 

@@ -4,12 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from backoffice.audit.actor import Actor
 from backoffice.auth import services as accounts
-from backoffice.auth.roles import Role
 from backoffice.auth.sessions import auth_policy
-from backoffice.errors import FieldErrors, Refused, StaleEdit
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.errors import FieldErrors, Refused, StaleEdit
+from backoffice.core.extensions import db
+from backoffice.core.permissions import Role
 from tests.conftest import make_app
 
 from .helpers import NOW, actor_for, audit_rows, make_user

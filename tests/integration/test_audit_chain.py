@@ -12,10 +12,10 @@ from sqlalchemy import JSON, Integer, String, column, insert, table, text
 
 from backoffice.audit.chain import GENESIS, rechain, row_hash
 from backoffice.audit.models import AuditEvent
-from backoffice.db import UTCDateTime
-from backoffice.extensions import db
+from backoffice.core.db import UTCDateTime
+from backoffice.core.extensions import db
+from backoffice.core.timefmt import format_datetime
 from backoffice.patients import services as patients
-from backoffice.timefmt import format_datetime
 from tests.conftest import make_app
 
 from .helpers import NOW, actor_for, audit_rows, make_user, patient_data

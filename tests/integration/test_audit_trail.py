@@ -5,7 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from backoffice.audit.trail import AuditIsAppendOnly
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.patients import services as patients
 
 from .helpers import NOW, actor_for, audit_rows, make_user, patient_data

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.errors import StaleEdit
-from backoffice.extensions import db
+from backoffice.core.errors import StaleEdit
+from backoffice.core.extensions import db
 from backoffice.practice import services as practice
 from backoffice.practice.services import ScheduleData
 from backoffice.scheduling import services

@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import delete, select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.errors import StaleEdit
-from backoffice.extensions import db
+from backoffice.catalog.data import CATALOG
+from backoffice.catalog.services import update_procedure_type
+from backoffice.core.errors import StaleEdit
+from backoffice.core.extensions import db
 from backoffice.procedures import candidacy
 from backoffice.procedures.candidacy import PsychEntry, Section
-from backoffice.procedures.catalog import CATALOG
+from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility, Thresholds
 from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
-from backoffice.procedures.rules import CandidacyKind, Eligibility, ReliefUnit, Thresholds
-from backoffice.procedures.services import update_procedure_type
+from backoffice.procedures.rules import ReliefUnit
 from backoffice.scheduling import services
 from backoffice.scheduling.rules import CancelReason
 

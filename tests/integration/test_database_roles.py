@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import make_url, text
 from sqlalchemy.exc import ProgrammingError
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.patients import services as patients
 from tests.conftest import make_app, truncate_postgres, unavailable
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from backoffice import demo
 from backoffice.auth.models import User
 from backoffice.auth.sessions import auth_policy
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from backoffice.models import AuditEvent, Office, Patient, Physician, PhysicianSchedule, Room
 
 from .helpers import NOW

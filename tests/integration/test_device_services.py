@@ -11,14 +11,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
-from backoffice.db import utcnow
+from backoffice.core.actor import Actor
+from backoffice.core.db import utcnow
+from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.extensions import db
 from backoffice.devices import services
 from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.devices.rules import DeviceKind, TrialDecision
 from backoffice.devices.services import DeviceEntry, DeviceSettings, RefillEntry, TrialEntry, TrialResult
-from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.extensions import db
 from backoffice.patients.models import Patient
 
 from .helpers import audit_rows, count

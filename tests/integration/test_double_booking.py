@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from backoffice.errors import DomainError
-from backoffice.extensions import db
+from backoffice.core.errors import DomainError
+from backoffice.core.extensions import db
 from backoffice.scheduling import services
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUSES, CancelReason

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.errors import FieldErrors, StaleEdit
-from backoffice.extensions import db
+from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.extensions import db
 from backoffice.procedures import followups
 from backoffice.procedures.followups import OutcomeEntry
 from backoffice.procedures.models import FollowUp, Outcome

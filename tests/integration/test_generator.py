@@ -14,11 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from backoffice.auth.models import User
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import parse_follow_ups
+from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
-from backoffice.extensions import db
 from backoffice.practice.models import Room
-from backoffice.procedures.models import FollowUp, Outcome, ProcedureType
-from backoffice.procedures.rules import parse_follow_ups
+from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.scheduling import services
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, working_spans

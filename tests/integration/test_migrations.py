@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from tests.conftest import make_app
 
 

@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from backoffice.audit.actor import Actor
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.extensions import db
 from backoffice.patients import rules
 from backoffice.patients import services as patients
 

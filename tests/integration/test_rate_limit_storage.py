@@ -9,7 +9,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from backoffice.auth.limiter_storage import DatabaseStorage
-from backoffice.extensions import db
+from backoffice.core.extensions import db
 from tests.conftest import make_app
 
 from .helpers import NOW

@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy import event, insert, select, text
 
 from backoffice.auth.models import User
-from backoffice.db import transaction
-from backoffice.errors import ConcurrentChange, StaleEdit
-from backoffice.extensions import db
+from backoffice.catalog.data import CATALOG
+from backoffice.catalog.services import create_procedure_type, update_procedure_type
+from backoffice.core.db import transaction
+from backoffice.core.errors import ConcurrentChange, StaleEdit
+from backoffice.core.extensions import db
 from backoffice.patients import services as patients
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
-from backoffice.procedures.catalog import CATALOG
 from backoffice.procedures.models import CandidacyCheck
-from backoffice.procedures.services import create_procedure_type, update_procedure_type
 from tests.conftest import make_app, truncate_postgres
 
 from .helpers import NOW, actor_for, count, make_user, patient_data

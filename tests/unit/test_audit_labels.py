@@ -10,7 +10,7 @@ import pytest
 from backoffice import models  # noqa: F401  (every model registered)
 from backoffice.audit.labels import field_label, has_label, record_label
 from backoffice.audit.trail import Audited
-from backoffice.db import Base
+from backoffice.core.db import Base
 from backoffice.devices.models import PumpRefill
 from backoffice.patients.models import Patient
 from backoffice.procedures.models import Outcome, PsychEvaluation

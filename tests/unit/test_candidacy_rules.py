@@ -9,24 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice.procedures.rules import (
+from backoffice.catalog.rules import ProcedureKind
+from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
     DoneProcedure,
     Eligibility,
-    ProcedureKind,
     RecordedOutcome,
-    ReliefUnit,
     SessionLimit,
     Thresholds,
     assess,
     assessment_holds_until,
     booking_refusal,
-    odi_score,
-    outcome_problems,
-    percent_relief,
-    relief_hours,
 )
+from backoffice.procedures.rules import ReliefUnit, odi_score, outcome_problems, percent_relief, relief_hours
 
 TODAY = date(2026, 11, 24)
 DEFAULTS = Thresholds()

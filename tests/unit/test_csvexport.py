@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from backoffice.csvexport import ZonedTime, csv_text
+from backoffice.core.csvexport import ZonedTime, csv_text
 
 
 def read_back(text: str) -> list[list[str]]:

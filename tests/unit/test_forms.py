@@ -5,8 +5,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form
 from wtforms.validators import NumberRange, Optional
 
-from backoffice.db import MAX_ID
-from backoffice.forms import (
+from backoffice.core.db import MAX_ID
+from backoffice.core.forms import (
     FiniteDecimalField,
     _snapshot,
     id_field,

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
+from backoffice.core.phones import format_phone, parse_phone, search_digits
 from backoffice.patients import rules
-from backoffice.phones import format_phone, parse_phone, search_digits
 
 
 @pytest.mark.parametrize("raw, key", [

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app
 from flask_login import current_user
 
-from backoffice.auth.roles import Role
+from backoffice.core.permissions import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 

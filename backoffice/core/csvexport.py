@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
-from backoffice.timefmt import format_date, format_datetime
+from backoffice.core.timefmt import format_date, format_datetime
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

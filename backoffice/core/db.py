@@ -21,7 +21,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
-from backoffice.errors import ConcurrentChange, NotFound
+from backoffice.core.errors import ConcurrentChange, NotFound
 
 logger = logging.getLogger(__name__)
 

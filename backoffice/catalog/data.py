@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backoffice.procedures.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind
+from backoffice.catalog.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind
 
 
 @dataclass(frozen=True)

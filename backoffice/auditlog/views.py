@@ -5,16 +5,16 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.audit import services
-from backoffice.audit.forms import AuditFilterForm
-from backoffice.auth.access import allow
-from backoffice.auth.roles import Role
+from backoffice.auditlog import services
+from backoffice.auditlog.forms import AuditFilterForm
 from backoffice.auth.sessions import current_actor
-from backoffice.csvexport import csv_response
-from backoffice.forms import form_link_args
+from backoffice.core.access import allow
+from backoffice.core.csvexport import csv_response
+from backoffice.core.forms import form_link_args
+from backoffice.core.permissions import Role
 from backoffice.practice.services import list_offices
 
-bp = Blueprint("audit", __name__)
+bp = Blueprint("auditlog", __name__)
 
 EXPORT_COLUMNS = ("When", "Who", "Action", "Record", "Subject", "Details", "Office", "Changes", "Address")
 
@@ -31,17 +31,17 @@ def _filter_form() -> AuditFilterForm:
 def index() -> tuple[str, int]:
     form = _filter_form()
     if not form.validate():
-        return render_template("audit/index.html", form=form, events=[], older_url=None, newest_url=None,
+        return render_template("auditlog/index.html", form=form, events=[], older_url=None, newest_url=None,
                                export_url=None), 400
     events = services.search_events(form.to_filter(), viewer=current_actor(), before_id=form.before.data,
                                     timezone=current_app.config["PRACTICE_TIMEZONE"])
     # Links carry the filters as the form read them, never the raw query string.
     filters: dict[str, Any] = form_link_args(form, (name for name in form.data if name != "before"))
-    older_url = (url_for("audit.index", before=events[-1].id, **filters)
+    older_url = (url_for("auditlog.index", before=events[-1].id, **filters)
                  if len(events) == services.PAGE_SIZE else None)
-    newest_url = url_for("audit.index", **filters) if form.before.data else None
-    return render_template("audit/index.html", form=form, events=events, older_url=older_url,
-                           newest_url=newest_url, export_url=url_for("audit.export", **filters)), 200
+    newest_url = url_for("auditlog.index", **filters) if form.before.data else None
+    return render_template("auditlog/index.html", form=form, events=events, older_url=older_url,
+                           newest_url=newest_url, export_url=url_for("auditlog.export", **filters)), 200
 
 
 @bp.get("/audit.csv")
@@ -50,7 +50,7 @@ def export() -> Response | tuple[str, int]:
     """The filtered trail as a spreadsheet, redacted as the page is for the same reader."""
     form = _filter_form()
     if not form.validate():
-        return render_template("audit/index.html", form=form, events=[], older_url=None, newest_url=None,
+        return render_template("auditlog/index.html", form=form, events=[], older_url=None, newest_url=None,
                                export_url=None), 400
     rows = services.export_events(form.to_filter(), viewer=current_actor(),
                                   timezone=current_app.config["PRACTICE_TIMEZONE"])

@@ -33,9 +33,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput, TextInput
 
-from backoffice.db import MAX_ID
-from backoffice.errors import StaleEdit
-from backoffice.phones import format_phone, parse_phone
+from backoffice.core.db import MAX_ID
+from backoffice.core.errors import StaleEdit
+from backoffice.core.phones import format_phone, parse_phone
 
 NameT = TypeVar("NameT", bound=str)
 

@@ -16,18 +16,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, select
 
-from backoffice.audit.actor import Actor
 from backoffice.audit.labels import field_label, record_label
 from backoffice.audit.models import AuditEvent
 from backoffice.audit.trail import record_event
-from backoffice.auth.roles import CLINICAL_ROLES
-from backoffice.db import transaction
-from backoffice.errors import Refused
-from backoffice.extensions import db
+from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
+from backoffice.core.errors import Refused
+from backoffice.core.extensions import db
+from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.phones import format_phone
+from backoffice.core.timefmt import format_date, format_datetime
 from backoffice.patients.models import Patient
-from backoffice.phones import format_phone
 from backoffice.practice.models import Office
-from backoffice.timefmt import format_date, format_datetime
 
 PAGE_SIZE = 50
 # An export is for reading in a spreadsheet, not a backup: narrow the dates for more.

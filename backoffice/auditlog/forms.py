@@ -6,8 +6,8 @@ from wtforms.validators import Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
 from backoffice.audit.labels import record_label
-from backoffice.audit.services import ACTIONS, AuditFilter
-from backoffice.forms import choices, date_field, id_field, text
+from backoffice.auditlog.services import ACTIONS, AuditFilter
+from backoffice.core.forms import choices, date_field, id_field, text
 
 
 class AuditFilterForm(FlaskForm):

@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from backoffice.db import Base
+from backoffice.core.db import Base
 
 # Objects stay usable after a service commits: the view renders what the service returned
 # without reloading every attribute.

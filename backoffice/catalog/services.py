@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backoffice.audit.actor import Actor
-from backoffice.db import get_one, transaction
-from backoffice.editing import apply_edit, stamps
-from backoffice.errors import FieldErrors
-from backoffice.extensions import db
-from backoffice.procedures import rules
-from backoffice.procedures.catalog import ProcedureData
-from backoffice.procedures.models import ProcedureType
+from backoffice.auth.editing import apply_edit, stamps
+from backoffice.catalog import rules
+from backoffice.catalog.data import ProcedureData
+from backoffice.catalog.models import ProcedureType
+from backoffice.core.actor import Actor
+from backoffice.core.db import get_one, transaction
+from backoffice.core.errors import FieldErrors
+from backoffice.core.extensions import db
 
 
 def list_procedure_types(*, active_only: bool = False) -> list[ProcedureType]:

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from backoffice.audit.actor import Actor
 from backoffice.auth.models import User
-from backoffice.db import AnySession, Versioned
-from backoffice.errors import StaleEdit
+from backoffice.core.actor import Actor
+from backoffice.core.db import AnySession, Versioned
+from backoffice.core.errors import StaleEdit
 
 
 def stamps(by: Actor, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""What can be booked and implanted: procedure types and their rules."""

@@ -1,0 +1,70 @@
+"""The procedure catalog: what can be booked, how long it takes, what it needs and how often it may
+be repeated."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backoffice.audit.trail import Audited
+from backoffice.catalog.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind
+from backoffice.core.db import Base, Versioned
+from backoffice.practice.rules import Capability
+
+
+class ProcedureType(Audited, Versioned, Base):
+    """A procedure the practice books: how long it takes, what room it needs, what to ask,
+    how often it may be repeated, and which follow-ups it calls for."""
+
+    __tablename__ = "procedure_type"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0 AND duration_minutes % 5 = 0", name="duration_in_5_minutes"),
+        CheckConstraint("turnover_minutes >= 0 AND turnover_minutes % 5 = 0", name="turnover_in_5_minutes"),
+        CheckConstraint("max_levels BETWEEN 1 AND 3", name="max_levels_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    category: Mapped[str] = mapped_column(String(20))
+    cpt_codes: Mapped[str] = mapped_column(String(120), default="")
+    duration_minutes: Mapped[int]
+    turnover_minutes: Mapped[int] = mapped_column(default=0)
+    needs_fluoroscopy: Mapped[bool] = mapped_column(default=False)
+    needs_sterile_implant: Mapped[bool] = mapped_column(default=False)
+    needs_sedation: Mapped[bool] = mapped_column(default=False)
+    asks_region: Mapped[bool] = mapped_column(default=False)
+    asks_side: Mapped[bool] = mapped_column(default=False)
+    asks_levels: Mapped[bool] = mapped_column(default=False)
+    max_levels: Mapped[int] = mapped_column(default=1)
+    prior_authorization: Mapped[bool] = mapped_column(default=False)
+    frequency_group: Mapped[str | None] = mapped_column(String(30))
+    max_per_year: Mapped[int | None]
+    min_days_between: Mapped[int | None]
+    interval_scope: Mapped[str] = mapped_column(String(12), default=IntervalScope.REGION.value)
+    follow_ups: Mapped[str] = mapped_column(String(60), default="")
+    # What the clinical rules take it for: a diagnostic medial branch block, an ablation ...
+    kind: Mapped[str] = mapped_column(String(20), default=ProcedureKind.NONE.value)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def category_enum(self) -> Category:
+        return Category(self.category)
+
+    @property
+    def kind_enum(self) -> ProcedureKind:
+        return ProcedureKind(self.kind)
+
+    @property
+    def frequency_group_enum(self) -> FrequencyGroup | None:
+        return FrequencyGroup(self.frequency_group) if self.frequency_group else None
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        flags = ((Capability.FLUOROSCOPY, self.needs_fluoroscopy),
+                 (Capability.STERILE_IMPLANT, self.needs_sterile_implant),
+                 (Capability.SEDATION, self.needs_sedation))
+        return frozenset(capability for capability, needed in flags if needed)
+
+    def audit_subject(self) -> str:
+        return f"{self.code} {self.name}"

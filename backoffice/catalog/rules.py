@@ -1,0 +1,163 @@
+"""The procedure catalog's vocabulary and rules: categories, regions, sides, frequency groups,
+clinical kinds and default follow-ups. Pure: plain values in and out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    EPIDURAL = "epidural"
+    FACET = "facet"
+    ABLATION = "ablation"
+    JOINT = "joint"
+    NEUROMODULATION = "neuromodulation"
+    INTRATHECAL = "intrathecal"
+    REGENERATIVE = "regenerative"
+    VISIT = "visit"
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self]
+
+
+CATEGORY_LABELS = {
+    Category.EPIDURAL: "Epidural injections",
+    Category.FACET: "Facet and medial branch",
+    Category.ABLATION: "Radiofrequency ablation",
+    Category.JOINT: "Joint and trigger point",
+    Category.NEUROMODULATION: "Spinal cord stimulation",
+    Category.INTRATHECAL: "Intrathecal pumps",
+    Category.REGENERATIVE: "Regenerative",
+    Category.VISIT: "Office visits",
+}
+
+
+class Region(StrEnum):
+    CERVICAL = "cervical"
+    THORACIC = "thoracic"
+    LUMBAR = "lumbar"
+    SACRAL = "sacral"
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+    BILATERAL = "bilateral"
+
+
+class FrequencyGroup(StrEnum):
+    """Procedures counted together against a frequency limit (per spinal region)."""
+
+    EPIDURAL = "epidural"
+    FACET_DIAGNOSTIC = "facet_diagnostic"
+    FACET_THERAPEUTIC = "facet_therapeutic"
+    ABLATION = "ablation"
+
+    @property
+    def label(self) -> str:
+        return group_label(self.value)
+
+
+GROUP_LABELS = {"epidural": "epidural steroid injections", "facet_diagnostic": "diagnostic facet blocks",
+                "facet_therapeutic": "therapeutic facet injections", "ablation": "radiofrequency ablations"}
+
+
+def group_label(group: str) -> str:
+    return GROUP_LABELS.get(group, group.replace("_", " "))
+
+
+class IntervalScope(StrEnum):
+    """What the fewest-days-between limit compares a new procedure with."""
+
+    PATIENT = "patient"          # any earlier one of the group (epidural steroid injections)
+    REGION = "region"            # one in the same spinal region
+    REGION_SIDE = "region_side"  # one in the same region and on the same side (repeat RFA)
+
+    @property
+    def label(self) -> str:
+        return {"patient": "any region", "region": "the same region",
+                "region_side": "the same region and side"}[self.value]
+
+
+def one_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return date(day.year + 1, 3, 1)
+
+
+OFFSET = re.compile(r"^(\d{1,3})\s*([hdw])$")
+UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
+MAX_FOLLOW_UPS = 4
+
+
+@dataclass(frozen=True)
+class FollowUpOffset:
+    """One default follow-up after a procedure: "6h", "1d", "2w"."""
+
+    amount: int
+    unit: str
+
+    @property
+    def delay(self) -> timedelta:
+        return timedelta(hours=self.amount * UNIT_HOURS[self.unit])
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    @property
+    def label(self) -> str:
+        """ "6 hours", "1 day", "2 weeks" """
+        word = {"h": "hour", "d": "day", "w": "week"}[self.unit]
+        return f"{self.amount} {word}{'s' if self.amount != 1 else ''}"
+
+
+
+def parse_follow_ups(text: str) -> list[FollowUpOffset]:
+    """"14d, 90d" -> offsets in order. Raises ValueError with a message for people."""
+    offsets = []
+    for part in (piece.strip().lower() for piece in text.split(",")):
+        if not part:
+            continue
+        match = OFFSET.match(part)
+        if match is None or int(match.group(1)) == 0:
+            raise ValueError(f"“{part}” is not a delay: write a number and h, d or w, such as 6h, 14d or 6w.")
+        offsets.append(FollowUpOffset(int(match.group(1)), match.group(2)))
+    if len(offsets) > MAX_FOLLOW_UPS:
+        raise ValueError(f"At most {MAX_FOLLOW_UPS} follow-ups per procedure.")
+    return sorted(offsets, key=lambda offset: offset.delay)
+
+
+def format_follow_ups(offsets: list[FollowUpOffset]) -> str:
+    return ", ".join(str(offset) for offset in offsets)
+
+
+
+class ProcedureKind(StrEnum):
+    """What a procedure is for the clinical rules."""
+
+    NONE = "none"
+    DIAGNOSTIC_FACET = "diagnostic_facet"    # medial branch block
+    THERAPEUTIC_FACET = "therapeutic_facet"  # intra-articular facet injection
+    EPIDURAL = "epidural"
+    ABLATION = "ablation"                    # radiofrequency ablation (rhizotomy)
+    SCS_TRIAL = "scs_trial"
+    SCS_IMPLANT = "scs_implant"
+
+    @property
+    def label(self) -> str:
+        return {"none": "No clinical rule", "diagnostic_facet": "Diagnostic medial branch block",
+                "therapeutic_facet": "Therapeutic facet injection", "epidural": "Epidural steroid injection",
+                "ablation": "Radiofrequency ablation", "scs_trial": "SCS trial",
+                "scs_implant": "SCS permanent implant"}[self.value]

@@ -1,0 +1,420 @@
+"""Candidacy: who is a candidate for what next, with the reasons. Pure: plain values in and out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from backoffice.catalog.rules import ProcedureKind, one_year_after, one_year_before
+from backoffice.procedures.rules import PlanDecision
+
+
+class CandidacyKind(StrEnum):
+    RFA_CANDIDATE = "rfa_candidate"
+    CONFIRMATORY_BLOCK = "confirmatory_block"
+    REPEAT_RFA = "repeat_rfa"
+    REPEAT_EPIDURAL = "repeat_epidural"
+    REPEAT_FACET = "repeat_facet"
+    SCS_AWAITING_DECISION = "scs_awaiting_decision"
+    SCS_IMPLANT = "scs_implant"
+
+    @property
+    def label(self) -> str:
+        return {"rfa_candidate": "Rhizotomy (RFA) candidate", "confirmatory_block": "Needs a confirmatory block",
+                "repeat_rfa": "Repeat RFA", "repeat_epidural": "Repeat epidural injection",
+                "repeat_facet": "Repeat facet injection", "scs_awaiting_decision": "SCS trial awaiting decision",
+                "scs_implant": "SCS permanent implant"}[self.value]
+
+    @property
+    def schedules(self) -> ProcedureKind:
+        """The kind of procedure to book for this candidacy."""
+        return {"rfa_candidate": ProcedureKind.ABLATION, "confirmatory_block": ProcedureKind.DIAGNOSTIC_FACET,
+                "repeat_rfa": ProcedureKind.ABLATION, "repeat_epidural": ProcedureKind.EPIDURAL,
+                "repeat_facet": ProcedureKind.THERAPEUTIC_FACET, "scs_awaiting_decision": ProcedureKind.SCS_IMPLANT,
+                "scs_implant": ProcedureKind.SCS_IMPLANT}[self.value]
+
+
+class Eligibility(StrEnum):
+    ELIGIBLE = "eligible"
+    ELIGIBLE_FROM = "eligible_from"
+    AWAITING = "awaiting"
+    NOT_ELIGIBLE = "not_eligible"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The clinical thresholds (a settings page edits them; defaults from domain-rules.md)."""
+
+    mbb_relief_percent: int = 80
+    mbb_relief_hours: int = 2
+    blocks_for_rfa: int = 2
+    rfa_repeat_days: int = 182
+    rfa_repeat_relief_percent: int = 50
+    rfa_repeat_relief_days: int = 182
+    epidural_repeat_relief_percent: int = 50
+    epidural_repeat_relief_days: int = 60
+    facet_repeat_relief_percent: int = 50
+    facet_repeat_relief_days: int = 91
+    scs_trial_relief_percent: int = 50
+    soon_days: int = 30
+
+
+@dataclass(frozen=True)
+class SessionLimit:
+    """From the procedure catalog: how many per region in 12 months, how many days apart."""
+
+    max_per_year: int | None = None
+    min_days_between: int | None = None
+    interval_scope: str = "region"
+
+
+@dataclass(frozen=True)
+class DoneProcedure:
+    appointment_id: int
+    day: date
+    code: str
+    kind: ProcedureKind
+    region: str | None
+    side: str | None
+    levels: str | None
+    status: str  # completed, scheduled, confirmed ... (cancelled and no-show never count)
+
+
+@dataclass(frozen=True)
+class RecordedOutcome:
+    appointment_id: int
+    recorded_on: date
+    percent_relief: int
+    relief_hours: int | None = None
+    relief_ongoing: bool = False
+    decision: str | None = None
+    relief_as_entered: str | None = None  # "30 days": how the duration is said back
+
+
+@dataclass(frozen=True)
+class Evidence:
+    text: str
+    appointment_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Candidacy:
+    kind: CandidacyKind
+    region: str | None
+    side: str | None
+    eligibility: Eligibility
+    evidence: tuple[Evidence, ...]
+    rule: str
+    eligible_from: date | None = None
+
+    def is_eligible_on(self, day: date) -> bool:
+        return self.eligibility is Eligibility.ELIGIBLE or (
+            self.eligibility is Eligibility.ELIGIBLE_FROM and self.eligible_from is not None
+            and day >= self.eligible_from)
+
+
+COUNTED = frozenset({"scheduled", "confirmed", "checked_in", "in_room", "completed"})
+
+
+def _label_day(day: date) -> str:
+    return f"{day:%m/%d/%Y}"
+
+
+def _duration(hours: int) -> str:
+    if hours < 48:
+        return f"{hours} h"
+    if hours < 24 * 14:
+        return f"{hours // 24} days"
+    if hours < 730 * 3:
+        return f"{hours // (24 * 7)} weeks"
+    return f"{hours // 730} months"
+
+
+def _relief(outcome: RecordedOutcome) -> str:
+    said = f"{outcome.percent_relief}% relief"
+    if outcome.relief_hours is not None:
+        said += f" for {outcome.relief_as_entered or _duration(outcome.relief_hours)}"
+    if outcome.relief_ongoing:
+        said += ", still ongoing" if outcome.relief_hours is not None else ", ongoing"
+    elif outcome.relief_hours is None:
+        said += ", duration not recorded"
+    return said
+
+
+def _best(outcomes: Sequence[RecordedOutcome]) -> RecordedOutcome | None:
+    """The outcome that speaks for a procedure: the latest recorded."""
+    return max(outcomes, key=lambda o: o.recorded_on) if outcomes else None
+
+
+def _relief_qualifies_from(outcome: RecordedOutcome, done_on: date, days: int, today: date) -> date | None:
+    """From when the relief counts as having lasted `days`: the procedure's day plus `days` when
+    it did, or when it is still going on (then it must go on until that day); None when it ended
+    sooner."""
+    lasted = (outcome.relief_hours or 0) / 24
+    if outcome.relief_ongoing:
+        lasted = max(lasted, (today - done_on).days)
+    if lasted >= days:
+        return today
+    return done_on + timedelta(days=days) if outcome.relief_ongoing else None
+
+
+def _window_free_from(days: Sequence[date], limit: SessionLimit, today: date) -> date | None:
+    """When fewer than `max_per_year` sessions fall in the 12 months before a day: None when that
+    is already so today, else the first day it will be."""
+    if limit.max_per_year is None:
+        return None
+    recent = sorted(d for d in days if one_year_before(today) < d <= today)
+    if len(recent) < limit.max_per_year:
+        return None
+    return one_year_after(recent[-limit.max_per_year])
+
+
+def _is_booked(procedures: Sequence[DoneProcedure], today: date) -> bool:
+    return any(p.status != "completed" and p.day >= today for p in procedures)
+
+
+def _eligibility(earliest: date, today: date) -> tuple[Eligibility, date | None]:
+    return (Eligibility.ELIGIBLE, None) if earliest <= today else (Eligibility.ELIGIBLE_FROM, earliest)
+
+
+def _same_levels(a: str | None, b: str | None) -> bool:
+    def normal(levels: str | None) -> str:
+        return "".join((levels or "").lower().split())
+    return not a or not b or normal(a) == normal(b)
+
+
+def _qualifying_blocks(blocks: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]],
+                       thresholds: Thresholds) -> tuple[list[DoneProcedure], list[Evidence]]:
+    qualifying: list[DoneProcedure] = []
+    evidence: list[Evidence] = []
+    for block in blocks:
+        outcome = _best(outcomes.get(block.appointment_id, []))
+        if outcome is None:
+            evidence.append(Evidence(f"{block.code} {_label_day(block.day)}: no follow-up recorded",
+                                     block.appointment_id))
+            continue
+        said = f"{block.code} {_label_day(block.day)}: {_relief(outcome)}"
+        if outcome.percent_relief < thresholds.mbb_relief_percent:
+            why = f"below {thresholds.mbb_relief_percent}%"
+        elif outcome.relief_hours is None or outcome.relief_hours < thresholds.mbb_relief_hours:
+            why = f"relief shorter than {thresholds.mbb_relief_hours} h"
+        elif not all(_same_levels(block.levels, q.levels) for q in qualifying):
+            why = "other levels than the first qualifying block"
+        else:
+            qualifying.append(block)
+            evidence.append(Evidence(said, block.appointment_id))
+            continue
+        evidence.append(Evidence(f"{said} ({why}: does not qualify)", block.appointment_id))
+    return qualifying, evidence
+
+
+def _rfa_candidacy(region: str | None, side: str | None, procedures: Sequence[DoneProcedure],
+                   outcomes: dict[int, list[RecordedOutcome]], thresholds: Thresholds, limits: dict[str, SessionLimit],
+                   today: date) -> Candidacy | None:
+    last_rfa = max((p.day for p in procedures if p.kind is ProcedureKind.ABLATION and p.status == "completed"),
+                   default=None)
+    blocks = sorted((p for p in procedures if p.kind is ProcedureKind.DIAGNOSTIC_FACET and p.status == "completed"
+                     and (last_rfa is None or p.day > last_rfa)), key=lambda p: p.day)
+    if not blocks or _is_booked([p for p in procedures if p.kind in (ProcedureKind.ABLATION,
+                                                                      ProcedureKind.DIAGNOSTIC_FACET)], today):
+        return None
+    qualifying, evidence = _qualifying_blocks(blocks, outcomes, thresholds)
+    rule = (f"{thresholds.blocks_for_rfa} diagnostic medial branch blocks, each ≥ {thresholds.mbb_relief_percent}% "
+            f"relief for ≥ {thresholds.mbb_relief_hours} h, same region, side and levels")
+    if len(qualifying) >= thresholds.blocks_for_rfa:
+        free_from = _window_free_from([p.day for p in procedures if p.kind is ProcedureKind.ABLATION
+                                       and p.status in COUNTED], limits.get("ablation", SessionLimit()), today)
+        if free_from:
+            evidence.append(Evidence(f"RFA sessions in the last 12 months at the limit until {_label_day(free_from)}"))
+        eligibility, eligible_from = _eligibility(free_from or today, today)
+        return Candidacy(CandidacyKind.RFA_CANDIDATE, region, side, eligibility, tuple(evidence), rule, eligible_from)
+    if len(qualifying) == 1:
+        return Candidacy(CandidacyKind.CONFIRMATORY_BLOCK, region, side, Eligibility.ELIGIBLE, tuple(evidence), rule)
+    return None
+
+
+def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: str | None,
+            procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]], *, relief_percent: int,
+            relief_days: int, min_days: int | None, limit: SessionLimit, today: date,
+            interval_days: Sequence[date] = ()) -> Candidacy | None:
+    """A repeat of `done`: the last one's relief and how long it lasted, the sessions in the last
+    12 months, and the days since the last one (or since any of `interval_days`)."""
+    mine = sorted((p for p in procedures if p.kind is done and p.status in COUNTED), key=lambda p: p.day)
+    completed = [p for p in mine if p.status == "completed"]
+    if not completed or _is_booked(mine, today):
+        return None  # never done, or the repeat is already booked
+    last = completed[-1]
+    name = last.code
+    rule = f"last {name} ≥ {relief_percent}% relief for ≥ {relief_days} days"
+    if min_days:
+        rule += f", ≥ {min_days} days after it"
+    if limit.max_per_year:
+        rule += f", at most {limit.max_per_year} per region in 12 months"
+    outcome = _best(outcomes.get(last.appointment_id, []))
+    if outcome is None:
+        return Candidacy(kind, region, side, Eligibility.AWAITING,
+                         (Evidence(f"{name} {_label_day(last.day)}: no follow-up recorded yet", last.appointment_id),),
+                         rule)
+    evidence = [Evidence(f"{name} {_label_day(last.day)}: {_relief(outcome)}", last.appointment_id)]
+    if outcome.percent_relief < relief_percent:
+        evidence.append(Evidence(f"relief below {relief_percent}%"))
+        return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
+    qualifies_from = _relief_qualifies_from(outcome, last.day, relief_days, today)
+    if qualifies_from is None:
+        evidence.append(Evidence(f"relief lasted less than {relief_days} days"))
+        return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
+    if qualifies_from > today:
+        evidence.append(Evidence(f"relief must last {relief_days} days: until {_label_day(qualifies_from)}"))
+    earliest = qualifies_from
+    if min_days:
+        since = max([last.day, *interval_days])
+        earliest = max(earliest, since + timedelta(days=min_days))
+    free_from = _window_free_from([p.day for p in mine], limit, today)
+    if free_from:
+        evidence.append(Evidence(f"{limit.max_per_year} sessions in the last 12 months until {_label_day(free_from)}"))
+        earliest = max(earliest, free_from)
+    eligibility, eligible_from = _eligibility(earliest, today)
+    return Candidacy(kind, region, side, eligibility, tuple(evidence), rule, eligible_from)
+
+
+def _scs(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]], psych_cleared_on: date | None,
+         thresholds: Thresholds) -> Candidacy | None:
+    trials = sorted((p for p in procedures if p.kind is ProcedureKind.SCS_TRIAL and p.status == "completed"),
+                    key=lambda p: p.day)
+    if not trials:
+        return None
+    trial = trials[-1]
+    if any(p.kind is ProcedureKind.SCS_IMPLANT and p.day >= trial.day and p.status in COUNTED for p in procedures):
+        return None
+    rule = (f"trial ≥ {thresholds.scs_trial_relief_percent}% reduction of target pain, and a psychological "
+            "evaluation on record")
+    outcome = _best(outcomes.get(trial.appointment_id, []))
+    if outcome is None:
+        return Candidacy(CandidacyKind.SCS_AWAITING_DECISION, trial.region, None, Eligibility.AWAITING,
+                         (Evidence(f"{trial.code} {_label_day(trial.day)}: trial result not recorded",
+                                   trial.appointment_id),), rule)
+    evidence = [Evidence(f"{trial.code} {_label_day(trial.day)}: {outcome.percent_relief}% reduction",
+                         trial.appointment_id)]
+    if outcome.percent_relief < thresholds.scs_trial_relief_percent:
+        evidence.append(Evidence(f"below {thresholds.scs_trial_relief_percent}%: the trial did not succeed"))
+        return Candidacy(CandidacyKind.SCS_IMPLANT, trial.region, None, Eligibility.NOT_ELIGIBLE, tuple(evidence),
+                         rule)
+    if psych_cleared_on is None:
+        evidence.append(Evidence("no psychological evaluation on record"))
+        return Candidacy(CandidacyKind.SCS_AWAITING_DECISION, trial.region, None, Eligibility.AWAITING,
+                         tuple(evidence), rule)
+    evidence.append(Evidence(f"psychological evaluation {_label_day(psych_cleared_on)}"))
+    return Candidacy(CandidacyKind.SCS_IMPLANT, trial.region, None, Eligibility.ELIGIBLE, tuple(evidence), rule)
+
+
+def _declined(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]]) -> bool:
+    """The physician's latest decision about these procedures was no further intervention."""
+    recorded = [o for p in procedures for o in outcomes.get(p.appointment_id, [])]
+    latest = max(recorded, key=lambda o: o.recorded_on, default=None)
+    return latest is not None and latest.decision == PlanDecision.NO_FURTHER.value
+
+
+def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutcome], *, thresholds: Thresholds,
+           limits: dict[str, SessionLimit], today: date, psych_cleared_on: date | None = None) -> list[Candidacy]:
+    """A patient's candidacies, per spinal region and side, each with its evidence, the rule
+    applied and, when not yet eligible, the date from which it will be."""
+    counted = [p for p in procedures if p.status in COUNTED]
+    by_outcome: dict[int, list[RecordedOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_outcome[outcome.appointment_id].append(outcome)
+    found: list[Candidacy] = []
+    places = sorted({(p.region, p.side) for p in counted
+                     if p.kind in (ProcedureKind.DIAGNOSTIC_FACET, ProcedureKind.ABLATION,
+                                   ProcedureKind.THERAPEUTIC_FACET)}, key=str)
+    for region, side in places:
+        here = [p for p in counted if p.region == region and p.side == side]
+        if _declined(here, by_outcome):
+            continue
+        rfa = _rfa_candidacy(region, side, here, by_outcome, thresholds, limits, today)
+        if rfa is not None:
+            found.append(rfa)
+        elif repeat_rfa := _repeat(
+                CandidacyKind.REPEAT_RFA, ProcedureKind.ABLATION, region, side, here, by_outcome,
+                relief_percent=thresholds.rfa_repeat_relief_percent, relief_days=thresholds.rfa_repeat_relief_days,
+                min_days=thresholds.rfa_repeat_days, limit=limits.get("ablation", SessionLimit()), today=today):
+            found.append(repeat_rfa)
+        if facet := _repeat(
+                CandidacyKind.REPEAT_FACET, ProcedureKind.THERAPEUTIC_FACET, region, side, here, by_outcome,
+                relief_percent=thresholds.facet_repeat_relief_percent,
+                relief_days=thresholds.facet_repeat_relief_days, min_days=None,
+                limit=limits.get("facet_therapeutic", SessionLimit()), today=today):
+            found.append(facet)
+    epidural_days = [p.day for p in counted if p.kind is ProcedureKind.EPIDURAL]
+    epidural_limit = limits.get("epidural", SessionLimit())
+    for region in sorted({p.region for p in counted if p.kind is ProcedureKind.EPIDURAL}, key=str):
+        here = [p for p in counted if p.region == region]
+        if _declined([p for p in here if p.kind is ProcedureKind.EPIDURAL], by_outcome):
+            continue
+        if candidacy := _repeat(
+                CandidacyKind.REPEAT_EPIDURAL, ProcedureKind.EPIDURAL, region, None, here, by_outcome,
+                relief_percent=thresholds.epidural_repeat_relief_percent,
+                relief_days=thresholds.epidural_repeat_relief_days, min_days=epidural_limit.min_days_between,
+                limit=epidural_limit, today=today,
+                interval_days=epidural_days if epidural_limit.interval_scope == "patient" else ()):
+            found.append(candidacy)
+    scs = _scs(counted, by_outcome, psych_cleared_on, thresholds)
+    trials = [p for p in counted if p.kind is ProcedureKind.SCS_TRIAL]
+    if scs is not None and not _declined(trials, by_outcome):
+        found.append(scs)
+    return found
+
+
+def assessment_holds_until(procedures: Sequence[DoneProcedure], candidacies: Sequence[Candidacy], *,
+                           thresholds: Thresholds, today: date, history_days: int) -> date:
+    """The first day after `today` on which `assess` may say something else about the same
+    records: a booked procedure's day comes or passes, a session leaves the 12-month window,
+    ongoing relief reaches the length a repeat needs, a candidacy becomes eligible, or a record
+    leaves the `history_days` the caller reads (its outcomes, recorded after it, leave later).
+    `date.max` when nothing will change."""
+    relief_days = (thresholds.rfa_repeat_relief_days, thresholds.epidural_repeat_relief_days,
+                   thresholds.facet_repeat_relief_days)
+    days: list[date] = [c.eligible_from for c in candidacies if c.eligible_from is not None]
+    for procedure in procedures:
+        days += [procedure.day, procedure.day + timedelta(days=1), one_year_after(procedure.day),
+                 one_year_after(procedure.day) + timedelta(days=1)]
+        days += [procedure.day + timedelta(days=n) for n in relief_days]
+        # One day either side of the edge: the caller's window is cut at midnight UTC, not local.
+        days += [procedure.day + timedelta(days=history_days + n) for n in range(3)]
+    return min((day for day in days if day > today), default=date.max)
+
+
+def booking_refusal(candidacies: Sequence[Candidacy], *, kind: ProcedureKind, region: str | None,
+                    side: str | None, day: date) -> str | None:
+    """Why the rules say a procedure of `kind` should not be booked for that region, side and
+    day (a physician may override with a reason); None when nothing stands in the way."""
+    here = [c for c in candidacies if c.region == region and (c.side is None or c.side == side)]
+    wanted: list[Candidacy]
+    missing: str | None = None
+    if kind is ProcedureKind.ABLATION:
+        wanted = [c for c in here if c.kind in (CandidacyKind.RFA_CANDIDATE, CandidacyKind.REPEAT_RFA)]
+        missing = ("No rhizotomy candidacy for this region and side: it needs two diagnostic medial branch "
+                   "blocks with enough relief.")
+    elif kind is ProcedureKind.EPIDURAL:
+        wanted = [c for c in here if c.kind is CandidacyKind.REPEAT_EPIDURAL]
+    elif kind is ProcedureKind.THERAPEUTIC_FACET:
+        wanted = [c for c in here if c.kind is CandidacyKind.REPEAT_FACET]
+        if not wanted and any(c.kind is CandidacyKind.RFA_CANDIDATE for c in here):
+            return None  # a first therapeutic injection after two qualifying diagnostic blocks
+        missing = "A therapeutic facet injection needs two qualifying diagnostic blocks in this region and side."
+    elif kind is ProcedureKind.SCS_IMPLANT:
+        wanted = [c for c in candidacies
+                  if c.kind in (CandidacyKind.SCS_IMPLANT, CandidacyKind.SCS_AWAITING_DECISION)]
+        missing = "No successful SCS trial with a psychological evaluation on record."
+    else:
+        return None
+    if any(c.is_eligible_on(day) for c in wanted):
+        return None
+    if not wanted:
+        return missing
+    reasons = "; ".join(e.text for c in wanted for e in c.evidence)
+    when = next((c.eligible_from for c in wanted if c.eligible_from), None)
+    due = f" Eligible from {_label_day(when)}." if when else ""
+    return f"{wanted[0].kind.label}: not eligible yet. {reasons}.{due}"

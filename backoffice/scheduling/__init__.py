@@ -1,0 +1,1 @@
+"""Appointments: booking, moving and cancelling them, finding free times, and the calendars."""
