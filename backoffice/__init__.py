@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
     app.url_map.converters["default"] = app.url_map.converters["string"] = PathTextConverter
     _register_blueprints(app)
+    _connect_subscribers()
 
     from backoffice import cli, errorpages, templating
     errorpages.init_app(app)
@@ -103,6 +104,15 @@ def _no_store(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
+
+
+def _connect_subscribers() -> None:
+    """Higher packages react to lower ones through signals (core.events, core.pages): their
+    handlers subscribe when their modules are imported, here, whatever pages a process serves."""
+    from backoffice.devices import patient_page as devices_on_patient_page  # noqa: F401
+    from backoffice.procedures import patient_page as course_on_patient_page  # noqa: F401
+    from backoffice.scheduling import closures as bookings_on_closed_days  # noqa: F401
+    from backoffice.scheduling import patient_page as appointments_on_patient_page  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

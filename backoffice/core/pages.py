@@ -9,11 +9,14 @@ clinical course (procedures); each of those packages subscribes a function that 
 
     @patient_page.connect
     def appointments_section(patient: Patient, **context: Any) -> Section | None: ...
+
+A subscriber receives the page's subject and keyword arguments (the viewer as `by`, the time);
+it must accept any other keyword argument, so that a page can pass more without breaking it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +31,7 @@ class Section:
 
     template: str
     order: int
+    place: str = "main"  # which part of the page it goes in; each page names its places
     context: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -35,7 +39,16 @@ def page_signal(name: str) -> Signal:
     return _pages.signal(name)
 
 
+Given = Section | Sequence[Section] | None
+
+
 def sections_of(page: Signal, subject: object, **context: Any) -> list[Section]:
-    """The sections the subscribed packages give for `subject`, in their order."""
-    found = [section for _, section in page.send(subject, **context) if section is not None]
+    """The sections the subscribed packages give for `subject` (each gives one, several or
+    none), in their order."""
+    found: list[Section] = []
+    for _, given in page.send(subject, **context):
+        if isinstance(given, Section):
+            found.append(given)
+        elif given:
+            found.extend(given)
     return sorted(found, key=lambda section: section.order)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -10,14 +8,13 @@ from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import StaleEdit
 from backoffice.core.forms import form_status, merge_stale_edit
+from backoffice.core.pages import sections_of
 from backoffice.core.permissions import CLINICAL_ROLES
 from backoffice.core.timefmt import format_date, practice_today
-from backoffice.devices.services import devices_of_patient
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
+from backoffice.patients.pages import patient_page
 from backoffice.practice.services import office_choices
-from backoffice.procedures.timeline import patient_course
-from backoffice.scheduling.calendars import patient_appointments
 
 bp = Blueprint("patients", __name__)
 
@@ -65,24 +62,16 @@ def new() -> Response | tuple[str, int]:
     return redirect(url_for("patients.show", patient_id=patient.id))
 
 
-COURSE_DAYS = 730  # the patient page's timeline: two years unless the whole course is asked for
-
-
 @bp.get("/patients/<int:patient_id>")
 @allow(*CLINICAL_ROLES)
 def show(patient_id: int) -> str:
     actor = current_actor()
     patient = services.open_patient_record(patient_id, by=actor)
     now = utcnow()
-    whole = request.args.get("course") == "all"
     today = practice_today(now)
-    course = patient_course(patient_id, today=today, by=actor,
-                            since=None if whole else today - timedelta(days=COURSE_DAYS))
-    devices = course.devices if course else devices_of_patient(patient_id)
-    return render_template("patients/show.html", patient=patient, course=course, now=now,
-                           today=practice_today(now), devices=devices,
-                           mri_unsafe=any(d.is_active and not d.mri_conditional for d in devices),
-                           appointments=[] if course else patient_appointments(patient_id))
+    sections = sections_of(patient_page, patient, by=actor, now=now, today=today,
+                           whole_course=request.args.get("course") == "all")
+    return render_template("patients/show.html", patient=patient, sections=sections, now=now, today=today)
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from backoffice.core.errors import FieldErrors, StaleEdit
 from backoffice.core.forms import add_field_errors, form_status, merge_stale_edit
 from backoffice.core.permissions import Role
 from backoffice.practice import services
+from backoffice.practice.closures import warnings_for_closed_day
 from backoffice.practice.forms import (
     ClosureForm,
     EditOfficeForm,
@@ -29,7 +30,6 @@ from backoffice.practice.forms import (
     ScheduleForm,
 )
 from backoffice.practice.models import Office, Physician
-from backoffice.scheduling import calendars
 
 bp = Blueprint("practice", __name__, url_prefix="/admin")
 
@@ -125,9 +125,8 @@ def add_closure(office_id: int) -> Page:
         add_field_errors(form, error.errors)
         return _office_page(office, 400, closure=form)
     flash(f"{office.name} is closed on {form.day.data:%m/%d/%Y}.", "success")
-    if booked := calendars.active_count(office_id, form.day.data):
-        flash(f"{booked} appointment{'s are' if booked > 1 else ' is'} still booked at {office.name} that day: "
-              "ask the schedulers to move them (the day board lists them).", "warning")
+    for warning in warnings_for_closed_day(office, form.day.data):
+        flash(warning, "warning")
     return redirect(url_for("practice.office", office_id=office_id))
 
 
