@@ -10,7 +10,7 @@ from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import StaleEdit
 from backoffice.core.forms import form_status, merge_stale_edit
-from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import format_date, practice_today
 from backoffice.devices.services import devices_of_patient
 from backoffice.patients import rules, services
@@ -28,7 +28,7 @@ def _render_form(form: PatientForm, status: int, **context: object) -> tuple[str
 
 
 @bp.get("/patients")
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def search() -> str:
     form = SearchForm(request.args)
     terms = rules.parse_search(form.q.data or "") if form.validate() else rules.SearchTerms()
@@ -38,7 +38,7 @@ def search() -> str:
 
 
 @bp.get("/patients/search.json")
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def search_json() -> Response:
     """Search as you type, for the booking form: the few fields needed to pick the patient."""
     form = SearchForm(request.args)
@@ -49,7 +49,7 @@ def search_json() -> Response:
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def new() -> Response | tuple[str, int]:
     form = PatientForm(office_choices=office_choices())
     if not form.validate_on_submit():
@@ -69,7 +69,7 @@ COURSE_DAYS = 730  # the patient page's timeline: two years unless the whole cou
 
 
 @bp.get("/patients/<int:patient_id>")
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def show(patient_id: int) -> str:
     actor = current_actor()
     patient = services.open_patient_record(patient_id, by=actor)
@@ -86,7 +86,7 @@ def show(patient_id: int) -> str:
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def edit(patient_id: int) -> Response | tuple[str, int]:
     actor = current_actor()
     if request.method == "GET":

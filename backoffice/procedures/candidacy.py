@@ -45,7 +45,7 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import FieldErrors, NotFound
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICIANS
+from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
@@ -476,7 +476,7 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
                        today: date, limit: int, by: Actor, offsets: dict[Section, int] | None = None) -> CandidateList:
     """Patients the rules make candidates of, by section, with their evidence and a way to book;
     `limit` rows per section from its offset."""
-    if not by.has_any_role(*CLINICIANS):
+    if not by.can(Permission.REVIEW_CANDIDATES):
         return CandidateList()
     thresholds = reassess_stale_candidacies(today=today, by=by).thresholds or load_thresholds()
     horizon = today + timedelta(days=thresholds.soon_days if horizon_days is None else horizon_days)
@@ -590,7 +590,7 @@ def psych_evaluations(patient_id: int) -> list[PsychEvaluation]:
 
 def record_psych_evaluation(patient_id: int, entry: PsychEntry, *, by: Actor, now: datetime,
                             today: date) -> PsychEvaluation:
-    if not by.has_any_role(*CLINICIANS):
+    if not by.can(Permission.RECORD_PSYCH_EVALUATIONS):
         raise NotFound("patient", patient_id)
     if entry.evaluated_on > today:
         raise FieldErrors({"evaluated_on": "The evaluation cannot be in the future."})

@@ -17,7 +17,7 @@ from backoffice.catalog.models import ProcedureType
 from backoffice.core.actor import Actor
 from backoffice.core.errors import NotFound
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.permissions import Permission
 from backoffice.devices.services import has_mri_unsafe_implant
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physician, PhysicianSchedule, Room
@@ -32,7 +32,7 @@ OFF_GRID = (Status.CANCELLED.value, Status.NO_SHOW.value)
 
 def may_see_patient_names(by: Actor) -> bool:
     """Clinical staff see who is booked; managers see the calendar's use, not the patients."""
-    return by.has_any_role(*CLINICAL_ROLES)
+    return by.can(Permission.SEE_PATIENT_NAMES)
 
 
 def _record_shown(by: Actor, page: str, office_id: int | None, shown: int) -> None:
