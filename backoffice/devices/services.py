@@ -28,7 +28,7 @@ from backoffice.devices.rules import DeviceKind, DeviceStatus, StatusChangeRefus
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import OPEN_STATUSES
+from backoffice.scheduling.rules import OPEN_STATUS_VALUES
 
 ACTIVE = tuple(status.value for status in DeviceStatus if status.is_active)
 NEEDS_RESERVOIR = "Give the pump's reservoir volume (20 or 40 mL, say)."
@@ -573,14 +573,14 @@ def next_appointments(patient_ids: set[int], *, now: datetime) -> dict[int, Next
         return {}
     first = (select(Appointment.patient_id, func.min(Appointment.starts_at).label("starts_at"))
              .where(Appointment.patient_id.in_(patient_ids), Appointment.starts_at >= now,
-                    Appointment.status.in_([s.value for s in OPEN_STATUSES]))
+                    Appointment.status.in_(OPEN_STATUS_VALUES))
              .group_by(Appointment.patient_id).subquery())
     query = (select(Appointment.patient_id, Appointment.starts_at, Office.timezone, ProcedureType.code)
              .join(first, (Appointment.patient_id == first.c.patient_id)
                    & (Appointment.starts_at == first.c.starts_at))
              .join(Office, Appointment.office_id == Office.id)
              .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .where(Appointment.status.in_([s.value for s in OPEN_STATUSES])))
+             .where(Appointment.status.in_(OPEN_STATUS_VALUES)))
     return {patient_id: NextAppointment(starts_at, timezone, code)
             for patient_id, starts_at, timezone, code in db.session.execute(query)}
 

@@ -49,6 +49,7 @@ from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
+from backoffice.practice.rules import physician_short_name
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
@@ -568,8 +569,8 @@ def _rows(found: Sequence[Sequence[Any]], result: CandidateList, *, today: date)
             to_book, physician_id, mrn, region, side or anchor_side, levels, levels_count,
             eligible_from if eligible_from and eligible_from > today else None)
         result.sections[section].append(CandidateRow(
-            candidacy, patient_id, f"{last_name}, {first_name}", mrn, format_phone(phone), f"Dr. {physician}", office,
-            anchor_id, levels, schedule))
+            candidacy, patient_id, f"{last_name}, {first_name}", mrn, format_phone(phone),
+            physician_short_name(physician), office, anchor_id, levels, schedule))
     return result
 
 

@@ -24,6 +24,7 @@ from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
+from backoffice.practice.rules import physician_short_name
 from backoffice.procedures import rules
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
@@ -120,7 +121,7 @@ def _worklist_rows(query: Select[*tuple[Any, ...]]) -> list[FollowUpRow]:
             label = delays[delay] = parse_follow_ups(delay)[0].label
         rows.append(FollowUpRow(follow_up_id, appointment_id, patient_id, due_at, label, f"{last_name}, {first_name}",
                                 mrn, format_phone(phone), code, category, region, side, levels, procedure_at,
-                                f"Dr. {physician}", office, timezone))
+                                physician_short_name(physician), office, timezone))
     return rows
 
 

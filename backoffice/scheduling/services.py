@@ -28,7 +28,7 @@ from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
-from backoffice.practice.rules import WorkBlock
+from backoffice.practice.rules import WorkBlock, physician_short_name
 from backoffice.procedures import candidacy
 from backoffice.procedures.followups import create_follow_ups
 from backoffice.scheduling import rules
@@ -211,7 +211,7 @@ def _booked(row: Sequence[Any]) -> Booked:
     (appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
      _, _, _, _, procedure, physician, room, office, timezone) = row[:17]
     return Booked(appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
-                  rules.procedure_label(procedure), f"Dr. {physician}", room, office, timezone)
+                  rules.procedure_label(procedure), physician_short_name(physician), room, office, timezone)
 
 
 def _prior(row: Row[Any]) -> PriorProcedure:
@@ -524,7 +524,7 @@ def reschedule_appointment(appointment_id: int, move: Move, *, expected_version:
 def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: Actor, now: datetime,
                 limits: Limits) -> Appointment:
     old = _locked_for_change(appointment_id, expected_version, by)
-    if not old.is_open or old.status_enum is Status.IN_ROOM:
+    if not old.is_movable:
         state = old.status_enum.label.lower()
         raise StatusRefused(f"An appointment that is {state} cannot be moved.")
     request = _move_request(old, move)

@@ -184,7 +184,7 @@ def reschedule(appointment_id: int) -> Page:
     actor = current_actor()
     if request.method == "GET":
         old = services.open_appointment(appointment_id, by=actor)
-        if not old.is_open or old.status_enum is Status.IN_ROOM:
+        if not old.is_movable:
             flash(f"An appointment that is {old.status_enum.label.lower()} cannot be moved.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
         form = _reschedule_form(None, old)
