@@ -83,9 +83,8 @@ GRANTED_TO: Mapping[Permission, frozenset[Role]] = {
 }
 
 
-def roles_with(*permissions: Permission) -> frozenset[Role]:
-    """The roles that grant any of `permissions`."""
-    return frozenset().union(*(GRANTED_TO[permission] for permission in permissions))
+def roles_with(permission: Permission) -> frozenset[Role]:
+    return GRANTED_TO[permission]
 
 
 def may(roles: Iterable[str], permission: Permission) -> bool:

@@ -10,7 +10,7 @@ import pytest
 from backoffice.config import PROJECT_ROOT
 from backoffice.core.access import allow
 from backoffice.core.actor import Actor
-from backoffice.core.permissions import GRANTED_TO, Permission, Role, may, roles_with
+from backoffice.core.permissions import GRANTED_TO, Permission, Role, may
 
 README = (PROJECT_ROOT / "README.md").read_text()
 PERMISSION_CELL = re.compile(r"`([A-Z_]+)`: .+")
@@ -76,10 +76,6 @@ def test_someone_with_several_roles_may_do_what_any_of_them_may():
 def test_an_actor_without_roles_or_with_an_unknown_one_may_do_nothing():
     assert not any(Actor(None, "cli").can(permission) for permission in Permission)
     assert not any(may({"superuser"}, permission) for permission in Permission)
-
-
-def test_roles_with_several_permissions_is_every_role_granting_one():
-    assert roles_with(Permission.SEE_OWN_DAY, Permission.EXPORT_AUDIT_TRAIL) == {Role.PHYSICIAN, Role.MANAGER}
 
 
 def test_a_page_declares_a_permission_and_keeps_the_roles_granting_it():
