@@ -12,6 +12,7 @@ from backoffice.core.access import access_of, can_access, is_allowed
 from backoffice.core.phones import format_phone
 from backoffice.core.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
 from backoffice.devices.rules import plain_amount
+from backoffice.scheduling.rules import CancelReason, Status
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,21 @@ def _where_and_how(appointment: Any) -> str:
                                    f"{levels} level{'s' if levels > 1 else ''}" if levels else None)))
 
 
+def _status_label(status: str) -> str:
+    return Status(status).label
+
+
+def _cancel_reason_label(reason: str) -> str:
+    return CancelReason(reason).label
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
                                  timezone_label=timezone_label,
                                  local_time=_local_time, dict_without_empty=_without_empty,
                                  normalize=plain_amount, place=_place,
-                                 where_and_how=_where_and_how)
+                                 where_and_how=_where_and_how, status_label=_status_label,
+                                 cancel_reason_label=_cancel_reason_label)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe,
                                  id_url=IdUrl)
 

@@ -23,7 +23,7 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.errors import Refused
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.core.timefmt import format_date, format_datetime
 from backoffice.patients.models import Patient
@@ -82,7 +82,7 @@ class AuditRow:
 
 
 def may_see_clinical(viewer: Actor) -> bool:
-    return viewer.has_any_role(*CLINICAL_ROLES)
+    return viewer.can(Permission.SEE_AUDITED_PATIENT_DATA)
 
 
 def shown_value(value: Any, timezone: str) -> str:

@@ -11,7 +11,7 @@ from backoffice.auth.sessions import current_actor
 from backoffice.core.access import allow
 from backoffice.core.csvexport import csv_response
 from backoffice.core.forms import form_link_args
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.practice.services import list_offices
 
 bp = Blueprint("auditlog", __name__)
@@ -27,7 +27,7 @@ def _filter_form() -> AuditFilterForm:
 
 
 @bp.get("/audit")
-@allow(Role.MANAGER, Role.ADMIN)
+@allow(Permission.READ_AUDIT_TRAIL)
 def index() -> tuple[str, int]:
     form = _filter_form()
     if not form.validate():
@@ -45,7 +45,7 @@ def index() -> tuple[str, int]:
 
 
 @bp.get("/audit.csv")
-@allow(Role.MANAGER)
+@allow(Permission.EXPORT_AUDIT_TRAIL)
 def export() -> Response | tuple[str, int]:
     """The filtered trail as a spreadsheet, redacted as the page is for the same reader."""
     form = _filter_form()

@@ -20,7 +20,7 @@ from backoffice.core.db import utcnow
 from backoffice.core.errors import Refused
 from backoffice.core.extensions import limiter
 from backoffice.core.forms import add_field_errors, form_status, local_path, strip
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import local_datetime
 
 CODE_HELP = "The 6-digit code your authenticator app shows now, or one of your recovery codes."
@@ -131,7 +131,7 @@ def mfa_settings() -> str:
 
 
 @bp.post("/admin/users/<int:user_id>/reset-two-step")
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def reset_mfa(user_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         try:

@@ -18,7 +18,7 @@ from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, Refused, StaleEdit
 from backoffice.core.extensions import limiter
 from backoffice.core.forms import add_field_errors, form_status, local_path, merge_stale_edit
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import local_datetime
 
 bp = Blueprint("auth", __name__)
@@ -111,7 +111,7 @@ def change_password() -> Response | tuple[str, int] | str:
 
 
 @bp.get("/admin/users")
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def users() -> str:
     return render_template("auth/users.html", users=services.list_users(), now=utcnow())
 
@@ -124,7 +124,7 @@ def _show_password(user_name: str, password: str, heading: str) -> str:
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def new_user() -> str | tuple[str, int]:
     form = NewUserForm()
     if not form.validate_on_submit():
@@ -142,7 +142,7 @@ def new_user() -> str | tuple[str, int]:
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def edit_user(user_id: int) -> Response | str | tuple[str, int]:
     user = services.get_user(user_id)
     form = EditUserForm.for_record(user) if request.method == "GET" else EditUserForm()
@@ -170,13 +170,13 @@ def _confirmed() -> bool:
 
 
 @bp.post("/admin/users/<int:user_id>/deactivate")
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def deactivate_user(user_id: int) -> Response:
     return _set_active(user_id, False)
 
 
 @bp.post("/admin/users/<int:user_id>/activate")
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def activate_user(user_id: int) -> Response:
     return _set_active(user_id, True)
 
@@ -194,7 +194,7 @@ def _set_active(user_id: int, active: bool) -> Response:
 
 
 @bp.post("/admin/users/<int:user_id>/reset-password")
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def reset_password(user_id: int) -> Response | str:
     if not _confirmed():
         return redirect(url_for("auth.users"))
@@ -204,7 +204,7 @@ def reset_password(user_id: int) -> Response | str:
 
 
 @bp.post("/admin/users/<int:user_id>/unlock")
-@allow(Role.ADMIN)
+@allow(Permission.MANAGE_STAFF_ACCOUNTS)
 def unlock_user(user_id: int) -> Response:
     if _confirmed():
         user = services.unlock_user(user_id, by=current_actor(), now=utcnow())

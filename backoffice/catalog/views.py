@@ -12,7 +12,7 @@ from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, StaleEdit
 from backoffice.core.forms import add_field_errors, form_status, merge_stale_edit
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 
 bp = Blueprint("catalog", __name__)
 
@@ -20,13 +20,13 @@ Page = Response | str | tuple[str, int]
 
 
 @bp.get("/admin/procedures")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def index() -> str:
     return render_template("catalog/index.html", procedure_types=services.list_procedure_types())
 
 
 @bp.route("/admin/procedures/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def new_procedure_type() -> Page:
     form = ProcedureTypeForm()
     if not form.validate_on_submit():
@@ -41,7 +41,7 @@ def new_procedure_type() -> Page:
 
 
 @bp.route("/admin/procedures/<int:procedure_type_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def edit_procedure_type(procedure_type_id: int) -> Page:
     procedure_type = services.get_procedure_type(procedure_type_id)
     form = (EditProcedureTypeForm.for_record(procedure_type) if request.method == "GET"

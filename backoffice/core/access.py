@@ -1,9 +1,11 @@
 """Deny by default: every endpoint declares who may use it, and the request guard enforces it.
 
     @bp.get("/patients")
-    @allow(Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN)
+    @allow(Permission.MANAGE_PATIENTS)
     def search(): ...
 
+A page names a permission, never roles: which roles hold it is said once, in
+`backoffice.core.permissions.GRANTED_TO`, which the services consult too (`by.can(...)`).
 An endpoint without a declaration answers 403 to everyone (and a test fails on it).
 """
 
@@ -15,7 +17,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app
 from flask_login import current_user
 
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission, Role, roles_with
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,13 +26,15 @@ SIGNED_IN = "signed in"
 Access = frozenset[Role] | str
 
 
-def allow(*roles: Role) -> Callable[[F], F]:
-    """Only staff holding one of `roles`."""
-    if not roles:
-        raise ValueError("allow() needs at least one role")
+def allow(permission: Permission) -> Callable[[F], F]:
+    """Only staff whose roles grant `permission`. The view keeps the roles it resolves to, which
+    the request guard, the menu and `can_access` read."""
+    if not isinstance(permission, Permission):
+        raise TypeError(f"allow() takes a Permission, not {permission!r}")
+    roles = roles_with(permission)
 
     def declare(view: F) -> F:
-        view.access = frozenset(roles)  # type: ignore[attr-defined]
+        view.access = roles  # type: ignore[attr-defined]
         return view
     return declare
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from backoffice.core.permissions import Permission, may
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -17,5 +19,5 @@ class Actor:
         """A command-line or maintenance action with no signed-in user behind it."""
         return cls(user_id=None, username=what)
 
-    def has_any_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
+    def can(self, permission: Permission) -> bool:
+        return may(self.roles, permission)

@@ -10,7 +10,7 @@ from typing import Any
 
 from backoffice.core.actor import Actor
 from backoffice.core.pages import Section
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.devices.models import Device
 from backoffice.devices.services import devices_of_patient
 from backoffice.patients.models import Patient
@@ -26,6 +26,6 @@ def devices_sections(devices: list[Device]) -> list[Section]:
 
 @patient_page.connect
 def devices_without_course(patient: Patient, *, by: Actor, **_: Any) -> list[Section]:
-    if by.has_any_role(Role.NURSE, Role.PHYSICIAN):
+    if by.can(Permission.READ_CLINICAL_COURSE):
         return []
     return devices_sections(devices_of_patient(patient.id))

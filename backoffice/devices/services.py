@@ -20,7 +20,7 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import FieldErrors, NotFound, Refused
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICIANS, DEVICE_READERS, RECALL_SEARCHERS
+from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.devices import rules
 from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
@@ -28,10 +28,8 @@ from backoffice.devices.rules import DeviceKind, DeviceStatus, StatusChangeRefus
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import OPEN_STATUSES
+from backoffice.scheduling.rules import OPEN_STATUS_VALUES
 
-WORKERS = CLINICIANS
-READERS = DEVICE_READERS
 ACTIVE = tuple(status.value for status in DeviceStatus if status.is_active)
 NEEDS_RESERVOIR = "Give the pump's reservoir volume (20 or 40 mL, say)."
 BATTERY_KINDS = tuple(kind.value for kind in DeviceKind if kind.has_battery)
@@ -105,11 +103,11 @@ class DeviceNotActive(Refused):
 
 
 def _may_work(by: Actor) -> bool:
-    return by.has_any_role(*WORKERS)
+    return by.can(Permission.MANAGE_DEVICES)
 
 
 def _may_read(by: Actor) -> bool:
-    return by.has_any_role(*READERS)
+    return by.can(Permission.READ_DEVICES)
 
 
 # Reading.
@@ -575,14 +573,14 @@ def next_appointments(patient_ids: set[int], *, now: datetime) -> dict[int, Next
         return {}
     first = (select(Appointment.patient_id, func.min(Appointment.starts_at).label("starts_at"))
              .where(Appointment.patient_id.in_(patient_ids), Appointment.starts_at >= now,
-                    Appointment.status.in_([s.value for s in OPEN_STATUSES]))
+                    Appointment.status.in_(OPEN_STATUS_VALUES))
              .group_by(Appointment.patient_id).subquery())
     query = (select(Appointment.patient_id, Appointment.starts_at, Office.timezone, ProcedureType.code)
              .join(first, (Appointment.patient_id == first.c.patient_id)
                    & (Appointment.starts_at == first.c.starts_at))
              .join(Office, Appointment.office_id == Office.id)
              .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .where(Appointment.status.in_([s.value for s in OPEN_STATUSES])))
+             .where(Appointment.status.in_(OPEN_STATUS_VALUES)))
     return {patient_id: NextAppointment(starts_at, timezone, code)
             for patient_id, starts_at, timezone, code in db.session.execute(query)}
 
@@ -793,7 +791,7 @@ class RecallResult:
 def recall_search(query: RecallQuery, *, now: datetime, by: Actor, export: bool = False) -> RecallResult:
     """Every active device matching the query (exact lot, serial and GTIN; manufacturer and model
     by their start, any case), with each patient's next appointment. The search is audited."""
-    if not by.has_any_role(*RECALL_SEARCHERS) or query.is_empty:
+    if not by.can(Permission.SEARCH_RECALLS) or query.is_empty:
         return RecallResult([], {})
     where: list[ColumnElement[bool]] = [Device.status.in_(ACTIVE)]
     if query.manufacturer:

@@ -26,7 +26,7 @@ from backoffice.core.forms import (
     page_offsets,
     query_int,
 )
-from backoffice.core.permissions import RECALL_SEARCHERS, Role
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules, services
 from backoffice.devices.forms import (
@@ -43,7 +43,7 @@ from backoffice.devices.forms import (
 )
 from backoffice.devices.models import Device, ScsTrial
 from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
-from backoffice.devices.services import READERS, WORKERS, DeviceNotActive, DeviceSettings
+from backoffice.devices.services import DeviceNotActive, DeviceSettings
 from backoffice.patients.models import Patient
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
@@ -77,7 +77,7 @@ def _today() -> date:
 # Overview and lists.
 
 @bp.get("/devices")
-@allow(*READERS)
+@allow(Permission.READ_DEVICES)
 def index() -> str:
     settings = device_settings()
     overview = services.device_overview(today=_today(), settings=settings, limit=ROWS, recent=20, by=current_actor())
@@ -86,7 +86,7 @@ def index() -> str:
 
 
 @bp.get("/devices/refills")
-@allow(*READERS)
+@allow(Permission.READ_DEVICES)
 def refills() -> str:
     office_id = query_int(request.args, "office")
     settings = device_settings()
@@ -100,7 +100,7 @@ def refills() -> str:
 
 
 @bp.get("/devices/recall")
-@allow(*RECALL_SEARCHERS)
+@allow(Permission.SEARCH_RECALLS)
 def recall() -> Page:
     form = RecallForm(request.args)
     fields = RECALL_FILTERS
@@ -138,7 +138,7 @@ def _recall_csv(result: services.RecallResult) -> Response:
 # One device.
 
 @bp.get("/devices/<int:device_id>")
-@allow(*READERS)
+@allow(Permission.READ_DEVICES)
 def show(device_id: int) -> str:
     device = services.open_device(device_id, by=current_actor())
     return _device_page(device)
@@ -151,7 +151,7 @@ def _device_page(device: Device, *, explant_form: ExplantForm | None = None, eri
         refills=services.refills_of(device.id) if device.kind_enum is DeviceKind.PUMP else [],
         explant_form=explant_form or ExplantForm(formdata=None, version=device.version, explanted_on=_today()),
         eri_form=eri_form or EriForm(formdata=None, version=device.version, eri_on=_today()),
-        may_work=current_actor().has_any_role(*WORKERS), today=_today(),
+        may_work=current_actor().can(Permission.MANAGE_DEVICES), today=_today(),
         years=rules.years_in_service(device.implanted_on, _today())), status
 
 
@@ -202,7 +202,7 @@ def _wants_reading(form: DeviceForm) -> bool:
 
 
 @bp.route("/patients/<int:patient_id>/devices/new", methods=["GET", "POST"])
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def new_device(patient_id: int) -> Page:
     actor = current_actor()
     patient = (open_patient_record(patient_id, by=actor, page="new device form") if request.method == "GET"
@@ -234,7 +234,7 @@ def _device_form(form: DeviceForm, patient: Patient, status: int = 200, device: 
 
 
 @bp.route("/devices/<int:device_id>/edit", methods=["GET", "POST"])
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def edit_device(device_id: int) -> Page:
     actor = current_actor()
     device = (services.open_device(device_id, by=actor, page="edit form") if request.method == "GET"
@@ -264,7 +264,7 @@ def edit_device(device_id: int) -> Page:
 
 
 @bp.post("/devices/<int:device_id>/explant")
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def explant(device_id: int) -> Page:
     actor = current_actor()
     form = ExplantForm()
@@ -287,7 +287,7 @@ def explant(device_id: int) -> Page:
 
 
 @bp.post("/devices/<int:device_id>/eri")
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def record_eri(device_id: int) -> Page:
     actor = current_actor()
     form = EriForm()
@@ -313,7 +313,7 @@ def record_eri(device_id: int) -> Page:
 # Refills.
 
 @bp.route("/devices/<int:device_id>/refills/new", methods=["GET", "POST"])
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def new_refill(device_id: int) -> Page:
     actor = current_actor()
     device = (services.open_device(device_id, by=actor, page="refill form") if request.method == "GET"
@@ -369,7 +369,7 @@ def _refill_page(form: RefillForm, device: Device, status: int = 200) -> Any:
 # SCS trials.
 
 @bp.route("/patients/<int:patient_id>/trials/new", methods=["GET", "POST"])
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def new_trial(patient_id: int) -> Page:
     actor = current_actor()
     patient = (open_patient_record(patient_id, by=actor, page="new SCS trial form") if request.method == "GET"
@@ -405,14 +405,14 @@ def _result_form(found: ScsTrial, form: TrialResultForm) -> TrialResultForm:
 
 
 @bp.get("/devices/trials/<int:trial_id>")
-@allow(*READERS)
+@allow(Permission.READ_DEVICES)
 def trial(trial_id: int) -> Page:
     found = services.open_trial(trial_id, by=current_actor())
     return _trial_page(found, _result_form(found, TrialResultForm.for_record(found)))
 
 
 @bp.post("/devices/trials/<int:trial_id>")
-@allow(*WORKERS)
+@allow(Permission.MANAGE_DEVICES)
 def record_trial_result(trial_id: int) -> Page:
     actor = current_actor()
     found = services.get_trial(trial_id, by=actor)
@@ -438,7 +438,7 @@ def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> An
     state = rules.trial_state(found.started_on, found.planned_end_on, _today(), decision=found.decision_enum,
                               overdue_days=settings.trial_overdue_days)
     return render_template("devices/trial.html", trial=found, form=form, leads=services.trial_leads(found.id),
-                           state=state, may_work=current_actor().has_any_role(*WORKERS),
+                           state=state, may_work=current_actor().can(Permission.MANAGE_DEVICES),
                            day_count=(min(_today(), found.decided_on or _today()) - found.started_on).days,
                            next_week=_today() + timedelta(days=7)), status
 
@@ -446,13 +446,13 @@ def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> An
 # The device model catalog (admin).
 
 @bp.get("/admin/device-models")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def catalog() -> str:
     return render_template("devices/catalog.html", models=services.catalog_models())
 
 
 @bp.route("/admin/device-models/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def new_device_model() -> Page:
     form = DeviceModelForm()
     if not form.validate_on_submit():
@@ -467,7 +467,7 @@ def new_device_model() -> Page:
 
 
 @bp.route("/admin/device-models/<int:device_model_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def edit_device_model(device_model_id: int) -> Page:
     device_model = services.get_device_model(device_model_id)
     form = EditDeviceModelForm.for_record(device_model) if request.method == "GET" else EditDeviceModelForm()

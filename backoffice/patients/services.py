@@ -17,7 +17,7 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import DomainError, NotFound
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.permissions import Permission
 from backoffice.core.phones import search_digits
 from backoffice.patients import rules
 from backoffice.patients.models import Patient
@@ -59,7 +59,7 @@ class PossibleDuplicate(DomainError):
 
 def _may_see_patients(actor: Actor) -> bool:
     """Finding, opening and booking patients: clinical roles only (see README, Roles)."""
-    return actor.has_any_role(*CLINICAL_ROLES)
+    return actor.can(Permission.MANAGE_PATIENTS)
 
 
 def find_by_mrn(mrn: str, *, by: Actor, shown_on: str | None = None) -> Patient | None:

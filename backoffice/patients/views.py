@@ -9,7 +9,7 @@ from backoffice.core.db import utcnow
 from backoffice.core.errors import StaleEdit
 from backoffice.core.forms import form_status, merge_stale_edit
 from backoffice.core.pages import sections_of
-from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import format_date, practice_today
 from backoffice.patients import rules, services
 from backoffice.patients.forms import COMMON_PAYERS, EditPatientForm, PatientForm, SearchForm
@@ -25,7 +25,7 @@ def _render_form(form: PatientForm, status: int, **context: object) -> tuple[str
 
 
 @bp.get("/patients")
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def search() -> str:
     form = SearchForm(request.args)
     terms = rules.parse_search(form.q.data or "") if form.validate() else rules.SearchTerms()
@@ -35,7 +35,7 @@ def search() -> str:
 
 
 @bp.get("/patients/search.json")
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def search_json() -> Response:
     """Search as you type, for the booking form: the few fields needed to pick the patient."""
     form = SearchForm(request.args)
@@ -46,7 +46,7 @@ def search_json() -> Response:
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def new() -> Response | tuple[str, int]:
     form = PatientForm(office_choices=office_choices())
     if not form.validate_on_submit():
@@ -63,7 +63,7 @@ def new() -> Response | tuple[str, int]:
 
 
 @bp.get("/patients/<int:patient_id>")
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def show(patient_id: int) -> str:
     actor = current_actor()
     patient = services.open_patient_record(patient_id, by=actor)
@@ -75,7 +75,7 @@ def show(patient_id: int) -> str:
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])
-@allow(*CLINICAL_ROLES)
+@allow(Permission.MANAGE_PATIENTS)
 def edit(patient_id: int) -> Response | tuple[str, int]:
     actor = current_actor()
     if request.method == "GET":

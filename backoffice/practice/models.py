@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.audit.trail import Audited
 from backoffice.core.db import Base, Versioned
 from backoffice.core.timefmt import format_date
-from backoffice.practice.rules import Capability
+from backoffice.practice.rules import Capability, physician_short_name
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -142,7 +142,7 @@ class Physician(Audited, Versioned, Base):
 
     @property
     def short_name(self) -> str:
-        return f"Dr. {self.last_name}"
+        return physician_short_name(self.last_name)
 
     def audit_subject(self) -> str:
         return self.display_name

@@ -34,6 +34,11 @@ class WorkBlock:
     label: str = ""
 
 
+def physician_short_name(last_name: str) -> str:
+    """"Dr. Reyes", as lists, calendars and messages name a physician."""
+    return f"Dr. {last_name}"
+
+
 def slugify(name: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", name.lower()))
 

@@ -14,7 +14,7 @@ from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, StaleEdit
 from backoffice.core.forms import add_field_errors, form_status, merge_stale_edit
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.practice import services
 from backoffice.practice.closures import warnings_for_closed_day
 from backoffice.practice.forms import (
@@ -39,13 +39,13 @@ Page = Response | str | tuple[str, int]
 # Offices
 
 @bp.get("/offices")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def offices() -> str:
     return render_template("practice/offices.html", offices=services.list_offices())
 
 
 @bp.route("/offices/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def new_office() -> Page:
     form = OfficeForm()
     if not form.validate_on_submit():
@@ -68,7 +68,7 @@ def _office_page(office: Office, status: int = 200, **forms: Any) -> tuple[str, 
 
 
 @bp.route("/offices/<int:office_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def office(office_id: int) -> Page:
     office = services.get_office(office_id)
     if request.method == "GET":
@@ -91,7 +91,7 @@ def office(office_id: int) -> Page:
 
 
 @bp.post("/offices/<int:office_id>/hours")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def office_hours(office_id: int) -> Page:
     office = services.get_office(office_id)
     form = HoursForm()
@@ -112,7 +112,7 @@ def office_hours(office_id: int) -> Page:
 
 
 @bp.post("/offices/<int:office_id>/closures")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def add_closure(office_id: int) -> Page:
     office = services.get_office(office_id)
     form = ClosureForm()
@@ -131,7 +131,7 @@ def add_closure(office_id: int) -> Page:
 
 
 @bp.post("/offices/<int:office_id>/closures/<int:closure_id>/delete")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def remove_closure(office_id: int, closure_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         services.remove_closure(office_id, closure_id, by=current_actor())
@@ -142,7 +142,7 @@ def remove_closure(office_id: int, closure_id: int) -> Response:
 # Rooms
 
 @bp.route("/offices/<int:office_id>/rooms/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def new_room(office_id: int) -> Page:
     office = services.get_office(office_id)
     form = RoomForm()
@@ -159,7 +159,7 @@ def new_room(office_id: int) -> Page:
 
 
 @bp.route("/rooms/<int:room_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def room(room_id: int) -> Page:
     room = services.get_room(room_id)
     form = EditRoomForm.for_record(room) if request.method == "GET" else EditRoomForm()
@@ -189,13 +189,13 @@ def _account_choices() -> list[tuple[str, str]]:
 
 
 @bp.get("/physicians")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def physicians() -> str:
     return render_template("practice/physicians.html", physicians=services.list_physicians())
 
 
 @bp.route("/physicians/new", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def new_physician() -> Page:
     form = PhysicianForm(account_choices=_account_choices())
     if not form.validate_on_submit():
@@ -219,7 +219,7 @@ def _physician_page(physician: Physician, status: int = 200, **forms: Any) -> tu
 
 
 @bp.route("/physicians/<int:physician_id>", methods=["GET", "POST"])
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def physician(physician_id: int) -> Page:
     physician = services.get_physician(physician_id)
     if request.method == "GET":
@@ -244,7 +244,7 @@ def physician(physician_id: int) -> Page:
 
 
 @bp.post("/physicians/<int:physician_id>/schedule")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def add_schedule_block(physician_id: int) -> Page:
     physician = services.get_physician(physician_id)
     form = ScheduleForm(office_choices=services.office_choices())
@@ -260,7 +260,7 @@ def add_schedule_block(physician_id: int) -> Page:
 
 
 @bp.post("/physicians/<int:physician_id>/schedule/<int:block_id>/delete")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def remove_schedule_block(physician_id: int, block_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         services.remove_schedule_block(physician_id, block_id, by=current_actor())
@@ -269,7 +269,7 @@ def remove_schedule_block(physician_id: int, block_id: int) -> Response:
 
 
 @bp.post("/physicians/<int:physician_id>/leave")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def add_leave(physician_id: int) -> Page:
     physician = services.get_physician(physician_id)
     form = LeaveForm()
@@ -286,7 +286,7 @@ def add_leave(physician_id: int) -> Page:
 
 
 @bp.post("/physicians/<int:physician_id>/leave/<int:leave_id>/delete")
-@allow(Role.ADMIN)
+@allow(Permission.ADMINISTER_PRACTICE)
 def remove_leave(physician_id: int, leave_id: int) -> Response:
     if ConfirmForm().validate_on_submit():
         services.remove_leave(physician_id, leave_id, by=current_actor())

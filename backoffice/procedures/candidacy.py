@@ -45,10 +45,11 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import FieldErrors, NotFound
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICIANS
+from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
+from backoffice.practice.rules import physician_short_name
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
@@ -476,7 +477,7 @@ def candidate_worklist(*, office_id: int | None, physician_id: int | None, horiz
                        today: date, limit: int, by: Actor, offsets: dict[Section, int] | None = None) -> CandidateList:
     """Patients the rules make candidates of, by section, with their evidence and a way to book;
     `limit` rows per section from its offset."""
-    if not by.has_any_role(*CLINICIANS):
+    if not by.can(Permission.REVIEW_CANDIDATES):
         return CandidateList()
     thresholds = reassess_stale_candidacies(today=today, by=by).thresholds or load_thresholds()
     horizon = today + timedelta(days=thresholds.soon_days if horizon_days is None else horizon_days)
@@ -568,8 +569,8 @@ def _rows(found: Sequence[Sequence[Any]], result: CandidateList, *, today: date)
             to_book, physician_id, mrn, region, side or anchor_side, levels, levels_count,
             eligible_from if eligible_from and eligible_from > today else None)
         result.sections[section].append(CandidateRow(
-            candidacy, patient_id, f"{last_name}, {first_name}", mrn, format_phone(phone), f"Dr. {physician}", office,
-            anchor_id, levels, schedule))
+            candidacy, patient_id, f"{last_name}, {first_name}", mrn, format_phone(phone),
+            physician_short_name(physician), office, anchor_id, levels, schedule))
     return result
 
 
@@ -590,7 +591,7 @@ def psych_evaluations(patient_id: int) -> list[PsychEvaluation]:
 
 def record_psych_evaluation(patient_id: int, entry: PsychEntry, *, by: Actor, now: datetime,
                             today: date) -> PsychEvaluation:
-    if not by.has_any_role(*CLINICIANS):
+    if not by.can(Permission.RECORD_PSYCH_EVALUATIONS):
         raise NotFound("patient", patient_id)
     if entry.evaluated_on > today:
         raise FieldErrors({"evaluated_on": "The evaluation cannot be in the future."})

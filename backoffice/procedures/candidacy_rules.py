@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from backoffice.catalog.rules import ProcedureKind, one_year_after, one_year_before
 from backoffice.procedures.rules import PlanDecision
+from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES
 
 
 class CandidacyKind(StrEnum):
@@ -116,7 +117,8 @@ class Candidacy:
             and day >= self.eligible_from)
 
 
-COUNTED = frozenset({"scheduled", "confirmed", "checked_in", "in_room", "completed"})
+# The procedures that count: those that hold their time (cancelled and no-shows never count).
+COUNTED = frozenset(ACTIVE_STATUS_VALUES)
 
 
 def _label_day(day: date) -> str:

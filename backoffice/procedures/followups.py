@@ -20,16 +20,15 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
 from backoffice.core.errors import FieldErrors, NotFound
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICIANS, Role
+from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
+from backoffice.practice.rules import physician_short_name
 from backoffice.procedures import rules
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
 from backoffice.scheduling.models import Appointment
-
-WORKERS = CLINICIANS
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def create_follow_ups(appointment: Appointment, by: Actor, now: datetime) -> lis
 # Reading.
 
 def _may_work(by: Actor) -> bool:
-    return by.has_any_role(*WORKERS)
+    return by.can(Permission.RECORD_FOLLOW_UPS)
 
 
 def _with_context(query: Select[FollowUp]) -> Select[FollowUp]:
@@ -122,7 +121,7 @@ def _worklist_rows(query: Select[*tuple[Any, ...]]) -> list[FollowUpRow]:
             label = delays[delay] = parse_follow_ups(delay)[0].label
         rows.append(FollowUpRow(follow_up_id, appointment_id, patient_id, due_at, label, f"{last_name}, {first_name}",
                                 mrn, format_phone(phone), code, category, region, side, levels, procedure_at,
-                                f"Dr. {physician}", office, timezone))
+                                physician_short_name(physician), office, timezone))
     return rows
 
 
@@ -257,7 +256,7 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
                 raise stale_edit(db.session, outcome, "This follow-up")
         ensure_current(db.session, outcome or follow_up, expected_version, "This follow-up")
         _check(entry, follow_up, today)
-        decides = by.has_any_role(Role.PHYSICIAN)
+        decides = by.can(Permission.DECIDE_OUTCOMES)
         decision = entry.decision.value if decides and entry.decision else None
         if not decides:
             decision = outcome.decision if outcome else None

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from backoffice.catalog.rules import Category
 from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.devices.models import Device, DeviceStatusChange, ScsTrial
 from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
 from backoffice.procedures.candidacy_rules import Candidacy
@@ -107,7 +107,7 @@ def patient_course(patient_id: int, *, today: date, by: Actor, since: date | Non
     """None for those whose work does not need clinical detail (schedulers see appointments only).
     Procedures and follow-ups from `since` on (the whole course when None); evaluations and
     devices always, as there are few and they matter for years."""
-    if not by.has_any_role(Role.NURSE, Role.PHYSICIAN):
+    if not by.can(Permission.READ_CLINICAL_COURSE):
         return None
     start = datetime.combine(since, time(0), UTC) if since else datetime.min.replace(tzinfo=UTC)
     appointments = list(db.session.scalars(

@@ -23,7 +23,7 @@ from backoffice.core.forms import (
     page_offsets,
     query_int,
 )
-from backoffice.core.permissions import CLINICIANS, Role
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
@@ -81,7 +81,7 @@ def _worklist_days() -> int:
 
 
 @bp.get("/followups")
-@allow(*CLINICIANS)
+@allow(Permission.RECORD_FOLLOW_UPS)
 def follow_ups() -> str:
     chosen = _list_filter()
     days = _worklist_days()
@@ -97,7 +97,7 @@ def follow_ups() -> str:
 
 
 def _for_role(form: OutcomeForm) -> OutcomeForm:
-    return form if current_actor().has_any_role(Role.PHYSICIAN) else form.without_decision()
+    return form if current_actor().can(Permission.DECIDE_OUTCOMES) else form.without_decision()
 
 
 def _outcome_form(follow_up: FollowUp) -> OutcomeForm:
@@ -121,7 +121,7 @@ def _follow_up_page(follow_up: FollowUp, form: OutcomeForm, status: int = 200,
 
 
 @bp.route("/followups/<int:follow_up_id>", methods=["GET", "POST"])
-@allow(*CLINICIANS)
+@allow(Permission.RECORD_FOLLOW_UPS)
 def follow_up(follow_up_id: int) -> Page:
     actor = current_actor()
     if request.method == "GET":
@@ -147,7 +147,7 @@ def follow_up(follow_up_id: int) -> Page:
 
 
 @bp.post("/followups/<int:follow_up_id>/close")
-@allow(*CLINICIANS)
+@allow(Permission.RECORD_FOLLOW_UPS)
 def close_follow_up(follow_up_id: int) -> Page:
     actor = current_actor()
     form = CloseFollowUpForm()
@@ -168,7 +168,7 @@ def close_follow_up(follow_up_id: int) -> Page:
 
 
 @bp.post("/followups/<int:follow_up_id>/reopen")
-@allow(*CLINICIANS)
+@allow(Permission.RECORD_FOLLOW_UPS)
 def reopen_follow_up(follow_up_id: int) -> Response:
     form = CloseFollowUpForm()
     try:
@@ -187,7 +187,7 @@ HORIZONS = (("", "Eligible now or soon"), ("90", "…or within 90 days"), ("365"
 
 
 @bp.get("/candidates")
-@allow(*CLINICIANS)
+@allow(Permission.REVIEW_CANDIDATES)
 def candidates() -> str:
     chosen = _list_filter()
     horizon = request.args.get("horizon", "")
@@ -204,7 +204,7 @@ def candidates() -> str:
 # Clinical rule settings.
 
 @bp.route("/settings/clinical-rules", methods=["GET", "POST"])
-@allow(Role.PHYSICIAN, Role.ADMIN)
+@allow(Permission.SET_CLINICAL_RULES)
 def clinical_settings() -> Page:
     settings = candidacy.get_settings()
     form = ClinicalSettingsForm.for_record(settings) if request.method == "GET" else ClinicalSettingsForm()
@@ -224,7 +224,7 @@ def clinical_settings() -> Page:
 # Psychological evaluations.
 
 @bp.route("/patients/<int:patient_id>/psych-evaluations/new", methods=["GET", "POST"])
-@allow(*CLINICIANS)
+@allow(Permission.RECORD_PSYCH_EVALUATIONS)
 def record_psych_evaluation(patient_id: int) -> Page:
     actor = current_actor()
     patient = (open_patient_record(patient_id, by=actor, page="psychological evaluation form")

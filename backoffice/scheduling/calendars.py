@@ -17,11 +17,11 @@ from backoffice.catalog.models import ProcedureType
 from backoffice.core.actor import Actor
 from backoffice.core.errors import NotFound
 from backoffice.core.extensions import db
-from backoffice.core.permissions import CLINICAL_ROLES
+from backoffice.core.permissions import Permission
 from backoffice.devices.services import has_mri_unsafe_implant
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physician, PhysicianSchedule, Room
-from backoffice.practice.rules import periods_overlap
+from backoffice.practice.rules import periods_overlap, physician_short_name
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem
@@ -32,7 +32,7 @@ OFF_GRID = (Status.CANCELLED.value, Status.NO_SHOW.value)
 
 def may_see_patient_names(by: Actor) -> bool:
     """Clinical staff see who is booked; managers see the calendar's use, not the patients."""
-    return by.has_any_role(*CLINICAL_ROLES)
+    return by.can(Permission.SEE_PATIENT_NAMES)
 
 
 def _record_shown(by: Actor, page: str, office_id: int | None, shown: int) -> None:
@@ -181,7 +181,7 @@ def _appointments(office_id: int | None, start: datetime, end: datetime, statuse
     physicians: dict[int, PhysicianLabel] = {}
     rooms: dict[int, RoomLabel] = {}
     offices: dict[int, tuple[OfficeLabel, ZoneInfo]] = {}
-    labels = {status: status.replace("_", " ").capitalize() for status in statuses}
+    labels = {status: Status(status).label for status in statuses}
     found = []
     # Unpacked in the order selected: reading a row's values by name takes longer than the rest.
     for (appointment_id, version, status, patient_id, at_office_id, room_id, starts_at, ends_at, blocked_until,
@@ -194,7 +194,7 @@ def _appointments(office_id: int | None, start: datetime, end: datetime, statuse
                                                                        prior_authorization)
         physician = physicians.get(by_physician_id)
         if physician is None:
-            physician = physicians[by_physician_id] = PhysicianLabel(f"Dr. {physician_last_name}")
+            physician = physicians[by_physician_id] = PhysicianLabel(physician_short_name(physician_last_name))
         room = rooms.get(room_id)
         if room is None:
             room = rooms[room_id] = RoomLabel(room_name)

@@ -80,6 +80,11 @@ class Appointment(Audited, Versioned, Base):
     def is_open(self) -> bool:
         return self.status_enum in OPEN_STATUSES
 
+    @property
+    def is_movable(self) -> bool:
+        """Open and the patient not yet in the room: only then can it be rescheduled."""
+        return self.is_open and self.status_enum is not Status.IN_ROOM
+
     def audit_patient_id(self) -> int | None:
         return self.patient_id
 

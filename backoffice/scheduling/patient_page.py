@@ -7,7 +7,7 @@ from typing import Any
 
 from backoffice.core.actor import Actor
 from backoffice.core.pages import Section
-from backoffice.core.permissions import Role
+from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
 from backoffice.patients.pages import patient_page
 from backoffice.scheduling.calendars import patient_appointments
@@ -15,7 +15,7 @@ from backoffice.scheduling.calendars import patient_appointments
 
 @patient_page.connect
 def appointments_section(patient: Patient, *, by: Actor, **_: Any) -> Section | None:
-    if by.has_any_role(Role.NURSE, Role.PHYSICIAN):
+    if by.can(Permission.READ_CLINICAL_COURSE):
         return None
     return Section("scheduling/_patient_appointments.html", order=20, place="main",
                    context={"appointments": patient_appointments(patient.id)})

@@ -51,6 +51,7 @@ OPEN_STATUSES = frozenset({Status.SCHEDULED, Status.CONFIRMED, Status.CHECKED_IN
 # Appointments that hold their room, physician and patient (and count against limits).
 ACTIVE_STATUSES = OPEN_STATUSES | {Status.COMPLETED}
 ACTIVE_STATUS_VALUES = sorted(status.value for status in ACTIVE_STATUSES)
+OPEN_STATUS_VALUES = sorted(status.value for status in OPEN_STATUSES)
 NEXT_STATUS = {Status.SCHEDULED: Status.CONFIRMED, Status.CONFIRMED: Status.CHECKED_IN,
                Status.CHECKED_IN: Status.IN_ROOM, Status.IN_ROOM: Status.COMPLETED}
 

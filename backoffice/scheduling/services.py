@@ -25,10 +25,10 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
 from backoffice.core.errors import ConcurrentChange, DomainError, FieldErrors, NotFound, Refused
 from backoffice.core.extensions import db
-from backoffice.core.permissions import BOOKERS, CLINICAL_ROLES, Role
+from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
-from backoffice.practice.rules import WorkBlock
+from backoffice.practice.rules import WorkBlock, physician_short_name
 from backoffice.procedures import candidacy
 from backoffice.procedures.followups import create_follow_ups
 from backoffice.scheduling import rules
@@ -211,7 +211,7 @@ def _booked(row: Sequence[Any]) -> Booked:
     (appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
      _, _, _, _, procedure, physician, room, office, timezone) = row[:17]
     return Booked(appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
-                  rules.procedure_label(procedure), f"Dr. {physician}", room, office, timezone)
+                  rules.procedure_label(procedure), physician_short_name(physician), room, office, timezone)
 
 
 def _prior(row: Row[Any]) -> PriorProcedure:
@@ -351,11 +351,11 @@ def _after_race(request: BookingRequest, *, now: datetime, limits: Limits,
 def _check_or_override(problems: list[Problem], override_reason: str | None, by: Actor) -> bool:
     """True when the problems are limits a physician overrides with a reason."""
     return rules.is_overridden(problems, override_reason=override_reason,
-                               by_physician=by.has_any_role(Role.PHYSICIAN))
+                               by_physician=by.can(Permission.OVERRIDE_BOOKING_RULES))
 
 
 def _ensure_booker(by: Actor) -> None:
-    if not by.has_any_role(*BOOKERS):
+    if not by.can(Permission.BOOK_APPOINTMENTS):
         raise Refused("Booking, moving and cancelling procedures is for schedulers and physicians.")
 
 
@@ -431,7 +431,7 @@ def _record_override(appointment: Appointment, problems: Sequence[Problem], reas
 
 def _visible(by: Actor) -> bool:
     """An appointment's page names its patient: clinical roles only."""
-    return by.has_any_role(*CLINICAL_ROLES)
+    return by.can(Permission.OPEN_APPOINTMENTS)
 
 
 def get_appointment(appointment_id: int, *, by: Actor, lock: bool = False) -> Appointment:
@@ -524,7 +524,7 @@ def reschedule_appointment(appointment_id: int, move: Move, *, expected_version:
 def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: Actor, now: datetime,
                 limits: Limits) -> Appointment:
     old = _locked_for_change(appointment_id, expected_version, by)
-    if not old.is_open or old.status_enum is Status.IN_ROOM:
+    if not old.is_movable:
         state = old.status_enum.label.lower()
         raise StatusRefused(f"An appointment that is {state} cannot be moved.")
     request = _move_request(old, move)

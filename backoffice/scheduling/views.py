@@ -16,7 +16,7 @@ from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, StaleEdit
 from backoffice.core.forms import add_field_errors, form_status, local_path, merge_stale_edit, parse_int, query_int
-from backoffice.core.permissions import BOOKERS, CALENDAR_READERS, CLINICAL_ROLES, Role
+from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
@@ -28,8 +28,6 @@ from backoffice.scheduling.rules import CancelReason, Limits, PartOfDay, Slot, S
 bp = Blueprint("scheduling", __name__)
 
 Page = Response | str | tuple[str, int]
-# The front desk moves appointments through the day; opening an appointment shows its patient.
-FRONT_DESK = APPOINTMENT_READERS = CLINICAL_ROLES
 
 
 def _limits() -> Limits:
@@ -102,11 +100,11 @@ def _booking_page(form: BookingForm, status: int, **context: Any) -> tuple[str, 
     # The form names the patient being booked: opening it for a patient is audited.
     chosen = find_by_mrn(form.patient.data, by=current_actor(), shown_on="booking form") if form.patient.data else None
     return render_template("scheduling/new.html", form=form, patient=chosen,
-                           can_override=current_actor().has_any_role(Role.PHYSICIAN), **context), status
+                           can_override=current_actor().can(Permission.OVERRIDE_BOOKING_RULES), **context), status
 
 
 @bp.route("/appointments/new", methods=["GET", "POST"])
-@allow(*BOOKERS)
+@allow(Permission.BOOK_APPOINTMENTS)
 def new_appointment() -> Page:
     form = _booking_form(request.form if request.method == "POST" else request.args)
     if request.method == "GET":
@@ -132,24 +130,24 @@ def new_appointment() -> Page:
 
 
 @bp.get("/appointments/<int:appointment_id>")
-@allow(*APPOINTMENT_READERS)
+@allow(Permission.OPEN_APPOINTMENTS)
 def appointment(appointment_id: int) -> str:
     actor = current_actor()
     appointment = services.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
     moves = (calendars.moves_now(appointment.status_enum, appointment.starts_at, appointment.office.timezone, utcnow())
-             if actor.has_any_role(*FRONT_DESK) else [])
-    show_follow_ups = actor.has_any_role(Role.NURSE, Role.PHYSICIAN)
+             if actor.can(Permission.WORK_THE_FRONT_DESK) else [])
+    show_follow_ups = actor.can(Permission.RECORD_FOLLOW_UPS)
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
                            local_end=appointment.ends_at.astimezone(zone),
                            moves=moves,
-                           can_book=actor.has_any_role(*BOOKERS), show_follow_ups=show_follow_ups,
+                           can_book=actor.can(Permission.BOOK_APPOINTMENTS), show_follow_ups=show_follow_ups,
                            follow_ups=follow_ups_of_appointment(appointment.id) if show_follow_ups else [])
 
 
 @bp.post("/appointments/<int:appointment_id>/status")
-@allow(*FRONT_DESK)
+@allow(Permission.WORK_THE_FRONT_DESK)
 def change_status(appointment_id: int) -> Response:
     form = StatusForm()
     back = local_path(request.form.get("back"))
@@ -181,12 +179,12 @@ def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
-@allow(*BOOKERS)
+@allow(Permission.BOOK_APPOINTMENTS)
 def reschedule(appointment_id: int) -> Page:
     actor = current_actor()
     if request.method == "GET":
         old = services.open_appointment(appointment_id, by=actor)
-        if not old.is_open or old.status_enum is Status.IN_ROOM:
+        if not old.is_movable:
             flash(f"An appointment that is {old.status_enum.label.lower()} cannot be moved.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
         form = _reschedule_form(None, old)
@@ -233,11 +231,11 @@ def _take_suggested_slot(form: RescheduleForm) -> None:
 
 def _reschedule_page(form: RescheduleForm, old: Any, status: int, **context: Any) -> tuple[str, int]:
     return render_template("scheduling/reschedule.html", form=form, appointment=old,
-                           can_override=current_actor().has_any_role(Role.PHYSICIAN), **context), status
+                           can_override=current_actor().can(Permission.OVERRIDE_BOOKING_RULES), **context), status
 
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
-@allow(*BOOKERS)
+@allow(Permission.BOOK_APPOINTMENTS)
 def cancel(appointment_id: int) -> Page:
     actor = current_actor()
     if request.method == "GET":
@@ -270,7 +268,7 @@ def cancel(appointment_id: int) -> Page:
 # Next available.
 
 @bp.get("/availability")
-@allow(*CALENDAR_READERS)
+@allow(Permission.READ_CALENDARS)
 def availability() -> tuple[str, int]:
     form = AvailabilityForm(request.args)
     form.set_choices(procedures=_procedure_choices(list_procedure_types(active_only=True)),
@@ -299,7 +297,7 @@ def availability() -> tuple[str, int]:
     status = 400 if searched and form.errors else 200
     return render_template("scheduling/availability.html", form=form, slots=slots, searched=searched,
                            days=current_app.config["AVAILABILITY_DAYS"],
-                           can_book=current_actor().has_any_role(*BOOKERS)), status
+                           can_book=current_actor().can(Permission.BOOK_APPOINTMENTS)), status
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -309,7 +307,7 @@ def _optional_int(value: str | None) -> int | None:
 # Calendars.
 
 @bp.get("/calendar")
-@allow(*CALENDAR_READERS)
+@allow(Permission.READ_CALENDARS)
 def calendar_home() -> Response:
     offices = practice.list_offices(active_only=True)
     if not offices:
@@ -319,7 +317,7 @@ def calendar_home() -> Response:
 
 
 @bp.get("/board")
-@allow(*FRONT_DESK)
+@allow(Permission.WORK_THE_FRONT_DESK)
 def board_home() -> Response:
     offices = practice.list_offices(active_only=True)
     if not offices:
@@ -329,7 +327,7 @@ def board_home() -> Response:
 
 
 @bp.get("/offices/<slug>/calendar")
-@allow(*CALENDAR_READERS)
+@allow(Permission.READ_CALENDARS)
 def office_calendar(slug: str) -> tuple[str, int]:
     day, problem = _requested_day()
     view = request.args.get("view", "day")
@@ -337,7 +335,7 @@ def office_calendar(slug: str) -> tuple[str, int]:
     context: dict[str, Any] = {"day": day, "problem": problem, "today": practice_today(utcnow()),
                                "offices": practice.office_links(),
                                "show_patients": calendars.may_see_patient_names(actor),
-                               "can_book": actor.has_any_role(*BOOKERS)}
+                               "can_book": actor.can(Permission.BOOK_APPOINTMENTS)}
     if view == "week":
         week = calendars.office_week(slug, day, by=actor)
         return render_template("scheduling/week.html", week=week, office=week.office, view="week",
@@ -352,7 +350,7 @@ def office_calendar(slug: str) -> tuple[str, int]:
 
 
 @bp.get("/offices/<slug>/day-sheet")
-@allow(*FRONT_DESK)
+@allow(Permission.WORK_THE_FRONT_DESK)
 def day_sheet(slug: str) -> str:
     day, _ = _requested_day()
     office_day = calendars.office_day(slug, day, by=current_actor(), page="day sheet")
@@ -361,7 +359,7 @@ def day_sheet(slug: str) -> str:
 
 
 @bp.get("/offices/<slug>/board")
-@allow(*FRONT_DESK)
+@allow(Permission.WORK_THE_FRONT_DESK)
 def board(slug: str) -> str:
     day, problem = _requested_day()
     board = calendars.office_board(slug, day, utcnow(), by=current_actor())
@@ -371,7 +369,7 @@ def board(slug: str) -> str:
 
 
 @bp.get("/my-day")
-@allow(Role.PHYSICIAN)
+@allow(Permission.SEE_OWN_DAY)
 def my_day() -> Response:
     physician = practice.physician_of_user(current_actor().user_id)
     if physician is None:
@@ -382,7 +380,7 @@ def my_day() -> Response:
 
 
 @bp.get("/physicians/<int:physician_id>/day")
-@allow(*CALENDAR_READERS)
+@allow(Permission.READ_CALENDARS)
 def physician_day(physician_id: int) -> str:
     day, problem = _requested_day()
     actor = current_actor()
