@@ -8,8 +8,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
+from backoffice.catalog.models import DeviceModel
+from backoffice.catalog.rules import DeviceKind
 from backoffice.core.db import Base, Versioned
-from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
+from backoffice.devices.rules import DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
 
@@ -18,29 +20,6 @@ if TYPE_CHECKING:
 
 VOLUME = Numeric(7, 2)      # mL
 AMOUNT = Numeric(9, 3)      # mg/mL, mg/day
-
-
-class DeviceModel(Audited, Versioned, Base):
-    """A device model the practice implants: a scanned GTIN fills the rest of the form from it."""
-
-    __tablename__ = "device_model"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    manufacturer: Mapped[str] = mapped_column(String(80))
-    model: Mapped[str] = mapped_column(String(80))
-    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    mri_conditional: Mapped[bool] = mapped_column(default=False)
-    rechargeable: Mapped[bool] = mapped_column(default=False)
-    reservoir_ml: Mapped[Decimal | None] = mapped_column(VOLUME)
-    active: Mapped[bool] = mapped_column(default=True)
-
-    @property
-    def kind_enum(self) -> DeviceKind:
-        return DeviceKind(self.kind)
-
-    def audit_subject(self) -> str:
-        return f"{self.manufacturer} {self.model}"
 
 
 class ScsTrial(Audited, Versioned, Base):
