@@ -2,21 +2,17 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
-from backoffice.catalog.models import DeviceModel
 from backoffice.catalog.rules import DeviceKind
 from backoffice.core.db import Base, Versioned
 from backoffice.devices.rules import DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
-
-if TYPE_CHECKING:
-    from backoffice.scheduling.models import Appointment
 
 VOLUME = Numeric(7, 2)      # mL
 AMOUNT = Numeric(9, 3)      # mg/mL, mg/day
@@ -51,7 +47,6 @@ class ScsTrial(Audited, Versioned, Base):
     patient: Mapped[Patient] = relationship()
     physician: Mapped[Physician] = relationship()
     office: Mapped[Office] = relationship()
-    implant_appointment: Mapped[Appointment | None] = relationship(foreign_keys=[implant_appointment_id])
 
     @property
     def decision_enum(self) -> TrialDecision | None:
@@ -116,9 +111,7 @@ class Device(Audited, Versioned, Base):
     patient: Mapped[Patient] = relationship()
     physician: Mapped[Physician | None] = relationship()
     office: Mapped[Office | None] = relationship()
-    device_model: Mapped[DeviceModel | None] = relationship()
     successor: Mapped[Device | None] = relationship(remote_side=[id])
-    trial: Mapped[ScsTrial | None] = relationship()
 
     @property
     def kind_enum(self) -> DeviceKind:

@@ -23,6 +23,7 @@ from backoffice.devices.rules import DeviceSettings, TrialDecision
 from backoffice.devices.services import DeviceEntry
 from backoffice.devices.trials import TrialEntry, TrialResult
 from backoffice.patients.models import Patient
+from backoffice.scheduling.models import Appointment
 
 from .helpers import audit_rows, count
 from .scheduling_helpers import office, patients, physician
@@ -270,7 +271,7 @@ def test_a_trial_decided_for_implant_links_the_implant_appointment(one_appointme
         decided_on=TODAY, implant_appointment_id=one_appointment), expected_version=trial.version, by=PHYSICIAN,
         now=utcnow(), today=TODAY)
     assert (decided.decision, decided.implant_appointment_id) == ("implant", one_appointment)
-    assert decided.implant_appointment is not None and decided.implant_appointment.patient_id == patient.id
+    assert db.session.get(Appointment, decided.implant_appointment_id).patient_id == patient.id
     # The decision ends the trial: its temporary leads come out.
     assert {lead.status for lead in trials.trial_leads(trial.id)} == {"explanted"}
 
