@@ -26,7 +26,7 @@ from backoffice.core.permissions import Role
 from backoffice.core.phones import parse_phone
 from backoffice.core.timefmt import practice_today
 from backoffice.devices import demo as device_demo
-from backoffice.devices.services import DeviceSettings
+from backoffice.devices.rules import DeviceSettings
 from backoffice.patients import rules as patient_rules
 from backoffice.patients.models import Patient
 from backoffice.patients.services import PatientData, allocate_mrn

@@ -3,8 +3,8 @@
 from backoffice.audit.models import AuditEvent
 from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
-from backoffice.catalog.models import ProcedureType
-from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
+from backoffice.catalog.models import DeviceModel, ProcedureType
+from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.patients.models import Patient
 from backoffice.practice.models import (
     Office,

@@ -40,7 +40,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Offices and rooms", "practice.offices", "admin"),
     NavItem("Physicians", "practice.physicians", "admin"),
     NavItem("Procedure catalog", "catalog.index", "admin"),
-    NavItem("Device models", "devices.catalog", "admin"),
+    NavItem("Device models", "catalog.device_models", "admin"),
     NavItem("Clinical rule settings", "procedures.clinical_settings", "admin"),
 )
 

@@ -52,16 +52,15 @@ from stdnum import luhn
 from backoffice import create_app, demo
 from backoffice.auth.models import User
 from backoffice.auth.sessions import auth_policy
-from backoffice.catalog.models import ProcedureType
-from backoffice.catalog.rules import FollowUpOffset, one_year_after, one_year_before, parse_follow_ups
+from backoffice.catalog.models import DeviceModel, ProcedureType
+from backoffice.catalog.rules import DeviceKind, FollowUpOffset, one_year_after, one_year_before, parse_follow_ups
 from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.core.phones import parse_phone, search_digits
 from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules as device_rules
-from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
-from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
-from backoffice.devices.services import DeviceSettings
+from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
+from backoffice.devices.rules import DeviceSettings, DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.patients.rules import mrn_from_number
 from backoffice.patients.services import PatientData

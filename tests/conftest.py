@@ -246,10 +246,10 @@ def one_device(app: Flask, demo: None) -> int:
     from datetime import date, timedelta
     from decimal import Decimal
 
+    from backoffice.catalog.rules import DeviceKind
     from backoffice.core.actor import Actor
     from backoffice.core.db import utcnow
-    from backoffice.devices import services
-    from backoffice.devices.rules import DeviceKind
+    from backoffice.devices import services, trials
 
     nurse = Actor(2, "nurse", frozenset({"nurse"}))
     with app.app_context():
@@ -257,7 +257,7 @@ def one_device(app: Flask, demo: None) -> int:
             kind=DeviceKind.PUMP, manufacturer="Medtronic", model="SynchroMed II 40 mL",
             implanted_on=date.today() - timedelta(days=365), gtin="00643169001763", lot="LOT123", serial="SN456",
             mri_conditional=True, reservoir_ml=Decimal(40)), by=nurse, now=utcnow(), today=date.today())
-        services.start_trial(1, services.TrialEntry(started_on=date.today() - timedelta(days=3),
+        trials.start_trial(1, trials.TrialEntry(started_on=date.today() - timedelta(days=3),
                                                     planned_end_on=date.today() + timedelta(days=4), physician_id=1,
                                                     office_id=1), by=nurse, now=utcnow(), today=date.today())
         device_id = device.id

@@ -1,1 +1,1 @@
-"""What can be booked and implanted: procedure types and their rules."""
+"""What can be booked and implanted: procedure types, device models and their rules."""

@@ -1,4 +1,4 @@
-"""The procedure catalog's forms."""
+"""The catalog's forms: procedures and device models."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ from wtforms import BooleanField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
 
 from backoffice.catalog.data import ProcedureData
-from backoffice.catalog.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind, parse_follow_ups
-from backoffice.core.forms import VersionedForm, choices, text
+from backoffice.catalog.device_models import DeviceModelData
+from backoffice.catalog.rules import (
+    Category,
+    DeviceKind,
+    FrequencyGroup,
+    IntervalScope,
+    ProcedureKind,
+    gtin_problem,
+    parse_follow_ups,
+)
+from backoffice.core.forms import FiniteDecimalField, VersionedForm, choices, text
 
 
 class MultipleOf5:
@@ -80,3 +89,41 @@ class ProcedureTypeForm(FlaskForm):
 class EditProcedureTypeForm(ProcedureTypeForm, VersionedForm):
     def load_record(self, record: Any) -> None:
         self.frequency_group.data = record.frequency_group or ""
+
+
+class Gtin:
+    def __call__(self, form: Any, field: Any) -> None:
+        # The 14-digit rule has its own message; the check digit is only worth checking then.
+        if field.data and len(field.data) == 14 and field.data.isdigit() and (problem := gtin_problem(field.data)):
+            raise ValidationError(problem)
+
+
+def volume(label: str, *, ask: str = "", high: int = 100, **kwargs: Any) -> Any:
+    """A volume in mL; required when `ask` says how to ask for it."""
+    presence = InputRequired(message=ask) if ask else Optional()
+    return FiniteDecimalField(label, places=2, validators=[
+        presence, NumberRange(0, high, message=f"Give a volume from 0 to {high} mL.")], **kwargs)
+
+
+class DeviceModelForm(FlaskForm):
+    manufacturer = text("Manufacturer", 80)
+    model = text("Model", 80)
+    kind = SelectField("Kind", choices=choices((kind.value, kind.label) for kind in DeviceKind))
+    gtin = text("GTIN", 14, required=False, description="The 14 digits after (01) on the label; a scanned barcode "
+                                                         "with this GTIN fills the device form from this entry.",
+                validators=[Regexp(r"^\d{14}$", message="A GTIN has 14 digits."), Gtin()])
+    mri_conditional = BooleanField("MRI conditional")
+    rechargeable = BooleanField("Rechargeable")
+    reservoir_ml = volume("Reservoir (mL, pumps)")
+    active = BooleanField("Still implanted here (offered on the device form)", default=True)
+    submit = SubmitField("Save model")
+
+    def to_data(self) -> DeviceModelData:
+        return DeviceModelData(manufacturer=self.manufacturer.data, model=self.model.data,
+                               kind=DeviceKind(self.kind.data), gtin=self.gtin.data,
+                               mri_conditional=self.mri_conditional.data, rechargeable=self.rechargeable.data,
+                               reservoir_ml=self.reservoir_ml.data, active=self.active.data)
+
+
+class EditDeviceModelForm(DeviceModelForm, VersionedForm):
+    pass

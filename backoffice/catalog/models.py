@@ -1,13 +1,15 @@
-"""The procedure catalog: what can be booked, how long it takes, what it needs and how often it may
-be repeated."""
+"""The catalog: the procedures that can be booked (how long they take, what they need, how often
+they may be repeated) and the device models that can be implanted."""
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, String
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.audit.trail import Audited
-from backoffice.catalog.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind
+from backoffice.catalog.rules import Category, DeviceKind, IntervalScope, ProcedureKind
 from backoffice.core.db import Base, Versioned
 from backoffice.practice.rules import Capability
 
@@ -56,10 +58,6 @@ class ProcedureType(Audited, Versioned, Base):
         return ProcedureKind(self.kind)
 
     @property
-    def frequency_group_enum(self) -> FrequencyGroup | None:
-        return FrequencyGroup(self.frequency_group) if self.frequency_group else None
-
-    @property
     def capabilities(self) -> frozenset[Capability]:
         flags = ((Capability.FLUOROSCOPY, self.needs_fluoroscopy),
                  (Capability.STERILE_IMPLANT, self.needs_sterile_implant),
@@ -68,3 +66,26 @@ class ProcedureType(Audited, Versioned, Base):
 
     def audit_subject(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class DeviceModel(Audited, Versioned, Base):
+    """A device model the practice implants: a scanned GTIN fills the rest of the form from it."""
+
+    __tablename__ = "device_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(String(80))
+    model: Mapped[str] = mapped_column(String(80))
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    mri_conditional: Mapped[bool] = mapped_column(default=False)
+    rechargeable: Mapped[bool] = mapped_column(default=False)
+    reservoir_ml: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))  # mL
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def kind_enum(self) -> DeviceKind:
+        return DeviceKind(self.kind)
+
+    def audit_subject(self) -> str:
+        return f"{self.manufacturer} {self.model}"

@@ -1,5 +1,6 @@
-"""The procedure catalog's vocabulary and rules: categories, regions, sides, frequency groups,
-clinical kinds and default follow-ups. Pure: plain values in and out."""
+"""The catalog's vocabulary and rules: for procedures, categories, regions, sides, frequency
+groups, clinical kinds and default follow-ups; for device models, their kinds and GTINs. Pure:
+plain values in and out."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+
+from biip.checksums import gs1_standard_check_digit
 
 
 class Category(StrEnum):
@@ -161,3 +164,36 @@ class ProcedureKind(StrEnum):
                 "therapeutic_facet": "Therapeutic facet injection", "epidural": "Epidural steroid injection",
                 "ablation": "Radiofrequency ablation", "scs_trial": "SCS trial",
                 "scs_implant": "SCS permanent implant"}[self.value]
+
+
+# Device models.
+
+class DeviceKind(StrEnum):
+    PUMP = "pump"
+    SCS_GENERATOR = "scs_generator"
+    SCS_LEAD = "scs_lead"
+    TRIAL_LEAD = "trial_lead"
+    IT_CATHETER = "it_catheter"
+
+    @property
+    def label(self) -> str:
+        return {"pump": "Intrathecal pump", "scs_generator": "SCS generator", "scs_lead": "SCS lead",
+                "trial_lead": "SCS trial lead", "it_catheter": "Intrathecal catheter"}[self.value]
+
+    @property
+    def has_battery(self) -> bool:
+        return self in (DeviceKind.PUMP, DeviceKind.SCS_GENERATOR)
+
+
+def wrong_gtin_check_digit(gtin: str) -> str | None:
+    """What is wrong with a GTIN's last digit, or None when it is the GS1 check digit of the others."""
+    expected, got = gs1_standard_check_digit(gtin[:-1]), gtin[-1]
+    return None if str(expected) == got else f"The GTIN check digit is wrong (expected {expected}, got {got})"
+
+
+def gtin_problem(gtin: str) -> str | None:
+    """What is wrong with a GTIN typed by hand (14 digits, as in a UDI), or None when it is right."""
+    if not re.fullmatch(r"[0-9]{14}", gtin):  # not \d, which takes the digits of any script
+        return "A GTIN has 14 digits."
+    wrong = wrong_gtin_check_digit(gtin)
+    return f"{wrong}: check the number on the label." if wrong else None

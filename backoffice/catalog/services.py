@@ -79,3 +79,9 @@ def update_procedure_type(procedure_type_id: int, data: ProcedureData, *, expect
         apply_edit(db.session, procedure_type, _columns(data), expected_version=expected_version,
                    by=by, now=now, what=f"The procedure {procedure_type.name}")
     return procedure_type
+
+
+def procedure_id_by_code(code: str) -> int | None:
+    """The bookable procedure with this code (the pump refill a worklist books, say)."""
+    return db.session.scalars(select(ProcedureType.id).where(ProcedureType.code == code,
+                                                             ProcedureType.active.is_(True))).first()

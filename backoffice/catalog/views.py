@@ -1,4 +1,5 @@
-"""The procedure catalog (admin): what can be booked, with its limits and default follow-ups."""
+"""The catalog (admin): the procedures that can be booked, with their limits and default follow-ups,
+and the device models that can be implanted."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from werkzeug.wrappers import Response
 
 from backoffice.auth.sessions import current_actor
 from backoffice.catalog import services
-from backoffice.catalog.forms import EditProcedureTypeForm, ProcedureTypeForm
+from backoffice.catalog.device_models import (
+    add_device_model,
+    get_device_model,
+    list_device_models,
+    update_device_model,
+)
+from backoffice.catalog.forms import DeviceModelForm, EditDeviceModelForm, EditProcedureTypeForm, ProcedureTypeForm
+from backoffice.catalog.models import DeviceModel
 from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, StaleEdit
@@ -62,3 +70,50 @@ def edit_procedure_type(procedure_type_id: int) -> Page:
         return render_template("catalog/form.html", form=form, procedure_type=current), 409
     flash(f"Saved {form.name.data}.", "success")
     return redirect(url_for("catalog.index"))
+
+
+# Device models.
+
+@bp.get("/admin/device-models")
+@allow(Permission.ADMINISTER_PRACTICE)
+def device_models() -> str:
+    return render_template("catalog/device_models.html", models=list_device_models())
+
+
+@bp.route("/admin/device-models/new", methods=["GET", "POST"])
+@allow(Permission.ADMINISTER_PRACTICE)
+def new_device_model() -> Page:
+    form = DeviceModelForm()
+    if not form.validate_on_submit():
+        return _device_model_form(form, None, form_status(form))
+    try:
+        device_model = add_device_model(form.to_data(), by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _device_model_form(form, None, 400)
+    flash(f"Added {device_model.manufacturer} {device_model.model} to the catalog.", "success")
+    return redirect(url_for("catalog.device_models"))
+
+
+@bp.route("/admin/device-models/<int:device_model_id>", methods=["GET", "POST"])
+@allow(Permission.ADMINISTER_PRACTICE)
+def edit_device_model(device_model_id: int) -> Page:
+    device_model = get_device_model(device_model_id)
+    form = EditDeviceModelForm.for_record(device_model) if request.method == "GET" else EditDeviceModelForm()
+    if not form.validate_on_submit():
+        return _device_model_form(form, device_model, form_status(form))
+    try:
+        update_device_model(device_model_id, form.to_data(), expected_version=form.version.data or 0,
+                            by=current_actor(), now=utcnow())
+    except FieldErrors as error:
+        add_field_errors(form, error.errors)
+        return _device_model_form(form, device_model, 400)
+    except StaleEdit as stale:
+        current = get_device_model(device_model_id)
+        return _device_model_form(merge_stale_edit(form, EditDeviceModelForm.for_record(current), stale), current, 409)
+    flash(f"Saved {form.manufacturer.data} {form.model.data}.", "success")
+    return redirect(url_for("catalog.device_models"))
+
+
+def _device_model_form(form: DeviceModelForm, device_model: DeviceModel | None, status: int) -> tuple[str, int]:
+    return render_template("catalog/device_model_form.html", form=form, device_model=device_model), status

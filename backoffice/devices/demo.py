@@ -10,13 +10,17 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from backoffice.auth.editing import stamps
+from backoffice.catalog.models import DeviceModel
+from backoffice.catalog.rules import DeviceKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.extensions import db
-from backoffice.devices import services
-from backoffice.devices.models import Device, DeviceModel
-from backoffice.devices.rules import DeviceKind
-from backoffice.devices.services import DeviceEntry, DeviceSettings, RefillEntry, TrialEntry
+from backoffice.devices import pump_refills, services, trials
+from backoffice.devices.models import Device
+from backoffice.devices.pump_refills import RefillEntry
+from backoffice.devices.rules import DeviceSettings
+from backoffice.devices.services import DeviceEntry
+from backoffice.devices.trials import TrialEntry
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
 
@@ -54,7 +58,7 @@ def load(now: datetime, today: date, settings: DeviceSettings, *, implants: bool
                         now=now, serial=f"NGP{patient_id:06d}")
         for days_ago in (last_refill + 150, last_refill + 75, last_refill):
             on = today - timedelta(days=days_ago)
-            services.record_refill(pump.id, RefillEntry(
+            pump_refills.record_refill(pump.id, RefillEntry(
                 refilled_on=on, office_id=1 + patient_id % 2, drug="Morphine", concentration_mg_ml=Decimal(10),
                 daily_dose_mg=Decimal(5), withdrawn_ml=Decimal("2.5"), added_ml=Decimal(40),
                 alarm_ml=settings.alarm_ml, stability_days=settings.stability_days,
@@ -65,7 +69,7 @@ def load(now: datetime, today: date, settings: DeviceSettings, *, implants: bool
         _implant(patient_id, models[model], today - timedelta(days=400), doctor, now=now, serial=f"SC{patient_id:06d}")
         _implant(patient_id, models["Infinion 16 lead"], today - timedelta(days=400), doctor, now=now,
                  serial=f"LD{patient_id:06d}")
-    trial = services.start_trial(patients[6], TrialEntry(
+    trial = trials.start_trial(patients[6], TrialEntry(
         started_on=today - timedelta(days=5), planned_end_on=today + timedelta(days=2), physician_id=doctor,
         office_id=1), by=WORKER, now=now, today=today)
     for side in ("L", "R"):

@@ -5,31 +5,22 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SubmitField
-from wtforms.validators import InputRequired, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
+from backoffice.catalog.forms import Gtin, volume
+from backoffice.catalog.rules import DeviceKind
 from backoffice.core.forms import FiniteDecimalField, VersionedForm, choices, date_field, text
-from backoffice.devices.rules import DeviceKind, TrialDecision, gtin_problem
-from backoffice.devices.services import DeviceEntry, DeviceModelData, RecallQuery, RefillEntry, TrialEntry, TrialResult
+from backoffice.devices.pump_refills import RefillEntry
+from backoffice.devices.rules import TrialDecision
+from backoffice.devices.services import DeviceEntry
+from backoffice.devices.trials import TrialEntry, TrialResult
+from backoffice.devices.worklists import RecallQuery
 
 PRINTABLE = Regexp(r"^[\x21-\x7e]*$", message="Letters, digits and symbols without spaces, as on the label.")
 
 
 def _id(value: Any) -> int | None:
     return int(value) if value not in (None, "", "None") else None
-
-
-class Gtin:
-    def __call__(self, form: Any, field: Any) -> None:
-        # The 14-digit rule has its own message; the check digit is only worth checking then.
-        if field.data and len(field.data) == 14 and field.data.isdigit() and (problem := gtin_problem(field.data)):
-            raise ValidationError(problem)
-
-
-def volume(label: str, *, ask: str = "", high: int = 100, **kwargs: Any) -> Any:
-    """A volume in mL; required when `ask` says how to ask for it."""
-    presence = InputRequired(message=ask) if ask else Optional()
-    return FiniteDecimalField(label, places=2, validators=[
-        presence, NumberRange(0, high, message=f"Give a volume from 0 to {high} mL.")], **kwargs)
 
 
 class DeviceForm(FlaskForm):
@@ -171,27 +162,3 @@ class RecallForm(FlaskForm):
     def to_query(self) -> RecallQuery:
         return RecallQuery(manufacturer=self.manufacturer.data or "", model=self.model.data or "",
                            gtin=self.gtin.data or "", lot=self.lot.data or "", serial=self.serial.data or "")
-
-
-class DeviceModelForm(FlaskForm):
-    manufacturer = text("Manufacturer", 80)
-    model = text("Model", 80)
-    kind = SelectField("Kind", choices=choices((kind.value, kind.label) for kind in DeviceKind))
-    gtin = text("GTIN", 14, required=False, description="The 14 digits after (01) on the label; a scanned barcode "
-                                                         "with this GTIN fills the device form from this entry.",
-                validators=[Regexp(r"^\d{14}$", message="A GTIN has 14 digits."), Gtin()])
-    mri_conditional = BooleanField("MRI conditional")
-    rechargeable = BooleanField("Rechargeable")
-    reservoir_ml = volume("Reservoir (mL, pumps)")
-    active = BooleanField("Still implanted here (offered on the device form)", default=True)
-    submit = SubmitField("Save model")
-
-    def to_data(self) -> DeviceModelData:
-        return DeviceModelData(manufacturer=self.manufacturer.data, model=self.model.data,
-                               kind=DeviceKind(self.kind.data), gtin=self.gtin.data,
-                               mri_conditional=self.mri_conditional.data, rechargeable=self.rechargeable.data,
-                               reservoir_ml=self.reservoir_ml.data, active=self.active.data)
-
-
-class EditDeviceModelForm(DeviceModelForm, VersionedForm):
-    pass

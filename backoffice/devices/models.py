@@ -2,45 +2,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
+from backoffice.catalog.rules import DeviceKind
 from backoffice.core.db import Base, Versioned
-from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
+from backoffice.devices.rules import DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
 
-if TYPE_CHECKING:
-    from backoffice.scheduling.models import Appointment
-
 VOLUME = Numeric(7, 2)      # mL
 AMOUNT = Numeric(9, 3)      # mg/mL, mg/day
-
-
-class DeviceModel(Audited, Versioned, Base):
-    """A device model the practice implants: a scanned GTIN fills the rest of the form from it."""
-
-    __tablename__ = "device_model"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    manufacturer: Mapped[str] = mapped_column(String(80))
-    model: Mapped[str] = mapped_column(String(80))
-    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    mri_conditional: Mapped[bool] = mapped_column(default=False)
-    rechargeable: Mapped[bool] = mapped_column(default=False)
-    reservoir_ml: Mapped[Decimal | None] = mapped_column(VOLUME)
-    active: Mapped[bool] = mapped_column(default=True)
-
-    @property
-    def kind_enum(self) -> DeviceKind:
-        return DeviceKind(self.kind)
-
-    def audit_subject(self) -> str:
-        return f"{self.manufacturer} {self.model}"
 
 
 class ScsTrial(Audited, Versioned, Base):
@@ -72,7 +47,6 @@ class ScsTrial(Audited, Versioned, Base):
     patient: Mapped[Patient] = relationship()
     physician: Mapped[Physician] = relationship()
     office: Mapped[Office] = relationship()
-    implant_appointment: Mapped[Appointment | None] = relationship(foreign_keys=[implant_appointment_id])
 
     @property
     def decision_enum(self) -> TrialDecision | None:
@@ -137,9 +111,7 @@ class Device(Audited, Versioned, Base):
     patient: Mapped[Patient] = relationship()
     physician: Mapped[Physician | None] = relationship()
     office: Mapped[Office | None] = relationship()
-    device_model: Mapped[DeviceModel | None] = relationship()
     successor: Mapped[Device | None] = relationship(remote_side=[id])
-    trial: Mapped[ScsTrial | None] = relationship()
 
     @property
     def kind_enum(self) -> DeviceKind:

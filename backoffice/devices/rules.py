@@ -13,31 +13,31 @@ from enum import StrEnum
 from fractions import Fraction
 
 from biip import ParseConfig, ParseError
-from biip.checksums import gs1_standard_check_digit
 from biip.gs1_element_strings import GS1ElementString
 from biip.gs1_messages import GS1Message
 from biip.symbology import SymbologyIdentifier
+
+from backoffice.catalog.rules import wrong_gtin_check_digit
 
 
 def plain_amount(value: Decimal | None) -> str:
     """2.500 -> 2.5, 40.00 -> 40: amounts as people write them."""
     return "" if value is None else format(value.normalize(), "f")
 
-class DeviceKind(StrEnum):
-    PUMP = "pump"
-    SCS_GENERATOR = "scs_generator"
-    SCS_LEAD = "scs_lead"
-    TRIAL_LEAD = "trial_lead"
-    IT_CATHETER = "it_catheter"
 
-    @property
-    def label(self) -> str:
-        return {"pump": "Intrathecal pump", "scs_generator": "SCS generator", "scs_lead": "SCS lead",
-                "trial_lead": "SCS trial lead", "it_catheter": "Intrathecal catheter"}[self.value]
+@dataclass(frozen=True)
+class DeviceSettings:
+    """The device defaults (settings; see the README)."""
 
-    @property
-    def has_battery(self) -> bool:
-        return self in (DeviceKind.PUMP, DeviceKind.SCS_GENERATOR)
+    alarm_ml: Decimal = Decimal(2)
+    margin_days: int = 7
+    stability_days: int = 90
+    tolerance_ml: Decimal = Decimal(2)
+    refill_window_days: int = 14
+    trial_days: int = 7
+    trial_overdue_days: int = 10
+    eri_days: int = 90
+    replacement_years: float = 6.5
 
 
 # Device status.
@@ -180,21 +180,8 @@ def _check_gtin(element: GS1ElementString) -> None:
     # biip does not raise for a bad GTIN: it records the problem in gtin_error.
     if element.gtin_error is None:
         return
-    problem = _wrong_check_digit(element.value) or f"The GTIN {element.value} is not valid"
+    problem = wrong_gtin_check_digit(element.value) or f"The GTIN {element.value} is not valid"
     raise UdiError(f"{problem}: {BY_HAND}")
-
-
-def _wrong_check_digit(gtin: str) -> str | None:
-    expected, got = gs1_standard_check_digit(gtin[:-1]), gtin[-1]
-    return None if str(expected) == got else f"The GTIN check digit is wrong (expected {expected}, got {got})"
-
-
-def gtin_problem(gtin: str) -> str | None:
-    """What is wrong with a GTIN typed by hand (14 digits, as in a UDI), or None when it is right."""
-    if not re.fullmatch(r"[0-9]{14}", gtin):  # not \d, which takes the digits of any script
-        return "A GTIN has 14 digits."
-    wrong = _wrong_check_digit(gtin)
-    return f"{wrong}: check the number on the label." if wrong else None
 
 
 def _date_of(element: GS1ElementString | None) -> date | None:
@@ -366,10 +353,3 @@ def trial_state(started_on: date, planned_end: date, today: date, *, decision: T
         return TrialState.ENDING_THIS_WEEK
     return TrialState.RUNNING
 
-
-def is_trial_success(pain_reduction_percent: int | None, analgesic_reduction_percent: int | None, *,
-                     threshold_percent: int) -> bool:
-    """At least the threshold on either measure (NCD 160.7: 50% less of the target pain or of the analgesics).
-    A measure not recorded counts for nothing."""
-    return any(percent is not None and percent >= threshold_percent
-               for percent in (pain_reduction_percent, analgesic_reduction_percent))

@@ -11,6 +11,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from backoffice.auth.sessions import current_actor
+from backoffice.catalog.device_models import device_model_by_gtin, offered_device_models
+from backoffice.catalog.rules import DeviceKind
+from backoffice.catalog.services import procedure_id_by_code
 from backoffice.core.access import allow
 from backoffice.core.csvexport import Cell, ZonedTime, csv_response
 from backoffice.core.db import utcnow
@@ -28,12 +31,10 @@ from backoffice.core.forms import (
 )
 from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
-from backoffice.devices import rules, services
+from backoffice.devices import pump_refills, rules, services, trials, worklists
 from backoffice.devices.forms import (
     DeviceForm,
-    DeviceModelForm,
     EditDeviceForm,
-    EditDeviceModelForm,
     EriForm,
     ExplantForm,
     RecallForm,
@@ -42,8 +43,8 @@ from backoffice.devices.forms import (
     TrialResultForm,
 )
 from backoffice.devices.models import Device, ScsTrial
-from backoffice.devices.rules import DeviceKind, StatusChangeRefused, UdiError
-from backoffice.devices.services import DeviceNotActive, DeviceSettings
+from backoffice.devices.rules import DeviceSettings, StatusChangeRefused, UdiError
+from backoffice.devices.services import DeviceNotActive
 from backoffice.patients.models import Patient
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
@@ -80,7 +81,7 @@ def _today() -> date:
 @allow(Permission.READ_DEVICES)
 def index() -> str:
     settings = device_settings()
-    overview = services.device_overview(today=_today(), settings=settings, limit=ROWS, recent=20, by=current_actor())
+    overview = worklists.device_overview(today=_today(), settings=settings, limit=ROWS, recent=20, by=current_actor())
     return render_template("devices/index.html", trials=overview.trials, replacements=overview.replacements,
                            recent=overview.recent, settings=settings, today=_today())
 
@@ -91,12 +92,12 @@ def refills() -> str:
     office_id = query_int(request.args, "office")
     settings = device_settings()
     offsets = page_offsets(request.args, ("overdue", "due_soon", "never_refilled"), REFILLS_PER_PAGE)
-    worklist = services.refill_worklist(office_id=office_id, today=_today(), window_days=settings.refill_window_days,
+    worklist = worklists.refill_worklist(office_id=office_id, today=_today(), window_days=settings.refill_window_days,
                                         limit=REFILLS_PER_PAGE, now=utcnow(), by=current_actor(), offsets=offsets)
     query = link_args({"office": office_id, **page_args(offsets, REFILLS_PER_PAGE)})
     return render_template("devices/refills.html", worklist=worklist, office_id=office_id, query=query,
                            offices=practice.office_choices(), settings=settings, today=_today(),
-                           refill_procedure=services.procedure_id_by_code(REFILL_CODE), timedelta=timedelta)
+                           refill_procedure=procedure_id_by_code(REFILL_CODE), timedelta=timedelta)
 
 
 @bp.get("/devices/recall")
@@ -112,7 +113,7 @@ def recall() -> Page:
     if not form.validate():
         return render_template("devices/recall.html", form=form, result=None), 400
     export = request.args.get("export") == "csv"
-    result = services.recall_search(form.to_query(), now=utcnow(), by=current_actor(), export=export)
+    result = worklists.recall_search(form.to_query(), now=utcnow(), by=current_actor(), export=export)
     if export:
         return _recall_csv(result)
     return render_template("devices/recall.html", form=form, result=result, query=form.to_query(),
@@ -123,7 +124,7 @@ RECALL_COLUMNS = ("MRN", "Last name", "First name", "Date of birth", "Phone", "D
                   "GTIN", "Lot", "Serial", "Implanted", "Status", "Next appointment")
 
 
-def _recall_csv(result: services.RecallResult) -> Response:
+def _recall_csv(result: worklists.RecallResult) -> Response:
     rows: list[list[Cell]] = []
     for device in result.devices:
         patient: Patient = device.patient
@@ -148,7 +149,7 @@ def _device_page(device: Device, *, explant_form: ExplantForm | None = None, eri
                  status: int = 200) -> Any:
     return render_template(
         "devices/show.html", device=device, history=services.device_history(device.id),
-        refills=services.refills_of(device.id) if device.kind_enum is DeviceKind.PUMP else [],
+        refills=pump_refills.refills_of(device.id) if device.kind_enum is DeviceKind.PUMP else [],
         explant_form=explant_form or ExplantForm(formdata=None, version=device.version, explanted_on=_today()),
         eri_form=eri_form or EriForm(formdata=None, version=device.version, eri_on=_today()),
         may_work=current_actor().can(Permission.MANAGE_DEVICES), today=_today(),
@@ -157,7 +158,7 @@ def _device_page(device: Device, *, explant_form: ExplantForm | None = None, eri
 
 def _choices_for(form: DeviceForm, patient: Patient, *, editing: Device | None = None) -> None:
     form.device_model_id.choices = choices(((str(m.id), f"{m.manufacturer} {m.model}")
-                                            for m in services.device_models()), blank="Not in the catalog")
+                                            for m in offered_device_models()), blank="Not in the catalog")
     form.physician_id.choices = choices(((str(p.id), p.display_name) for p in practice.list_physicians()),
                                         blank="Not recorded")
     form.appointment_id.choices = choices(
@@ -168,7 +169,7 @@ def _choices_for(form: DeviceForm, patient: Patient, *, editing: Device | None =
                                                     f"{d.implanted_on:%m/%d/%Y}") for d in others),
                                        blank="Nothing (a new implant)")
     form.trial_id.choices = choices(((str(t.id), f"SCS trial from {t.started_on:%m/%d/%Y}")
-                                     for t in services.trials_of_patient(patient.id)), blank="Not a trial")
+                                     for t in trials.trials_of_patient(patient.id)), blank="Not a trial")
 
 
 def _read_udi(form: DeviceForm) -> bool:
@@ -181,7 +182,7 @@ def _read_udi(form: DeviceForm) -> bool:
         return False
     form.gtin.data, form.lot.data, form.serial.data = udi.gtin, udi.lot, udi.serial
     form.expiry.data, form.manufactured.data = udi.expiry, udi.manufactured
-    model = services.model_by_gtin(udi.gtin) if udi.gtin else None
+    model = device_model_by_gtin(udi.gtin) if udi.gtin else None
     if model is not None:
         form.device_model_id.data = str(model.id)
         form.kind.data = model.kind
@@ -327,7 +328,7 @@ def new_refill(device_id: int) -> Page:
     if not form.validate_on_submit():
         return _refill_page(form, device, form_status(form))
     try:
-        refill = services.record_refill(device_id, form.to_entry(), by=actor, now=utcnow(), today=_today(),
+        refill = pump_refills.record_refill(device_id, form.to_entry(), by=actor, now=utcnow(), today=_today(),
                                         settings=settings)
     except FieldErrors as error:
         add_field_errors(form, error.errors)
@@ -360,8 +361,9 @@ def _prefill_refill(form: RefillForm, device: Device, settings: DeviceSettings) 
 
 
 def _refill_page(form: RefillForm, device: Device, status: int = 200) -> Any:
-    recent = services.refills_of(device.id, limit=3)
-    expected = services.expected_residual_for(device, form.refilled_on.data or _today(), recent[0] if recent else None)
+    recent = pump_refills.refills_of(device.id, limit=3)
+    expected = pump_refills.expected_residual_for(device, form.refilled_on.data or _today(),
+                                                  recent[0] if recent else None)
     return render_template("devices/refill.html", form=form, device=device, expected=expected, drugs=DRUGS,
                            refills=recent), status
 
@@ -389,7 +391,7 @@ def new_trial(patient_id: int) -> Page:
         return render_template("devices/trial_new.html", form=form, patient=patient,
                                settings=settings), form_status(form)
     try:
-        trial = services.start_trial(patient_id, form.to_entry(), by=actor, now=utcnow(), today=_today())
+        trial = trials.start_trial(patient_id, form.to_entry(), by=actor, now=utcnow(), today=_today())
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return render_template("devices/trial_new.html", form=form, patient=patient, settings=settings), 400
@@ -407,7 +409,7 @@ def _result_form(found: ScsTrial, form: TrialResultForm) -> TrialResultForm:
 @bp.get("/devices/trials/<int:trial_id>")
 @allow(Permission.READ_DEVICES)
 def trial(trial_id: int) -> Page:
-    found = services.open_trial(trial_id, by=current_actor())
+    found = trials.open_trial(trial_id, by=current_actor())
     return _trial_page(found, _result_form(found, TrialResultForm.for_record(found)))
 
 
@@ -415,18 +417,18 @@ def trial(trial_id: int) -> Page:
 @allow(Permission.MANAGE_DEVICES)
 def record_trial_result(trial_id: int) -> Page:
     actor = current_actor()
-    found = services.get_trial(trial_id, by=actor)
+    found = trials.get_trial(trial_id, by=actor)
     form = _result_form(found, TrialResultForm())
     if not form.validate_on_submit():
         return _trial_page(found, form, form_status(form))
     try:
-        services.record_trial_result(trial_id, form.to_result(), expected_version=form.version.data or 0, by=actor,
+        trials.record_trial_result(trial_id, form.to_result(), expected_version=form.version.data or 0, by=actor,
                                      now=utcnow(), today=_today())
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return _trial_page(found, form, 400)
     except StaleEdit as stale:
-        current = services.get_trial(trial_id, by=actor)
+        current = trials.get_trial(trial_id, by=actor)
         merged = merge_stale_edit(form, _result_form(current, TrialResultForm.for_record(current)), stale)
         return _trial_page(current, merged, 409)
     flash("Trial result saved.", "success")
@@ -437,51 +439,7 @@ def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> An
     settings = device_settings()
     state = rules.trial_state(found.started_on, found.planned_end_on, _today(), decision=found.decision_enum,
                               overdue_days=settings.trial_overdue_days)
-    return render_template("devices/trial.html", trial=found, form=form, leads=services.trial_leads(found.id),
+    return render_template("devices/trial.html", trial=found, form=form, leads=trials.trial_leads(found.id),
                            state=state, may_work=current_actor().can(Permission.MANAGE_DEVICES),
                            day_count=(min(_today(), found.decided_on or _today()) - found.started_on).days,
                            next_week=_today() + timedelta(days=7)), status
-
-
-# The device model catalog (admin).
-
-@bp.get("/admin/device-models")
-@allow(Permission.ADMINISTER_PRACTICE)
-def catalog() -> str:
-    return render_template("devices/catalog.html", models=services.catalog_models())
-
-
-@bp.route("/admin/device-models/new", methods=["GET", "POST"])
-@allow(Permission.ADMINISTER_PRACTICE)
-def new_device_model() -> Page:
-    form = DeviceModelForm()
-    if not form.validate_on_submit():
-        return render_template("devices/model_form.html", form=form, device_model=None), form_status(form)
-    try:
-        device_model = services.add_device_model(form.to_data(), by=current_actor(), now=utcnow())
-    except FieldErrors as error:
-        add_field_errors(form, error.errors)
-        return render_template("devices/model_form.html", form=form, device_model=None), 400
-    flash(f"Added {device_model.manufacturer} {device_model.model} to the catalog.", "success")
-    return redirect(url_for("devices.catalog"))
-
-
-@bp.route("/admin/device-models/<int:device_model_id>", methods=["GET", "POST"])
-@allow(Permission.ADMINISTER_PRACTICE)
-def edit_device_model(device_model_id: int) -> Page:
-    device_model = services.get_device_model(device_model_id)
-    form = EditDeviceModelForm.for_record(device_model) if request.method == "GET" else EditDeviceModelForm()
-    if not form.validate_on_submit():
-        return render_template("devices/model_form.html", form=form, device_model=device_model), form_status(form)
-    try:
-        services.update_device_model(device_model_id, form.to_data(), expected_version=form.version.data or 0,
-                                     by=current_actor(), now=utcnow())
-    except FieldErrors as error:
-        add_field_errors(form, error.errors)
-        return render_template("devices/model_form.html", form=form, device_model=device_model), 400
-    except StaleEdit as stale:
-        current = services.get_device_model(device_model_id)
-        form = merge_stale_edit(form, EditDeviceModelForm.for_record(current), stale)
-        return render_template("devices/model_form.html", form=form, device_model=current), 409
-    flash(f"Saved {form.manufacturer.data} {form.model.data}.", "success")
-    return redirect(url_for("devices.catalog"))

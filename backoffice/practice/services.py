@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -394,9 +393,3 @@ def remove_leave(physician_id: int, leave_id: int, *, by: Actor) -> None:
         if leave is None or leave.physician_id != physician_id:
             raise NotFound("leave", leave_id)
         db.session.delete(leave)
-
-
-def active_rooms(office_ids: Sequence[int]) -> list[Room]:
-    return list(db.session.scalars(
-        select(Room).where(Room.office_id.in_(office_ids), Room.active.is_(True))
-        .order_by(Room.office_id, Room.name)))

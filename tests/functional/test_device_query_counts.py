@@ -24,15 +24,18 @@ from markupsafe import escape
 from sqlalchemy import func, insert, select, text
 
 from backoffice.auth.models import User
-from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.models import DeviceModel, ProcedureType
+from backoffice.catalog.rules import DeviceKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import utcnow
 from backoffice.core.extensions import db
 from backoffice.core.timefmt import practice_today
-from backoffice.devices import rules, services
-from backoffice.devices.models import Device, DeviceModel, DeviceStatusChange, PumpRefill, ScsTrial
-from backoffice.devices.rules import DeviceKind, DeviceStatus, TrialDecision
-from backoffice.devices.services import DeviceEntry, DeviceSettings, RefillEntry, TrialEntry
+from backoffice.devices import pump_refills, rules, services, trials
+from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
+from backoffice.devices.pump_refills import RefillEntry
+from backoffice.devices.rules import DeviceSettings, DeviceStatus, TrialDecision
+from backoffice.devices.services import DeviceEntry
+from backoffice.devices.trials import TrialEntry
 from backoffice.patients.models import Patient
 from backoffice.patients.rules import mrn_from_number, name_key
 from backoffice.practice.models import Office, Physician, Room
@@ -99,7 +102,7 @@ def implant(patient: Patient, name: str, on: date, *, lot: str, serial: str, tod
 
 
 def refill(device: Device, on: date, office_id: int, today: date) -> None:
-    services.record_refill(device.id, RefillEntry(
+    pump_refills.record_refill(device.id, RefillEntry(
         refilled_on=on, office_id=office_id, drug="Morphine", concentration_mg_ml=Decimal(10),
         daily_dose_mg=Decimal(5), withdrawn_ml=Decimal("2.5"), added_ml=Decimal(40), alarm_ml=SETTINGS.alarm_ml,
         stability_days=SETTINGS.stability_days, margin_days=SETTINGS.margin_days), by=NURSE, now=utcnow(),
@@ -107,7 +110,7 @@ def refill(device: Device, on: date, office_id: int, today: date) -> None:
 
 
 def trial(patient: Patient, started: date, ends: date, physician_id: int, today: date) -> None:
-    found = services.start_trial(patient.id, TrialEntry(started_on=started, planned_end_on=ends,
+    found = trials.start_trial(patient.id, TrialEntry(started_on=started, planned_end_on=ends,
                                                         physician_id=physician_id, office_id=1),
                                  by=NURSE, now=utcnow(), today=today)
     for side in ("L", "R"):

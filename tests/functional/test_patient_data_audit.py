@@ -73,8 +73,8 @@ SHOWS_NO_PATIENT_DATA = {
         "auth.users", "auth.new_user", "auth.edit_user", "practice.offices", "practice.new_office",
         "practice.office", "practice.new_room", "practice.room", "practice.physicians", "practice.new_physician",
         "practice.physician", "catalog.index", "catalog.new_procedure_type",
-        "catalog.edit_procedure_type", "devices.catalog", "devices.new_device_model",
-        "devices.edit_device_model")},
+        "catalog.edit_procedure_type", "catalog.device_models", "catalog.new_device_model",
+        "catalog.edit_device_model")},
 }
 
 

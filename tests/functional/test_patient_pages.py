@@ -141,10 +141,10 @@ def test_no_patient_data_travels_in_the_session_cookie(app, signed_in):
 def test_the_patient_page_sends_the_same_twelve_queries_however_long_the_course(app, signed_in, one_device):
     from datetime import date, timedelta
 
+    from backoffice.catalog.rules import DeviceKind
     from backoffice.core.actor import Actor
     from backoffice.core.db import utcnow
     from backoffice.devices import services as devices
-    from backoffice.devices.rules import DeviceKind
     from tests.integration.course_helpers import done
 
     nurse = signed_in("nurse")

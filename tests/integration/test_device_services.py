@@ -11,15 +11,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from backoffice.catalog.rules import DeviceKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, StaleEdit
 from backoffice.core.extensions import db
-from backoffice.devices import services
+from backoffice.devices import pump_refills, services, trials, worklists
 from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
-from backoffice.devices.rules import DeviceKind, TrialDecision
-from backoffice.devices.services import DeviceEntry, DeviceSettings, RefillEntry, TrialEntry, TrialResult
+from backoffice.devices.pump_refills import RefillEntry
+from backoffice.devices.rules import DeviceSettings, TrialDecision
+from backoffice.devices.services import DeviceEntry
+from backoffice.devices.trials import TrialEntry, TrialResult
 from backoffice.patients.models import Patient
+from backoffice.scheduling.models import Appointment
 
 from .helpers import audit_rows, count
 from .scheduling_helpers import office, patients, physician
@@ -59,7 +63,7 @@ def add(patient: Patient, device: DeviceEntry | None = None, *, replaces_id: int
 
 def refill(device: Device, on: date, *, withdrawn: str = "2", office_id: int | None = None) -> PumpRefill:
     """Morphine 10 mg/mL at 5 mg a day (0.5 mL a day), filled to 40 mL: due again 69 days later."""
-    return services.record_refill(device.id, RefillEntry(
+    return pump_refills.record_refill(device.id, RefillEntry(
         refilled_on=on, office_id=office_id or office("annapolis").id, drug="Morphine",
         concentration_mg_ml=Decimal(10), daily_dose_mg=Decimal(5), withdrawn_ml=Decimal(withdrawn),
         added_ml=Decimal(40), alarm_ml=SETTINGS.alarm_ml, stability_days=SETTINGS.stability_days,
@@ -72,7 +76,7 @@ def explant(device: Device, on: date = TODAY) -> Device:
 
 
 def start(patient: Patient, started: date, ends: date, *, leads: bool = True) -> ScsTrial:
-    trial = services.start_trial(patient.id, TrialEntry(
+    trial = trials.start_trial(patient.id, TrialEntry(
         started_on=started, planned_end_on=ends, physician_id=physician("Reyes").id,
         office_id=office("annapolis").id), by=NURSE, now=utcnow(), today=TODAY)
     for side in ("L", "R") if leads else ():
@@ -174,13 +178,13 @@ def test_replacement_planning_lists_pumps_and_generators_past_six_and_a_half_yea
     services.record_eri(young.id, on=TODAY - timedelta(days=3), expected_version=young.version, by=NURSE,
                         now=utcnow(), today=TODAY, settings=SETTINGS)
 
-    rows = services.replacement_planning(today=TODAY, settings=SETTINGS, limit=100, by=NURSE)
+    rows = worklists.replacement_planning(today=TODAY, settings=SETTINGS, limit=100, by=NURSE)
     # The one with a replacement date first, then the longest in service.
     assert [row.device.id for row in rows] == [young.id, due_generator.id, due_pump.id]
     assert rows[0].reason == f"replacement indicator since {TODAY - timedelta(days=3):%m/%d/%Y}"
     assert rows[0].due_on == TODAY - timedelta(days=3) + timedelta(days=90)
     assert rows[2].years == pytest.approx(6.5, abs=0.01) and rows[2].reason.endswith("years in service")
-    assert services.replacement_planning(today=TODAY, settings=SETTINGS, limit=100, by=MANAGER) == []
+    assert worklists.replacement_planning(today=TODAY, settings=SETTINGS, limit=100, by=MANAGER) == []
 
 
 # Pump refills.
@@ -219,7 +223,7 @@ def test_the_refill_worklist_lists_overdue_and_due_pumps_per_office_and_not_expl
     never = add(p[4], entry(serial="never"))
 
     def worklist(office_id: int | None) -> tuple[list[int], list[int], list[int]]:
-        found = services.refill_worklist(office_id=office_id, today=TODAY, window_days=SETTINGS.refill_window_days,
+        found = worklists.refill_worklist(office_id=office_id, today=TODAY, window_days=SETTINGS.refill_window_days,
                                          limit=100, now=utcnow(), by=NURSE)
         return ([d.id for d in found.overdue], [d.id for d in found.due_soon], [d.id for d in found.never_refilled])
 
@@ -237,7 +241,7 @@ def test_the_refill_worklist_lists_pumps_due_soon_even_when_more_are_overdue_tha
         refill(add(patient, entry(serial=f"late{number}")), TODAY - timedelta(days=80 + number))
     due = add(p[4], entry(serial="due"))
     refill(due, TODAY - timedelta(days=62))
-    found = services.refill_worklist(office_id=None, today=TODAY, window_days=SETTINGS.refill_window_days, limit=3,
+    found = worklists.refill_worklist(office_id=None, today=TODAY, window_days=SETTINGS.refill_window_days, limit=3,
                                      now=utcnow(), by=NURSE)
     assert len(found.overdue) == 3
     assert [d.id for d in found.due_soon] == [due.id]
@@ -249,11 +253,11 @@ def test_the_refill_worklist_lists_pumps_due_soon_even_when_more_are_overdue_tha
 def test_a_failed_trial_explants_its_leads():
     patient = patients()[0]
     trial = start(patient, TODAY - timedelta(days=7), TODAY)
-    decided = services.record_trial_result(trial.id, TrialResult(
+    decided = trials.record_trial_result(trial.id, TrialResult(
         pain_reduction_percent=20, analgesic_reduction_percent=None, decision=TrialDecision.FAILED,
         decided_on=TODAY), expected_version=trial.version, by=PHYSICIAN, now=utcnow(), today=TODAY)
     assert (decided.decision, decided.decided_on) == ("failed", TODAY)
-    leads = services.trial_leads(trial.id)
+    leads = trials.trial_leads(trial.id)
     assert [(lead.status, lead.explanted_on, lead.explant_reason) for lead in leads] == [
         ("explanted", TODAY, "Trial ended")] * 2
     assert [history(lead)[-1][:2] for lead in leads] == [("trial", "explanted")] * 2
@@ -262,26 +266,26 @@ def test_a_failed_trial_explants_its_leads():
 def test_a_trial_decided_for_implant_links_the_implant_appointment(one_appointment):
     patient = patients()[0]
     trial = start(patient, TODAY - timedelta(days=7), TODAY)
-    decided = services.record_trial_result(trial.id, TrialResult(
+    decided = trials.record_trial_result(trial.id, TrialResult(
         pain_reduction_percent=65, analgesic_reduction_percent=50, decision=TrialDecision.IMPLANT,
         decided_on=TODAY, implant_appointment_id=one_appointment), expected_version=trial.version, by=PHYSICIAN,
         now=utcnow(), today=TODAY)
     assert (decided.decision, decided.implant_appointment_id) == ("implant", one_appointment)
-    assert decided.implant_appointment is not None and decided.implant_appointment.patient_id == patient.id
+    assert db.session.get(Appointment, decided.implant_appointment_id).patient_id == patient.id
     # The decision ends the trial: its temporary leads come out.
-    assert {lead.status for lead in services.trial_leads(trial.id)} == {"explanted"}
+    assert {lead.status for lead in trials.trial_leads(trial.id)} == {"explanted"}
 
 
 def test_refuses_to_link_another_patients_appointment_as_the_implant(one_appointment):
     trial = start(patients()[1], TODAY - timedelta(days=7), TODAY)
     with pytest.raises(FieldErrors) as refused:
-        services.record_trial_result(trial.id, TrialResult(
+        trials.record_trial_result(trial.id, TrialResult(
             pain_reduction_percent=65, analgesic_reduction_percent=None, decision=TrialDecision.IMPLANT,
             decided_on=TODAY, implant_appointment_id=one_appointment), expected_version=trial.version,
             by=PHYSICIAN, now=utcnow(), today=TODAY)
     assert set(refused.value.errors) == {"implant_appointment_id"}
     assert db.session.get(ScsTrial, trial.id).decision is None
-    assert {lead.status for lead in services.trial_leads(trial.id)} == {"trial"}
+    assert {lead.status for lead in trials.trial_leads(trial.id)} == {"trial"}
 
 
 def test_trial_lists_put_trials_ending_this_week_awaiting_a_decision_and_running_over_ten_days():
@@ -292,17 +296,17 @@ def test_trial_lists_put_trials_ending_this_week_awaiting_a_decision_and_running
     too_long = start(p[3], TODAY - timedelta(days=11), TODAY - timedelta(days=4), leads=False)
     running = start(p[4], TODAY, TODAY + timedelta(days=10), leads=False)
     decided = start(p[5], TODAY - timedelta(days=12), TODAY - timedelta(days=5), leads=False)
-    services.record_trial_result(decided.id, TrialResult(
+    trials.record_trial_result(decided.id, TrialResult(
         pain_reduction_percent=10, analgesic_reduction_percent=None, decision=TrialDecision.FAILED,
         decided_on=TODAY - timedelta(days=5)), expected_version=decided.version, by=PHYSICIAN, now=utcnow(),
         today=TODAY)
 
-    lists = services.trial_lists(today=TODAY, settings=SETTINGS, by=NURSE)
+    lists = worklists.trial_lists(today=TODAY, settings=SETTINGS, by=NURSE)
     assert [t.id for t in lists.ending_this_week] == [ending.id]
     assert [t.id for t in lists.awaiting_decision] == [awaiting.id, on_the_day.id]
     assert [t.id for t in lists.overdue] == [too_long.id]
     assert [t.id for t in lists.running] == [running.id]
-    tighter = services.trial_lists(today=TODAY, settings=replace(SETTINGS, trial_overdue_days=7), by=NURSE)
+    tighter = worklists.trial_lists(today=TODAY, settings=replace(SETTINGS, trial_overdue_days=7), by=NURSE)
     assert [t.id for t in tighter.overdue] == [too_long.id, awaiting.id]  # by planned end
 
 
@@ -320,7 +324,7 @@ def test_a_recall_search_by_lot_lists_exactly_the_patients_with_an_active_device
     add(p[4], entry(lot="NEW2", serial="F", implanted_on=TODAY), replaces_id=old.id)
     add(p[5], entry(lot="RC2", serial="G"))
 
-    result = services.recall_search(services.RecallQuery(lot="RC1"), now=utcnow(), by=MANAGER)
+    result = worklists.recall_search(worklists.RecallQuery(lot="RC1"), now=utcnow(), by=MANAGER)
     assert sorted(d.id for d in result.devices) == sorted([pump.id, generator.id, lead.id])
     assert {d.patient_id for d in result.devices} == {p[0].id, p[1].id, p[2].id}
     [event] = audit_rows(entity_type="device_recall")
@@ -328,14 +332,14 @@ def test_a_recall_search_by_lot_lists_exactly_the_patients_with_an_active_device
     assert event.subject == "lot RC1: 3 devices"
     assert sorted(event.details["devices"]) == sorted([pump.id, generator.id, lead.id])
 
-    services.recall_search(services.RecallQuery(lot="RC1"), now=utcnow(), by=MANAGER, export=True)
+    worklists.recall_search(worklists.RecallQuery(lot="RC1"), now=utcnow(), by=MANAGER, export=True)
     assert [e.action for e in audit_rows(entity_type="device_recall")] == ["search", "export"]
 
 
 def test_a_recall_search_by_someone_without_access_finds_nothing_and_is_not_audited():
     add(patients()[0], entry(lot="RC1"))
     scheduler = Actor(1, "scheduler", frozenset({"scheduler"}))
-    assert services.recall_search(services.RecallQuery(lot="RC1"), now=utcnow(), by=scheduler).devices == []
+    assert worklists.recall_search(worklists.RecallQuery(lot="RC1"), now=utcnow(), by=scheduler).devices == []
     assert audit_rows(entity_type="device_recall") == []
 
 

@@ -8,8 +8,8 @@ from itertools import product
 
 import pytest
 
+from backoffice.catalog.rules import DeviceKind, gtin_problem
 from backoffice.devices.rules import (
-    DeviceKind,
     DeviceStatus,
     RefillCheck,
     RefillPlan,
@@ -22,9 +22,7 @@ from backoffice.devices.rules import (
     check_status_change,
     daily_volume,
     expected_residual,
-    gtin_problem,
     is_due_for_replacement_planning,
-    is_trial_success,
     parse_udi,
     plan_next_refill,
     planned_trial_end,
@@ -353,12 +351,3 @@ def test_a_trial_runs_ends_awaits_a_decision_and_is_flagged_after_ten_days(
     planned_end = planned_trial_end(START, trial_days=trial_days)
     assert trial_state(START, planned_end, START + timedelta(days=day), decision=decision,
                        overdue_days=10) is state
-
-
-@pytest.mark.parametrize("pain, analgesics, success", [
-    (50, None, True), (49, None, False), (None, 50, True), (None, 49, False), (49, 50, True), (30, 20, False),
-    (None, None, False), (100, 0, True),
-])
-def test_a_trial_succeeds_with_half_the_pain_or_half_the_analgesics_gone(
-        pain: int | None, analgesics: int | None, success: bool) -> None:
-    assert is_trial_success(pain, analgesics, threshold_percent=50) is success
