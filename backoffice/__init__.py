@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = DatabaseIdConverter
     app.url_map.converters["default"] = app.url_map.converters["string"] = PathTextConverter
     _register_blueprints(app)
+    _connect_subscribers()
 
     from backoffice import cli, errorpages, templating
     errorpages.init_app(app)
@@ -120,6 +121,12 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (core_bp, auth_bp, practice_bp, catalog_bp, procedures_bp, patients_bp, scheduling_bp, devices_bp,
                       auditlog_bp, idle_bp):
         app.register_blueprint(blueprint)
+
+
+def _connect_subscribers() -> None:
+    """Import the modules that subscribe to lower packages' events, booking checks and pages
+    (docs/architecture.md lists them): a module never imported never subscribes."""
+    from backoffice.procedures import appointment_page, booking_checks, followups  # noqa: F401
 
 
 class _RedactQueryStrings(logging.Filter):
