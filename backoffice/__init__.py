@@ -107,9 +107,11 @@ def _no_store(response: Response) -> Response:
 
 
 def _connect_subscribers() -> None:
-    """Higher packages react to lower ones through signals (core.events, core.pages): their
-    handlers subscribe when their modules are imported, here, whatever pages a process serves."""
+    """Higher packages react to lower ones through signals (domain events, booking checks, page
+    sections, questions; docs/architecture.md lists them): their handlers subscribe when their
+    modules are imported, here, whatever pages a process serves."""
     from backoffice.devices import patient_page as devices_on_patient_page  # noqa: F401
+    from backoffice.procedures import appointment_page, booking_checks, followups  # noqa: F401
     from backoffice.procedures import patient_page as course_on_patient_page  # noqa: F401
     from backoffice.scheduling import closures as bookings_on_closed_days  # noqa: F401
     from backoffice.scheduling import patient_page as appointments_on_patient_page  # noqa: F401

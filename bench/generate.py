@@ -72,8 +72,8 @@ from backoffice.procedures import candidacy
 from backoffice.procedures import rules as procedure_rules
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
+from backoffice.scheduling import rule_inputs as scheduling
 from backoffice.scheduling import rules as scheduling_rules
-from backoffice.scheduling import services as scheduling
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUSES, CancelReason, OfficeSpec, PhysicianSpec, RoomSpec, Status
 

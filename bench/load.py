@@ -48,7 +48,7 @@ from backoffice.core.extensions import db
 from backoffice.demo import ACCOUNTS
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
-from backoffice.scheduling import services as scheduling
+from backoffice.scheduling import availability as scheduling
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Limits
 from bench.generate import SMALL, generate
 

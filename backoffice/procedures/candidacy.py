@@ -210,10 +210,12 @@ def _histories(today: date, patient_ids: list[int] | None) -> Histories:
     return found
 
 
-def candidacies_for_patient(patient_id: int, *, today: date) -> list[Candidacy]:
-    """What the rules say about one patient today (three queries)."""
+def candidacies_for_patient(patient_id: int, *, today: date, leaving_out: int | None = None) -> list[Candidacy]:
+    """What the rules say about one patient today (three queries), as if appointment `leaving_out`
+    (one being moved) were not booked."""
     history = _histories(today, [patient_id])
-    return candidacy_rules.assess([done.procedure for done in history.done], history.outcomes.get(patient_id, []),
+    procedures = [done.procedure for done in history.done if done.procedure.appointment_id != leaving_out]
+    return candidacy_rules.assess(procedures, history.outcomes.get(patient_id, []),
                         thresholds=load_thresholds(), limits=rule_catalog().limits, today=today,
                         psych_cleared_on=history.psych_cleared_on.get(patient_id))
 

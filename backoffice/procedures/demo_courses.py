@@ -28,7 +28,7 @@ from backoffice.practice.models import Office
 from backoffice.procedures.followups import OutcomeEntry, create_follow_ups, outcome_columns
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, FollowUpStatus, PlanDecision, ReliefUnit
-from backoffice.scheduling import services
+from backoffice.scheduling.availability import find_next_available
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Limits, Status
 
@@ -171,9 +171,10 @@ def _tell(patient_id: int, steps: tuple[Step, ...], psych_days_ago: int | None, 
         if procedure is None:
             continue
         earliest = datetime.combine(today - timedelta(days=step.days_ago), time(7, 0), zone).astimezone(UTC)
-        slots = services.find_next_available(
+        slots = find_next_available(
             procedure.id, physician_id=physician_id, earliest=earliest, now=earliest - timedelta(days=1),
-            limits=Limits(), count=1, days=10, patient_id=patient_id, region=step.region, side=step.side)
+            limits=Limits(), count=1, days=10, patient_id=patient_id, region=step.region, side=step.side,
+            apply_booking_checks=False)  # a story's procedures were decided on, as if overridden
         if not slots or slots[0].start + _duration(procedure) > now:
             continue
         slot = slots[0]

@@ -1,5 +1,6 @@
 """Follow-ups and outcomes. Each public function is one user action and one transaction, except
-`create_follow_ups`, which runs inside the transaction that completes an appointment."""
+`create_follow_ups` and its handler of `AppointmentCompleted`, which run inside the transaction
+that completes an appointment."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from backoffice.catalog.rules import parse_follow_ups
 from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
 from backoffice.core.errors import FieldErrors, NotFound
+from backoffice.core.events import subscribe
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
@@ -28,6 +30,7 @@ from backoffice.practice.rules import physician_short_name
 from backoffice.procedures import rules
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
+from backoffice.scheduling.events import AppointmentCompleted
 from backoffice.scheduling.models import Appointment
 
 
@@ -52,7 +55,7 @@ class OutcomeEntry:
 
 def create_follow_ups(appointment: Appointment, by: Actor, now: datetime) -> list[FollowUp]:
     """The follow-ups the procedure's catalog entry calls for, due after the appointment's end,
-    with its physician responsible. Called by the service that completes the appointment."""
+    with its physician responsible."""
     offsets = parse_follow_ups(appointment.procedure_type.follow_ups)
     created = [FollowUp(appointment_id=appointment.id, patient_id=appointment.patient_id,
                         physician_id=appointment.physician_id, office_id=appointment.office_id,
@@ -60,6 +63,16 @@ def create_follow_ups(appointment: Appointment, by: Actor, now: datetime) -> lis
                for offset, due in rules.follow_ups_due(appointment.ends_at, offsets)]
     db.session.add_all(created)
     return created
+
+
+@subscribe(AppointmentCompleted)
+def create_follow_ups_when_completed(event: AppointmentCompleted) -> None:
+    """A procedure done: its follow-ups, in the transaction that completed it. The appointment is
+    the one the completing service holds (no query)."""
+    appointment = db.session.get(Appointment, event.appointment_id)
+    if appointment is None:
+        raise NotFound("appointment", event.appointment_id)
+    create_follow_ups(appointment, event.by, event.at)
 
 
 # Reading.

@@ -1,6 +1,6 @@
 """Demo appointments: four weeks back and two weeks ahead, placed by the booking rules.
 
-Every appointment passes `rules.slot_problems` against those placed before it (rooms with
+Every appointment passes `slot_rules.slot_problems` against those placed before it (rooms with
 turnover, physicians with travel, patients, frequency limits), so the demo calendar is one the
 app itself could have booked. Past ones are mostly completed, with some no-shows and
 cancellations; today's move along the day's flow; future ones are scheduled or confirmed.
@@ -22,9 +22,10 @@ from backoffice.core.db import transaction
 from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Room
-from backoffice.scheduling import rules, services
+from backoffice.scheduling import rule_inputs, rules, slot_rules
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import Booked, BusyIndex, CancelReason, Limits, PriorProcedure, SlotRequest, Status
+from backoffice.scheduling.rules import Booked, CancelReason, Limits, PriorProcedure, SlotRequest, Status
+from backoffice.scheduling.slot_rules import BusyIndex
 
 ACTOR = Actor.system("demo-data")
 SEED = 2026
@@ -45,11 +46,11 @@ def load(now: datetime) -> int:
     patient_ids = list(db.session.scalars(select(Patient.id).order_by(Patient.id)))
     if not offices or not patient_ids or not procedures:
         return 0
-    office_specs = {o.id: services.office_spec(o) for o in db.session.scalars(services.offices_query()).unique()}
-    rooms = sorted((services.room_spec(room) for room in db.session.scalars(select(Room).where(Room.active.is_(True)))),
-                   key=lambda r: (len(r.capabilities), r.name))
-    physicians = [services.physician_spec(p) for p in db.session.scalars(services.physicians_query()).unique()]
-    specs = {code: services.procedure_spec(p) for code, p in procedures.items() if code in MIX}
+    office_specs = {o.id: rule_inputs.office_spec(o) for o in db.session.scalars(rule_inputs.offices_query()).unique()}
+    in_use = db.session.scalars(select(Room).where(Room.active.is_(True)))
+    rooms = sorted((rule_inputs.room_spec(room) for room in in_use), key=lambda r: (len(r.capabilities), r.name))
+    physicians = [rule_inputs.physician_spec(p) for p in db.session.scalars(rule_inputs.physicians_query()).unique()]
+    specs = {code: rule_inputs.procedure_spec(p) for code, p in procedures.items() if code in MIX}
     codes = [code for code in MIX if code in specs]
     weights = [MIX[code] for code in codes]
     placed: list[Booked] = []
@@ -100,7 +101,7 @@ def _try_place(spec: rules.ProcedureSpec, office: rules.OfficeSpec, rooms: list[
     for room in (r for r in rooms if r.office_id == office.id):
         request = SlotRequest(spec, office, room, physician, start, patient_id, region, side, levels)
         # Judged as if booked the day before, so that past days can be filled too.
-        if not rules.slot_problems(request, busy, now=start - timedelta(days=1), limits=Limits(), history=history):
+        if not slot_rules.slot_problems(request, busy, now=start - timedelta(days=1), limits=Limits(), history=history):
             item = Booked(0, office.id, room.id, physician.id, patient_id, request.start, request.end,
                           request.blocked_until, spec.label, physician.name, room.name, office.name,
                           office.timezone)

@@ -10,7 +10,8 @@ from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
 from backoffice.catalog.rules import Region, Side
 from backoffice.core.forms import VersionedForm, choices, date_field, text, time_field
-from backoffice.scheduling.rules import CancelReason, PartOfDay, Status
+from backoffice.scheduling.availability_rules import PartOfDay
+from backoffice.scheduling.rules import CancelReason, Status
 from backoffice.scheduling.services import BookingRequest, Move
 
 REGIONS = choices(((r.value, r.value.capitalize()) for r in Region), blank="—")

@@ -1,4 +1,10 @@
-"""Scheduling actions. Each public function is one user action and one transaction.
+"""Scheduling actions: book, move (reschedule), cancel, and move an appointment along the day's
+flow. Each public function is one user action and one transaction, and publishes what happened
+(`scheduling.events`) inside it. Reading an appointment is in `queries`, next available in
+`availability`.
+
+A booking and a move ask the same checks (`_problems`): the slot rules, then the booking checks
+packages above scheduling registered (`booking_checks`); the next-available search applies both.
 
 Double bookings are kept out three times over: the rules check what is booked (and say what is
 in the way); on SQLite the check and the insert run inside one BEGIN IMMEDIATE transaction, so
@@ -10,45 +16,56 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, SQLColumnExpression, literal, literal_column, or_, select, true, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy import true
 
 from backoffice.audit.trail import record_event
 from backoffice.auth.editing import ensure_current, mark_changed, stamps
 from backoffice.catalog.models import ProcedureType
-from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
-from backoffice.core.errors import ConcurrentChange, DomainError, FieldErrors, NotFound, Refused
+from backoffice.core.errors import ConcurrentChange, DomainError, FieldErrors, Refused
+from backoffice.core.events import publish
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
-from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
-from backoffice.practice.rules import WorkBlock, physician_short_name
-from backoffice.procedures import candidacy
-from backoffice.procedures.followups import create_follow_ups
-from backoffice.scheduling import rules
+from backoffice.practice.models import Office, Physician, Room
+from backoffice.scheduling import booking_checks, rules, slot_rules
+from backoffice.scheduling.availability import find_next_available
+from backoffice.scheduling.availability_rules import Slot
+from backoffice.scheduling.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentCompleted,
+    AppointmentMoved,
+    AppointmentStatusChanged,
+)
 from backoffice.scheduling.models import Appointment
+from backoffice.scheduling.queries import get_appointment
+from backoffice.scheduling.rule_inputs import (
+    busy_and_history,
+    office_spec,
+    offices_query,
+    physician_spec,
+    physicians_query,
+    procedure_spec,
+    room_spec,
+)
 from backoffice.scheduling.rules import (
-    ACTIVE_STATUS_VALUES,
-    Booked,
-    BusyIndex,
     CancelReason,
     Limits,
     OfficeSpec,
     PhysicianSpec,
-    PriorProcedure,
     Problem,
     ProcedureSpec,
     RoomSpec,
-    Slot,
     SlotRequest,
     Status,
 )
+from backoffice.scheduling.slot_rules import BusyIndex
 
 ALTERNATIVES = 3
 
@@ -107,145 +124,7 @@ class StatusRefused(DomainError):
     pass
 
 
-# Specs: the rules' view of the practice.
-
-def procedure_spec(procedure: ProcedureType) -> ProcedureSpec:
-    return ProcedureSpec(
-        id=procedure.id, name=procedure.name, code=procedure.code,
-        duration=timedelta(minutes=procedure.duration_minutes),
-        turnover=timedelta(minutes=procedure.turnover_minutes), needs=procedure.capabilities,
-        asks_region=procedure.asks_region, asks_side=procedure.asks_side,
-        asks_levels=procedure.asks_levels, max_levels=procedure.max_levels,
-        frequency_group=procedure.frequency_group, max_per_year=procedure.max_per_year,
-        min_days_between=procedure.min_days_between, interval_scope=procedure.interval_scope,
-        active=procedure.active, kind=procedure.kind)
-
-
-def office_spec(office: Office) -> OfficeSpec:
-    return OfficeSpec(office.id, office.name, office.timezone,
-                      {row.weekday: (row.opens, row.closes) for row in office.hours},
-                      {closure.day: closure.reason for closure in office.closures}, office.active)
-
-
-def room_spec(room: Room) -> RoomSpec:
-    return RoomSpec(room.id, room.office_id, room.name, room.capabilities, room.active)
-
-
-def physician_spec(physician: Physician) -> PhysicianSpec:
-    blocks = tuple(WorkBlock(b.weekday, b.starts, b.ends, b.office_id, b.effective_from, b.effective_until)
-                   for b in physician.schedules)
-    leave = tuple(rules.Leave(item.first_day, item.last_day, item.reason) for item in physician.leaves)
-    return PhysicianSpec(physician.id, physician.short_name, blocks, leave, physician.active)
-
-
-def offices_query(from_day: date | None = None) -> Select[Office]:
-    """Offices with their hours and closed days in one query (read the result with .unique()):
-    the closed days from `from_day` on when given, as years of past ones would multiply the rows."""
-    closures = Office.closures.and_(OfficeClosure.day >= from_day) if from_day else Office.closures
-    return select(Office).options(joinedload(Office.hours), joinedload(closures))
-
-
-def physicians_query(from_day: date | None = None) -> Select[Physician]:
-    """Physicians with their schedules and leave in one query (read with .unique()): the leave
-    that has not ended before `from_day` when given."""
-    leaves = Physician.leaves.and_(PhysicianLeave.last_day >= from_day) if from_day else Physician.leaves
-    return select(Physician).options(joinedload(Physician.schedules), joinedload(leaves))
-
-
-def _with_labels(query: Select[Appointment]) -> Select[Appointment]:
-    return query.options(joinedload(Appointment.procedure_type), joinedload(Appointment.physician),
-                         joinedload(Appointment.room), joinedload(Appointment.office))
-
-
-LONGEST_BOOKING = timedelta(days=1)  # no procedure with its turnover holds a room longer
-AppointmentRows = Select[*tuple[Any, ...]]
-
-
-def _appointment_rows() -> AppointmentRows:
-    """Appointments as plain rows with the names the rules quote, not ORM objects: two months of a
-    practice's bookings are a thousand or more."""
-    return (select(Appointment.id, Appointment.office_id, Appointment.room_id, Appointment.physician_id,
-                   Appointment.patient_id, Appointment.starts_at, Appointment.ends_at, Appointment.blocked_until,
-                   Appointment.status, Appointment.region, Appointment.side, ProcedureType.frequency_group,
-                   ProcedureType.name.label("procedure"), Physician.last_name.label("physician"),
-                   Room.name.label("room"), Office.name.label("office"), Office.timezone)
-            .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-            .join(Physician, Appointment.physician_id == Physician.id)
-            .join(Room, Appointment.room_id == Room.id).join(Office, Appointment.office_id == Office.id))
-
-
-def _active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
-                  physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = (),
-                  by_start: bool = False) -> AppointmentRows | None:
-    """Active appointments touching [start, end) of these rooms, physicians or patients (None
-    when no one is named), ordered `by_start` for a reader that stops early."""
-    columns: tuple[SQLColumnExpression[int], ...] = (Appointment.room_id, Appointment.physician_id,
-                                                      Appointment.patient_id)
-    if by_start:
-        # Read through the index on the start alone, which gives the rows in order as they are
-        # fetched: SQLite would otherwise combine the room, physician and patient indexes and sort
-        # every row of the window before returning the first ("+ 0" keeps a column off its index).
-        columns = tuple(column + literal_column("0") for column in columns)
-    who = [column.in_(ids) for column, ids in zip(columns, (room_ids, physician_ids, patient_ids), strict=True)
-           if ids]
-    if not who:
-        return None
-    query = _appointment_rows().where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
-                                      # A lower bound on the start keeps this an index range, not a scan of
-                                      # all history.
-                                      Appointment.starts_at > start - LONGEST_BOOKING,
-                                      Appointment.blocked_until > start, or_(*who))
-    return query.order_by(Appointment.starts_at) if by_start else query
-
-
-def _history_query(patient_id: int, around: date) -> AppointmentRows:
-    """The patient's procedures that count against limits, two years either side of `around`."""
-    start = datetime.combine(around - timedelta(days=730), time(0), UTC)
-    end = datetime.combine(around + timedelta(days=730), time(0), UTC)
-    return _appointment_rows().where(Appointment.patient_id == patient_id, Appointment.starts_at >= start,
-                                     Appointment.starts_at < end, ProcedureType.frequency_group.is_not(None))
-
-
-def _booked(row: Sequence[Any]) -> Booked:
-    # Unpacked in the order _appointment_rows selects: a search reads hundreds of rows.
-    (appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
-     _, _, _, _, procedure, physician, room, office, timezone) = row[:17]
-    return Booked(appointment_id, office_id, room_id, physician_id, patient_id, starts_at, ends_at, blocked_until,
-                  rules.procedure_label(procedure), physician_short_name(physician), room, office, timezone)
-
-
-def _prior(row: Row[Any]) -> PriorProcedure:
-    local_day = row.starts_at.astimezone(ZoneInfo(row.timezone)).date()
-    return PriorProcedure(row.id, local_day, row.frequency_group, row.region, row.procedure, Status(row.status),
-                          row.side)
-
-
-def _active_between(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
-                    physician_ids: Sequence[int] = (), patient_ids: Sequence[int] = ()) -> list[Booked]:
-    query = _active_query(start, end, room_ids=room_ids, physician_ids=physician_ids, patient_ids=patient_ids)
-    return [] if query is None else [_booked(row) for row in db.session.execute(query)]
-
-
-def _history(patient_id: int | None, around: date, *, ignore: int | None = None) -> list[PriorProcedure]:
-    if patient_id is None:
-        return []
-    return [_prior(row) for row in db.session.execute(_history_query(patient_id, around)) if row.id != ignore]
-
-
-def _busy_and_history(start: datetime, end: datetime, *, room_id: int, physician_id: int, patient_id: int | None,
-                      around: date, ignore: int | None = None) -> tuple[list[Booked], list[PriorProcedure]]:
-    """`_active_between` for one room, physician and patient, and the patient's `_history`, in one
-    statement: the two queries joined by UNION ALL, each row saying which one it answers."""
-    if patient_id is None:
-        return _active_between(start, end, room_ids=[room_id], physician_ids=[physician_id]), []
-    busy = _active_query(start, end, room_ids=[room_id], physician_ids=[physician_id], patient_ids=[patient_id])
-    assert busy is not None
-    history = _history_query(patient_id, around)
-    rows = db.session.execute(union_all(busy.add_columns(literal(True).label("busy")),
-                                        history.add_columns(literal(False).label("busy")))).all()
-    return ([_booked(row) for row in rows if row.busy],
-            [_prior(row) for row in rows if not row.busy and row.id != ignore])
-
+# Loading what the rules need.
 
 @dataclass(frozen=True)
 class Setting:
@@ -301,14 +180,29 @@ def _start(setting: Setting, day: date, wall: time) -> datetime:
     return start
 
 
+# The checks: the same for a booking and a move, and those the next-available search applies.
+
 def _problems(request: SlotRequest, *, now: datetime, limits: Limits,
               ignore: int | None = None) -> list[Problem]:
+    """What stands in the way of booking `request`, leaving out appointment `ignore` (one being
+    moved): the slot checks, then the booking checks packages above scheduling registered."""
     window = timedelta(days=1)
     day = request.start.astimezone(ZoneInfo(request.office.timezone)).date()
-    busy, history = _busy_and_history(request.start - window, request.blocked_until + window,
-                                      room_id=request.room.id, physician_id=request.physician.id,
-                                      patient_id=request.patient_id, around=day, ignore=ignore)
-    return rules.slot_problems(request, BusyIndex(busy, ignore=ignore), now=now, limits=limits, history=history)
+    busy, history = busy_and_history(request.start - window, request.blocked_until + window,
+                                     room_id=request.room.id, physician_id=request.physician.id,
+                                     patient_id=request.patient_id, around=day, ignore=ignore)
+    problems = slot_rules.slot_problems(request, BusyIndex(busy, ignore=ignore), now=now, limits=limits,
+                                        history=history)
+    return problems + _checked_problems(request, day, now=now, ignore=ignore)
+
+
+def _checked_problems(request: SlotRequest, day: date, *, now: datetime, ignore: int | None) -> list[Problem]:
+    """What the registered booking checks (a procedure the candidacy rules say should wait) find."""
+    if request.patient_id is None:
+        return []
+    case = booking_checks.case_of(request.procedure, patient_id=request.patient_id, region=request.region,
+                                  side=request.side, now=now, timezone=request.office.timezone, moving=ignore)
+    return booking_checks.prepare(case)(day)
 
 
 class _NotBookable(Exception):
@@ -350,8 +244,8 @@ def _after_race(request: BookingRequest, *, now: datetime, limits: Limits,
 
 def _check_or_override(problems: list[Problem], override_reason: str | None, by: Actor) -> bool:
     """True when the problems are limits a physician overrides with a reason."""
-    return rules.is_overridden(problems, override_reason=override_reason,
-                               by_physician=by.can(Permission.OVERRIDE_BOOKING_RULES))
+    return slot_rules.is_overridden(problems, override_reason=override_reason,
+                                    by_physician=by.can(Permission.OVERRIDE_BOOKING_RULES))
 
 
 def _ensure_booker(by: Actor) -> None:
@@ -380,10 +274,10 @@ def _slot_request(setting: Setting, request: BookingRequest) -> SlotRequest:
 def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) -> Appointment:
     setting = _load_setting(request, lock=True)
     slot = _slot_request(setting, request)
-    missing = rules.detail_problems(slot)
+    missing = slot_rules.detail_problems(slot)
     if missing:  # what the form lacks, not what is in the way: no alternatives to offer
         raise FieldErrors({problem.field: problem.message for problem in missing})
-    problems = _problems(slot, now=now, limits=limits) + _candidacy_problems(slot, now)
+    problems = _problems(slot, now=now, limits=limits)
     overridden = _check_or_override(problems, request.override_reason, by)
     if problems and not overridden:
         raise _NotBookable(slot, problems)
@@ -402,21 +296,11 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
     db.session.flush()
     if overridden:
         _record_override(appointment, problems, request.override_reason or "", by)
+    publish(AppointmentBooked(
+        appointment.id, appointment.patient_id, appointment.procedure_type_id, appointment.physician_id,
+        appointment.office_id, appointment.room_id, appointment.starts_at, appointment.ends_at,
+        overridden=overridden, by=by, at=now))
     return appointment
-
-
-def _candidacy_problems(slot: SlotRequest, now: datetime) -> list[Problem]:
-    """A new booking of a repeat procedure, a rhizotomy or an implant the rules say should wait."""
-    if slot.patient_id is None:
-        return []
-    zone = ZoneInfo(slot.office.timezone)
-    message = candidacy.booking_refusal(slot.patient_id, ProcedureKind(slot.procedure.kind), region=slot.region,
-                                        side=slot.side, day=slot.start.astimezone(zone).date(),
-                                        today=now.astimezone(zone).date())
-    if message is None:
-        return []
-    return [Problem("candidacy", "procedure_type_id", f"{message} A physician can override with a reason.",
-                    overridable=True)]
 
 
 def _record_override(appointment: Appointment, problems: Sequence[Problem], reason: str, by: Actor) -> None:
@@ -425,34 +309,6 @@ def _record_override(appointment: Appointment, problems: Sequence[Problem], reas
                  subject="Refused booking overridden", details={"override_reason": reason},
                  changes={"refused": [None, " ".join(p.message for p in problems)],
                           "override_reason": [None, reason]})
-
-
-# Reading.
-
-def _visible(by: Actor) -> bool:
-    """An appointment's page names its patient: clinical roles only."""
-    return by.can(Permission.OPEN_APPOINTMENTS)
-
-
-def get_appointment(appointment_id: int, *, by: Actor, lock: bool = False) -> Appointment:
-    if not _visible(by):
-        raise NotFound("appointment", appointment_id)
-    query = _with_labels(select(Appointment).where(Appointment.id == appointment_id)).options(
-        joinedload(Appointment.patient), joinedload(Appointment.replaces),
-        joinedload(Appointment.replaced_by))
-    appointment = db.session.scalars(for_update(query, of=Appointment) if lock else query).unique().first()
-    if appointment is None:
-        raise NotFound("appointment", appointment_id)
-    return appointment
-
-
-def open_appointment(appointment_id: int, *, by: Actor) -> Appointment:
-    """An appointment's page shows its patient: the opening is audited like a patient record's."""
-    with transaction(db.session, by):
-        appointment = get_appointment(appointment_id, by=by)
-        record_event(db.session, by, "view", "appointment", appointment.id,
-                     patient_id=appointment.patient_id, office_id=appointment.office_id)
-    return appointment
 
 
 # Changes.
@@ -476,13 +332,17 @@ def change_status(appointment_id: int, target: Status, *, expected_version: int,
                                             now=now, timezone=appointment.office.timezone)
         if problem:
             raise StatusRefused(problem)
+        was = appointment.status_enum
         appointment.status = target.value
         appointment.status_changed_at = now
         if target is Status.CHECKED_IN and baseline_nrs is not None:
             appointment.baseline_nrs = baseline_nrs
         mark_changed(appointment, by, now)
+        publish(_status_changed(appointment, was, by=by, now=now))
         if target is Status.COMPLETED:
-            create_follow_ups(appointment, by, now)
+            publish(AppointmentCompleted(
+                appointment.id, appointment.patient_id, appointment.procedure_type_id, appointment.physician_id,
+                appointment.office_id, appointment.starts_at, appointment.ends_at, by=by, at=now))
     return appointment
 
 
@@ -498,12 +358,24 @@ def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | No
             raise StatusRefused(problem)
         if reason is CancelReason.OTHER and not note:
             raise FieldErrors({"note": "Say why, when the reason is “other”."})
+        was = appointment.status_enum
         appointment.status = Status.CANCELLED.value
         appointment.cancel_reason = reason.value
         appointment.cancel_note = note
         appointment.status_changed_at = now
         mark_changed(appointment, by, now)
+        publish(_status_changed(appointment, was, by=by, now=now))
+        publish(AppointmentCancelled(
+            appointment.id, appointment.patient_id, appointment.procedure_type_id, appointment.physician_id,
+            appointment.office_id, appointment.starts_at, reason, by=by, at=now))
     return appointment
+
+
+def _status_changed(appointment: Appointment, was: Status, *, by: Actor, now: datetime) -> AppointmentStatusChanged:
+    return AppointmentStatusChanged(
+        appointment.id, appointment.patient_id, appointment.procedure_type_id, appointment.physician_id,
+        appointment.office_id, appointment.starts_at, from_status=was, to_status=appointment.status_enum, by=by,
+        at=now)
 
 
 def reschedule_appointment(appointment_id: int, move: Move, *, expected_version: int, by: Actor,
@@ -524,7 +396,7 @@ def reschedule_appointment(appointment_id: int, move: Move, *, expected_version:
 def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: Actor, now: datetime,
                 limits: Limits) -> Appointment:
     old = _locked_for_change(appointment_id, expected_version, by)
-    if not old.is_movable:
+    if not old.is_open or old.status_enum is Status.IN_ROOM:
         state = old.status_enum.label.lower()
         raise StatusRefused(f"An appointment that is {state} cannot be moved.")
     request = _move_request(old, move)
@@ -547,6 +419,7 @@ def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: A
         status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=old.prior_auth_ref,
         notes=old.notes, replaces_id=old.id, override_reason=reason, created_by_id=by.user_id,
         **stamps(by, now))
+    was = old.status_enum
     old.status = Status.RESCHEDULED.value
     old.status_changed_at = now
     mark_changed(old, by, now)
@@ -555,6 +428,11 @@ def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: A
     db.session.flush()
     if problems:
         _record_override(new, problems, reason or "", by)
+    publish(_status_changed(old, was, by=by, now=now))
+    publish(AppointmentMoved(
+        old.id, new.id, new.patient_id, new.procedure_type_id, new.physician_id, new.office_id, new.room_id,
+        new.starts_at, new.ends_at, old_physician_id=old.physician_id, old_office_id=old.office_id,
+        old_starts_at=old.starts_at, by=by, at=now))
     return new
 
 
@@ -563,43 +441,3 @@ def _move_request(old: Appointment, move: Move) -> BookingRequest:
                           move.room_id, move.day, move.time, old.region, old.side, old.levels_count,
                           old.levels)
 
-
-# Next available.
-
-def find_next_available(procedure_type_id: int, *, physician_id: int | None = None,
-                        office_id: int | None = None, earliest: datetime, now: datetime, limits: Limits,
-                        part: rules.PartOfDay = rules.PartOfDay.ANY, count: int = 10, days: int = 60,
-                        patient_id: int | None = None, region: str | None = None, side: str | None = None,
-                        ignore: int | None = None) -> list[Slot]:
-    """The first free slots for a procedure, for a patient and region when given (so that their
-    own bookings and limits count), leaving out appointment `ignore` (one being moved):
-    a fixed number of queries, then pure rules."""
-    procedure = db.session.get(ProcedureType, procedure_type_id)
-    if procedure is None:
-        raise FieldErrors({"procedure_type_id": "Choose a procedure."})
-    earliest = max(earliest, now)  # the search starts there, and the bookings read must too
-    from_day = (earliest - timedelta(days=1)).date()
-    which_offices = offices_query(from_day).where(Office.active.is_(True)).order_by(Office.name)
-    if office_id is not None:
-        which_offices = which_offices.where(Office.id == office_id)
-    offices = [office_spec(office) for office in db.session.scalars(which_offices).unique()]
-    which_physicians = physicians_query(from_day).where(Physician.active.is_(True)).order_by(Physician.last_name)
-    if physician_id is not None:
-        which_physicians = which_physicians.where(Physician.id == physician_id)
-    physicians = [physician_spec(physician) for physician in db.session.scalars(which_physicians).unique()]
-    rooms = [room_spec(room) for room in db.session.scalars(
-        select(Room).where(Room.active.is_(True), Room.office_id.in_([o.id for o in offices])))]
-    history = _history(patient_id, earliest.date(), ignore=ignore)
-    bookings = _active_query(earliest - timedelta(days=1), earliest + timedelta(days=days + 1),
-                             room_ids=[r.id for r in rooms], physician_ids=[p.id for p in physicians],
-                             patient_ids=[patient_id] if patient_id else [], by_start=True)
-    if bookings is None:  # no physician (nor room), so no slot
-        return []
-    # One statement for the whole search, its rows read only as far as the search goes: a full
-    # week costs more rows, never another query. Through the connection, as the ORM would fetch
-    # every row before handing over the first.
-    with db.session.connection().execute(bookings) as rows:
-        busy = BusyIndex(map(_booked, rows), ignore=ignore, in_start_order=True)
-        return rules.find_slots(procedure_spec(procedure), offices=offices, rooms=rooms, physicians=physicians,
-                                busy=busy, earliest=earliest, days=days, now=now, limits=limits, part=part,
-                                count=count, patient_id=patient_id, history=history, region=region, side=side)

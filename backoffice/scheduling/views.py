@@ -20,10 +20,11 @@ from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
-from backoffice.procedures.followups import follow_ups_of_appointment
-from backoffice.scheduling import calendars, services
+from backoffice.scheduling import calendars, queries, services
+from backoffice.scheduling.availability import find_next_available
+from backoffice.scheduling.availability_rules import PartOfDay, Slot
 from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
-from backoffice.scheduling.rules import CancelReason, Limits, PartOfDay, Slot, Status
+from backoffice.scheduling.rules import CancelReason, Limits, Status
 
 bp = Blueprint("scheduling", __name__)
 
@@ -133,17 +134,16 @@ def new_appointment() -> Page:
 @allow(Permission.OPEN_APPOINTMENTS)
 def appointment(appointment_id: int) -> str:
     actor = current_actor()
-    appointment = services.open_appointment(appointment_id, by=actor)
+    appointment = queries.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
     moves = (calendars.moves_now(appointment.status_enum, appointment.starts_at, appointment.office.timezone, utcnow())
              if actor.can(Permission.WORK_THE_FRONT_DESK) else [])
-    show_follow_ups = actor.can(Permission.RECORD_FOLLOW_UPS)
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
                            local_end=appointment.ends_at.astimezone(zone),
                            moves=moves,
-                           can_book=actor.can(Permission.BOOK_APPOINTMENTS), show_follow_ups=show_follow_ups,
-                           follow_ups=follow_ups_of_appointment(appointment.id) if show_follow_ups else [])
+                           can_book=actor.can(Permission.BOOK_APPOINTMENTS),
+                           sections=queries.appointment_sections(appointment, by=actor))
 
 
 @bp.post("/appointments/<int:appointment_id>/status")
@@ -183,14 +183,14 @@ def _reschedule_form(formdata: Any, appointment: Any = None) -> RescheduleForm:
 def reschedule(appointment_id: int) -> Page:
     actor = current_actor()
     if request.method == "GET":
-        old = services.open_appointment(appointment_id, by=actor)
+        old = queries.open_appointment(appointment_id, by=actor)
         if not old.is_movable:
             flash(f"An appointment that is {old.status_enum.label.lower()} cannot be moved.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
         form = _reschedule_form(None, old)
         _take_suggested_slot(form)
         return _reschedule_page(form, old, 200)
-    old = services.get_appointment(appointment_id, by=actor)
+    old = queries.get_appointment(appointment_id, by=actor)
     form = _reschedule_form(request.form)
     if not form.validate():
         return _reschedule_page(form, old, form_status(form))
@@ -208,7 +208,7 @@ def reschedule(appointment_id: int) -> Page:
         add_field_errors(form, error.errors)
         return _reschedule_page(form, old, 400)
     except StaleEdit as stale:
-        current = services.get_appointment(appointment_id, by=actor)
+        current = queries.get_appointment(appointment_id, by=actor)
         form = merge_stale_edit(form, _reschedule_form(None, current), stale)
         return _reschedule_page(form, current, 409)
     flash("Moved. The new appointment replaces the old one, which is kept in its history.", "success")
@@ -239,12 +239,12 @@ def _reschedule_page(form: RescheduleForm, old: Any, status: int, **context: Any
 def cancel(appointment_id: int) -> Page:
     actor = current_actor()
     if request.method == "GET":
-        appointment = services.open_appointment(appointment_id, by=actor)
+        appointment = queries.open_appointment(appointment_id, by=actor)
         if not appointment.is_open:
             flash(f"An appointment that is {appointment.status_enum.label.lower()} cannot be cancelled.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
     else:
-        appointment = services.get_appointment(appointment_id, by=actor)
+        appointment = queries.get_appointment(appointment_id, by=actor)
     form = CancelForm.for_record(appointment) if request.method == "GET" else CancelForm()
     if not form.validate_on_submit():
         return render_template("scheduling/cancel.html", form=form, appointment=appointment), form_status(form)
@@ -258,7 +258,7 @@ def cancel(appointment_id: int) -> Page:
         form.form_errors.append(refused.message)
         return render_template("scheduling/cancel.html", form=form, appointment=appointment), 409
     except StaleEdit as stale:
-        current = services.get_appointment(appointment_id, by=actor)
+        current = queries.get_appointment(appointment_id, by=actor)
         form = merge_stale_edit(form, CancelForm.for_record(current), stale)
         return render_template("scheduling/cancel.html", form=form, appointment=current), 409
     flash("Cancelled. The time is free again.", "success")
@@ -288,7 +288,7 @@ def availability() -> tuple[str, int]:
         if form.patient.data and patient is None:
             form.patient.errors = [*form.patient.errors, "No patient has this MRN."]
         else:
-            slots = services.find_next_available(
+            slots = find_next_available(
                 int(form.procedure_type_id.data), physician_id=_optional_int(form.physician_id.data),
                 office_id=_optional_int(form.office_id.data), earliest=earliest, now=now, limits=_limits(),
                 part=PartOfDay(form.part.data), days=current_app.config["AVAILABILITY_DAYS"],

@@ -15,6 +15,7 @@ from backoffice.procedures.followups import OutcomeEntry
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, PlanDecision, ReliefUnit
 from backoffice.scheduling import services
+from backoffice.scheduling.availability import find_next_available
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Limits, Status
 
@@ -41,8 +42,8 @@ def book(code: str, on_or_after: date, *, patient: Patient, region: str | None =
     """A procedure booked a day ahead in the first free slot from `on_or_after`."""
     earliest = datetime.combine(on_or_after, time(0), UTC)
     booked_at = earliest - timedelta(days=1)
-    slot = services.find_next_available(procedure(code).id, physician_id=physician(doctor).id, earliest=earliest,
-                                        now=booked_at, limits=Limits(), count=1, days=21)[0]
+    slot = find_next_available(procedure(code).id, physician_id=physician(doctor).id, earliest=earliest,
+                               now=booked_at, limits=Limits(), count=1, days=21)[0]
     local = slot.local_start
     request = services.BookingRequest(
         patient.id, procedure(code).id, slot.physician.id, slot.office.id, slot.room.id, local.date(), local.time(),

@@ -11,8 +11,10 @@ from backoffice.core.extensions import db
 from backoffice.practice import services as practice
 from backoffice.practice.services import ScheduleData
 from backoffice.scheduling import services
+from backoffice.scheduling.availability import find_next_available
+from backoffice.scheduling.availability_rules import PartOfDay
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import CancelReason, PartOfDay, Status
+from backoffice.scheduling.rules import CancelReason, Status
 
 from .scheduling_helpers import (
     LIMITS,
@@ -170,32 +172,32 @@ def test_the_status_flow_refuses_skipped_steps():
 def test_next_available_for_rfa_with_a_named_physician_offers_only_their_hours_with_a_fluoroscopy_room():
     doctor = physician("Reyes")
     book(code="RFA", at=time(7, 30), by=PHYSICIAN, override="Two qualifying blocks at the referring practice")
-    slots = services.find_next_available(procedure("RFA").id, physician_id=doctor.id,
-                                         earliest=NOW, now=NOW, limits=LIMITS, count=10)
+    slots = find_next_available(procedure("RFA").id, physician_id=doctor.id,
+                                earliest=NOW, now=NOW, limits=LIMITS, count=10)
     assert len(slots) == 10
     for slot in slots:
         local = slot.local_start
         blocks = [b for b in doctor.schedules if b.weekday == local.weekday() and b.office_id == slot.office.id]
         assert any(b.starts <= local.time() and (local + timedelta(minutes=60)).time() <= b.ends for b in blocks)
         assert "fluoroscopy" in slot.room.capabilities
-    afternoons = services.find_next_available(procedure("RFA").id, physician_id=doctor.id, earliest=NOW,
-                                              now=NOW, limits=LIMITS, part=PartOfDay.AFTERNOON)
+    afternoons = find_next_available(procedure("RFA").id, physician_id=doctor.id, earliest=NOW,
+                                     now=NOW, limits=LIMITS, part=PartOfDay.AFTERNOON)
     assert all(slot.local_start.hour >= 12 for slot in afternoons)
 
 
 def test_a_closed_day_and_leave_are_never_offered():
     doctor = physician("Whitfield")
-    slots = services.find_next_available(procedure("MBB").id, physician_id=doctor.id,
-                                         earliest=NOW.replace(year=2026, month=12, day=20), now=NOW, limits=LIMITS,
-                                         count=10)
+    slots = find_next_available(procedure("MBB").id, physician_id=doctor.id,
+                                earliest=NOW.replace(year=2026, month=12, day=20), now=NOW, limits=LIMITS,
+                                count=10)
     assert all(not date(2026, 12, 21) <= s.local_start.date() <= date(2026, 12, 31) for s in slots)
 
 
 def test_next_available_looks_past_a_first_week_with_nothing_free():
     doctor = physician("Whitfield")   # on leave 12/21-12/31: nothing in the week from 12/20
-    slots = services.find_next_available(procedure("MBB").id, physician_id=doctor.id,
-                                         earliest=NOW.replace(year=2026, month=12, day=20), now=NOW, limits=LIMITS,
-                                         count=10)
+    slots = find_next_available(procedure("MBB").id, physician_id=doctor.id,
+                                earliest=NOW.replace(year=2026, month=12, day=20), now=NOW, limits=LIMITS,
+                                count=10)
     assert len(slots) == 10
     assert slots[0].local_start.date() > date(2026, 12, 31)
     assert slots == sorted(slots, key=lambda s: s.start)

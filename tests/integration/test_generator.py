@@ -20,7 +20,7 @@ from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
 from backoffice.practice.models import Room
 from backoffice.procedures.models import FollowUp, Outcome
-from backoffice.scheduling import services
+from backoffice.scheduling import rule_inputs
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, working_spans
 from bench.generate import Scale, generate
@@ -76,9 +76,9 @@ def test_no_two_active_appointments_overlap_in_a_room_for_a_physician_or_for_a_p
 def test_every_appointment_is_where_and_when_the_practice_could_have_booked_it(app: Flask):
     generated(app)
     with app.app_context():
-        offices = {o.id: services.office_spec(o) for o in db.session.scalars(services.offices_query()).unique()}
-        physicians = {p.id: services.physician_spec(p)
-                      for p in db.session.scalars(services.physicians_query()).unique()}
+        offices = {o.id: rule_inputs.office_spec(o) for o in db.session.scalars(rule_inputs.offices_query()).unique()}
+        physicians = {p.id: rule_inputs.physician_spec(p)
+                      for p in db.session.scalars(rule_inputs.physicians_query()).unique()}
         rooms = {r.id: r for r in db.session.scalars(select(Room))}
         procedures = {p.id: p for p in db.session.scalars(select(ProcedureType))}
         appointments = list(db.session.scalars(select(Appointment)))

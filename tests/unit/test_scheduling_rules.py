@@ -10,14 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backoffice.practice.rules import Capability, WorkBlock
-from backoffice.scheduling import rules
+from backoffice.scheduling import availability_rules, rules
+from backoffice.scheduling.availability_rules import PartOfDay, Slot, find_slots
 from backoffice.scheduling.rules import (
     Booked,
-    BusyIndex,
     Leave,
     Limits,
     OfficeSpec,
-    PartOfDay,
     PhysicianSpec,
     PriorProcedure,
     ProcedureSpec,
@@ -25,6 +24,7 @@ from backoffice.scheduling.rules import (
     SlotRequest,
     Status,
 )
+from backoffice.scheduling.slot_rules import BusyIndex, is_overridden, slot_problems
 
 EASTERN = "America/New_York"
 TZ = ZoneInfo(EASTERN)
@@ -72,8 +72,8 @@ def request(start: datetime, *, procedure: ProcedureSpec = MBB, room: RoomSpec =
 
 
 def codes(req: SlotRequest, existing: list[Booked] = (), history=(), now: datetime = NOW) -> list[str]:
-    return [p.code for p in rules.slot_problems(req, BusyIndex(existing), now=now, limits=Limits(),
-                                                history=history)]
+    return [p.code for p in slot_problems(req, BusyIndex(existing), now=now, limits=Limits(),
+                                          history=history)]
 
 
 @pytest.mark.parametrize("start, existing, expected", [
@@ -97,11 +97,11 @@ def test_back_to_back_for_the_physician_is_allowed_in_another_room():
 
 
 def test_the_conflict_message_names_what_is_in_the_way():
-    problems = rules.slot_problems(request(at(9, 15)), BusyIndex([booked(at(9, 0))]), now=NOW, limits=Limits())
+    problems = slot_problems(request(at(9, 15)), BusyIndex([booked(at(9, 0))]), now=NOW, limits=Limits())
     assert problems[0].message == ("Room 1, Annapolis, is taken 09:00-09:30 by a medial branch block "
                                    "with Dr. Reyes, then turned over until 09:45.")
-    turnover = rules.slot_problems(request(at(9, 30)), BusyIndex([booked(at(9, 0))]), now=NOW,
-                                   limits=Limits())
+    turnover = slot_problems(request(at(9, 30)), BusyIndex([booked(at(9, 0))]), now=NOW,
+                             limits=Limits())
     assert "is being turned over until 09:45" in turnover[0].message
 
 
@@ -140,8 +140,8 @@ def test_office_hours_grid_and_the_past(start, expected):
 def test_a_physician_on_leave_or_not_scheduled_is_not_bookable():
     on_leave = PhysicianSpec(7, "Dr. Reyes", REYES.blocks, (Leave(MONDAY, MONDAY, "Conference"),))
     assert codes(request(at(9, 0), physician=on_leave)) == ["on_leave"]
-    problems = rules.slot_problems(request(at(9, 0, day=MONDAY + timedelta(days=2))), BusyIndex([]),
-                                   now=NOW, limits=Limits())
+    problems = slot_problems(request(at(9, 0, day=MONDAY + timedelta(days=2))), BusyIndex([]),
+                             now=NOW, limits=Limits())
     assert problems[0].message == "Dr. Reyes does not work at Annapolis on Wednesdays."
 
 
@@ -163,7 +163,7 @@ def test_the_room_must_be_at_the_office_in_use_and_equipped(room, procedure, exp
 
 
 def test_capability_message_says_what_is_missing():
-    problems = rules.slot_problems(request(at(9, 0), room=EXAM), BusyIndex([]), now=NOW, limits=Limits())
+    problems = slot_problems(request(at(9, 0), room=EXAM), BusyIndex([]), now=NOW, limits=Limits())
     assert problems[0].message == "Exam Room, Annapolis, has no fluoroscopy, which a medial branch block needs."
 
 
@@ -229,7 +229,7 @@ def test_epidurals_in_a_region_are_at_least_fourteen_days_apart(days_before, exp
 
 def test_the_frequency_message_lists_the_dates_and_the_limit():
     history = [prior(date(2026, 2, 1)), prior(date(2026, 5, 1)), prior(date(2026, 8, 1)), prior(date(2026, 11, 1))]
-    problem = rules.slot_problems(esi(), BusyIndex([]), now=NOW, limits=Limits(), history=history)[0]
+    problem = slot_problems(esi(), BusyIndex([]), now=NOW, limits=Limits(), history=history)[0]
     assert problem.message.startswith("This would make 5 epidural steroid injections (lumbar) within 12 months")
     assert "02/01/2026, 05/01/2026, 08/01/2026, 11/01/2026" in problem.message and "limit is 4" in problem.message
     assert problem.overridable
@@ -244,7 +244,7 @@ def test_the_frequency_message_lists_the_dates_and_the_limit():
 ])
 def test_only_a_physician_with_a_reason_overrides_only_limits(codes_, reason, physician, overridden):
     problems = [rules.Problem(code, "x", "m", overridable=code == "frequency") for code in codes_]
-    assert rules.is_overridden(problems, override_reason=reason, by_physician=physician) is overridden
+    assert is_overridden(problems, override_reason=reason, by_physician=physician) is overridden
 
 
 @pytest.mark.parametrize("day, wall, exists", [
@@ -268,9 +268,9 @@ MONDAY_MORNING = at(7, 0)
 
 def find(procedure=RFA, physicians=(REYES, OKAFOR), existing=(), earliest=MONDAY_MORNING, part=PartOfDay.ANY,
          offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM), count=10, days=60):
-    return rules.find_slots(procedure, offices=offices, rooms=rooms, physicians=physicians,
-                            busy=BusyIndex(existing), earliest=earliest, days=days, now=NOW,
-                            limits=Limits(), part=part, count=count)
+    return find_slots(procedure, offices=offices, rooms=rooms, physicians=physicians,
+                      busy=BusyIndex(existing), earliest=earliest, days=days, now=NOW,
+                      limits=Limits(), part=part, count=count)
 
 
 def test_next_available_offers_the_first_ten_valid_slots_in_order():
@@ -386,9 +386,9 @@ def test_a_passed_appointment_that_nobody_attended_is_a_no_show_not_a_cancellati
 
 def test_next_available_for_a_patient_keeps_to_their_limits_in_that_region():
     history = [prior(MONDAY, region="lumbar")]
-    slots = rules.find_slots(ESI, offices=[ANNAPOLIS], rooms=[ROOM_1], physicians=[REYES], busy=BusyIndex([]),
-                             earliest=MONDAY_MORNING, days=30, now=NOW, limits=Limits(), count=3, patient_id=200,
-                             history=history, region="lumbar")
+    slots = find_slots(ESI, offices=[ANNAPOLIS], rooms=[ROOM_1], physicians=[REYES], busy=BusyIndex([]),
+                       earliest=MONDAY_MORNING, days=30, now=NOW, limits=Limits(), count=3, patient_id=200,
+                       history=history, region="lumbar")
     assert slots and all((s.local_start.date() - MONDAY).days >= 14 for s in slots)
 
 
@@ -439,10 +439,10 @@ def test_bookings_read_in_start_order_as_needed_give_the_slots_that_looking_at_e
     existing = _busy_weeks(seed)
     ignore = existing[seed * 7].appointment_id
 
-    def search(busy: BusyIndex | EveryBooking) -> list[rules.Slot]:
-        return rules.find_slots(procedure, offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM),
-                                physicians=(REYES, OKAFOR), busy=busy, earliest=MONDAY_MORNING,
-                                days=21, now=NOW, limits=Limits(), part=part, count=25, patient_id=patient_id)
+    def search(busy: BusyIndex | EveryBooking) -> list[Slot]:
+        return find_slots(procedure, offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM),
+                          physicians=(REYES, OKAFOR), busy=busy, earliest=MONDAY_MORNING,
+                          days=21, now=NOW, limits=Limits(), part=part, count=25, patient_id=patient_id)
 
     expected = search(EveryBooking(existing, ignore=ignore))
     # Some searches stop within the first week, others read all three.
@@ -468,9 +468,9 @@ def test_bookings_in_start_order_are_read_only_as_far_as_the_search_goes():
             read.append(item)
             yield item
 
-    slots = rules.find_slots(MBB, offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM),
-                             physicians=(REYES, OKAFOR), busy=BusyIndex(reading(), in_start_order=True),
-                             earliest=MONDAY_MORNING, days=21, now=NOW, limits=Limits(), count=3)
+    slots = find_slots(MBB, offices=(ANNAPOLIS, GLEN_BURNIE), rooms=(ROOM_1, EXAM, GB_ROOM),
+                       physicians=(REYES, OKAFOR), busy=BusyIndex(reading(), in_start_order=True),
+                       earliest=MONDAY_MORNING, days=21, now=NOW, limits=Limits(), count=3)
     last_asked = slots[-1].start + timedelta(hours=1)
     assert len(slots) == 3 and slots == find(procedure=MBB, existing=existing, count=3)
     # Everything up to the last slot, one booking beyond it to know where to stop, and no more.
@@ -496,7 +496,7 @@ def test_a_time_found_taken_stays_taken_until_the_instant_the_search_skips_to(se
     for physician, office, patient in ((7, ANNAPOLIS.id, 103), (7, GLEN_BURNIE.id, 104), (8, ANNAPOLIS.id, 105)):
         for start in grid:
             end = start + timedelta(minutes=30)
-            until = rules._taken_until(physician, office, patient, start, end, busy, limits)
+            until = availability_rules._taken_until(physician, office, patient, start, end, busy, limits)
             assert (until is not None) is _is_person_busy(busy, physician, office, patient, start, end, limits.travel)
             for later in (t for t in grid if until is not None and start <= t < until):
                 assert _is_person_busy(busy, physician, office, patient, later, later + timedelta(minutes=30),
@@ -513,8 +513,8 @@ EVERY_DAY = PhysicianSpec(7, "Dr. Reyes", tuple(WorkBlock(day, time(7, 0), time(
 ])
 def test_next_available_offers_the_whole_working_day_at_the_right_instants_around_a_clock_change(day, utc_hour):
     midnight = datetime.combine(day, time(0), TZ).astimezone(UTC)
-    slots = rules.find_slots(MBB, offices=[SUNDAYS_TOO], rooms=[ROOM_1], physicians=[EVERY_DAY], busy=BusyIndex([]),
-                             earliest=midnight, days=1, now=midnight, limits=Limits(), count=100)
+    slots = find_slots(MBB, offices=[SUNDAYS_TOO], rooms=[ROOM_1], physicians=[EVERY_DAY], busy=BusyIndex([]),
+                       earliest=midnight, days=1, now=midnight, limits=Limits(), count=100)
     local = [s.local_start.strftime("%H:%M") for s in slots]
     assert local[0] == "07:00" and local[-1] == "16:30" and len(local) == 39   # every quarter hour
     assert slots[8].start.hour == utc_hour and local[8] == "09:00"
