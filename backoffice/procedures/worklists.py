@@ -118,9 +118,9 @@ def _schedule_link(stored: StoredCandidacy, today: date) -> ScheduleLink | None:
     has no procedure of that kind)."""
     if stored.schedule_procedure_type_id is None:
         return None
-    later = stored.eligible_from if stored.eligible_from and stored.eligible_from > today else None
+    earliest = stored.eligible_from if stored.eligible_from and stored.eligible_from > today else None
     return ScheduleLink(stored.schedule_procedure_type_id, stored.physician_id, stored.patient.mrn, stored.region,
-                        stored.side or stored.anchor_side, stored.anchor_levels, stored.anchor_levels_count, later)
+                        stored.side or stored.anchor_side, stored.anchor_levels, stored.anchor_levels_count, earliest)
 
 
 @dataclass(frozen=True)
