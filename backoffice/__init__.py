@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _connect_subscribers()
 
     from backoffice import cli, errorpages, templating
+    from backoffice.devices import flags  # noqa: F401  (flags patients with an MRI unsafe implant on the calendars)
     errorpages.init_app(app)
     templating.init_app(app)
     cli.init_app(app)

@@ -69,10 +69,10 @@ def demo_data_command(if_empty: bool, patient_count: int) -> None:
 @click.command("reassess-candidacies")
 def reassess_candidacies_command() -> None:
     """Work out every patient's candidacies again (after records were loaded in bulk)."""
-    from backoffice.procedures import candidacy
+    from backoffice.procedures import candidacy, stored_candidacies
 
     marked = candidacy.mark_all_candidacies_stale()
-    done = candidacy.reassess_stale_candidacies(today=practice_today(utcnow())).patients
+    done = stored_candidacies.reassess_stale_candidacies(today=practice_today(utcnow())).patients
     click.echo(f"Candidacies worked out again for {done:,} of {marked:,} patients with appointments.")
 
 

@@ -68,7 +68,7 @@ from backoffice.practice import services as practice
 from backoffice.practice.models import Office, OfficeClosure, PhysicianLeave, Room
 from backoffice.practice.models import Physician as PhysicianModel
 from backoffice.practice.rules import Capability, is_valid_npi
-from backoffice.procedures import candidacy
+from backoffice.procedures import candidacy, stored_candidacies
 from backoffice.procedures import rules as procedure_rules
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
@@ -1947,7 +1947,7 @@ def generate(scale: Scale, *, now: datetime, seed: int = 1) -> dict[str, int]:
     db.session.commit()
     _say(f"Written in {stopwatch.perf_counter() - started:.1f} s")
     candidacy.mark_all_candidacies_stale()  # the bulk insert bypassed the marking of changed patients
-    assessed = candidacy.reassess_stale_candidacies(today=window.today).patients
+    assessed = stored_candidacies.reassess_stale_candidacies(today=window.today).patients
     _say(f"Candidacies of {assessed:,} patients worked out in {stopwatch.perf_counter() - started:.1f} s")
     return row_counts()
 

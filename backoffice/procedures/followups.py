@@ -1,21 +1,18 @@
 """Follow-ups and outcomes. Each public function is one user action and one transaction, except
 `create_follow_ups` and its handler of `AppointmentCompleted`, which run inside the transaction
-that completes an appointment."""
+that completes an appointment. The follow-up worklist is read by `worklists.py`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
-from backoffice.audit.readings import record_reading
 from backoffice.audit.trail import record_event
 from backoffice.auth.editing import ensure_current, mark_changed, stale_edit, stamps
-from backoffice.catalog.models import ProcedureType
 from backoffice.catalog.rules import parse_follow_ups
 from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
@@ -23,10 +20,6 @@ from backoffice.core.errors import FieldErrors, NotFound
 from backoffice.core.events import subscribe
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
-from backoffice.core.phones import format_phone
-from backoffice.patients.models import Patient
-from backoffice.practice.models import Office, Physician
-from backoffice.practice.rules import physician_short_name
 from backoffice.procedures import rules
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
@@ -88,56 +81,6 @@ def _with_context(query: Select[FollowUp]) -> Select[FollowUp]:
         joinedload(FollowUp.outcome))
 
 
-@dataclass(slots=True)
-class FollowUpRow:
-    """An open follow-up as the worklist shows it: plain values read in one query per list (not
-    frozen: a frozen dataclass takes ten times as long to make, and a page makes a hundred)."""
-
-    id: int
-    appointment_id: int
-    patient_id: int
-    due_at: datetime
-    delay_label: str  # "6 hours", "2 weeks"
-    patient_name: str  # "Last, First"
-    mrn: str
-    phone: str  # formatted; empty when none is on record
-    procedure_code: str
-    category: str
-    region: str | None
-    side: str | None
-    levels: str | None
-    procedure_at: datetime
-    physician: str  # "Dr. Reyes"
-    office: str
-    timezone: str  # the office's
-
-
-def _worklist_rows(query: Select[*tuple[Any, ...]]) -> list[FollowUpRow]:
-    """Each follow-up with what a worklist row shows of its patient, procedure, physician and office."""
-    query = (query.add_columns(Patient.first_name, Patient.last_name, Patient.mrn, Patient.phone,
-                               ProcedureType.code, ProcedureType.category, Appointment.region, Appointment.side,
-                               Appointment.levels, Appointment.starts_at, Physician.last_name, Office.name,
-                               Office.timezone)
-             # Outer joins keep the follow-up table first, read in due order from its index.
-             .outerjoin(Patient, FollowUp.patient_id == Patient.id)
-             .outerjoin(Appointment, FollowUp.appointment_id == Appointment.id)
-             .outerjoin(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .outerjoin(Physician, FollowUp.physician_id == Physician.id)
-             .outerjoin(Office, FollowUp.office_id == Office.id))
-    delays: dict[str, str] = {}
-    rows = []
-    # Unpacked in the order selected: reading a row's values by name takes longer than the rest.
-    for (follow_up_id, appointment_id, patient_id, due_at, delay, first_name, last_name, mrn, phone, code, category,
-         region, side, levels, procedure_at, physician, office, timezone) in db.session.execute(query):
-        label = delays.get(delay)
-        if label is None:
-            label = delays[delay] = parse_follow_ups(delay)[0].label
-        rows.append(FollowUpRow(follow_up_id, appointment_id, patient_id, due_at, label, f"{last_name}, {first_name}",
-                                mrn, format_phone(phone), code, category, region, side, levels, procedure_at,
-                                physician_short_name(physician), office, timezone))
-    return rows
-
-
 def get_follow_up(follow_up_id: int, *, by: Actor, lock: bool = False) -> FollowUp:
     if not _may_work(by):
         raise NotFound("follow-up", follow_up_id)
@@ -164,52 +107,6 @@ def earlier_outcomes(follow_up: FollowUp) -> list[Outcome]:
              .where(Outcome.appointment_id == follow_up.appointment_id, Outcome.follow_up_id != follow_up.id)
              .options(joinedload(Outcome.recorded_by)).order_by(FollowUp.due_at))
     return list(db.session.scalars(query))
-
-
-SECTIONS = ("overdue", "today", "upcoming")
-
-
-@dataclass(frozen=True)
-class Worklist:
-    overdue: list[FollowUpRow]
-    today: list[FollowUpRow]
-    upcoming: list[FollowUpRow]
-    counts: dict[str, int]
-    limit: int
-    offsets: dict[str, int] = field(default_factory=dict)  # the rows skipped in each list (its pages)
-
-
-def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: datetime, timezone: str,
-                       upcoming_days: int, limit: int, by: Actor, offsets: dict[str, int] | None = None) -> Worklist:
-    """Open follow-ups: overdue, due today and due in the next `upcoming_days` days, each list
-    a page of `limit` rows from its offset, with the full counts. Four queries, whatever the
-    practice's size."""
-    offsets = offsets or {}
-    if not _may_work(by):
-        return Worklist([], [], [], {"overdue": 0, "today": 0, "upcoming": 0}, limit, offsets)
-    today_starts, tomorrow_starts, horizon = rules.day_bounds(now, timezone, upcoming_days)
-    where = [FollowUp.status == FollowUpStatus.OPEN.value]
-    if office_id is not None:
-        where.append(FollowUp.office_id == office_id)
-    if physician_id is not None:
-        where.append(FollowUp.physician_id == physician_id)
-    section = case((FollowUp.due_at < today_starts, "overdue"), (FollowUp.due_at < tomorrow_starts, "today"),
-                   else_="upcoming")
-    counted = db.session.execute(select(section, func.count()).where(*where, FollowUp.due_at < horizon)
-                                 .group_by(section))
-    counts = {"overdue": 0, "today": 0, "upcoming": 0} | {name: number for name, number in counted}
-
-    def rows(name: str, *between: ColumnElement[bool]) -> list[FollowUpRow]:
-        return _worklist_rows(select(FollowUp.id, FollowUp.appointment_id, FollowUp.patient_id, FollowUp.due_at,
-                                     FollowUp.delay).where(*where, *between)
-                              .order_by(FollowUp.due_at, FollowUp.id).offset(offsets.get(name, 0)).limit(limit))
-    worklist = Worklist(overdue=rows("overdue", FollowUp.due_at < today_starts),
-                        today=rows("today", FollowUp.due_at >= today_starts, FollowUp.due_at < tomorrow_starts),
-                        upcoming=rows("upcoming", FollowUp.due_at >= tomorrow_starts, FollowUp.due_at < horizon),
-                        counts=counts, limit=limit, offsets=offsets)
-    listed = len(worklist.overdue) + len(worklist.today) + len(worklist.upcoming)
-    record_reading(by, "follow_up", office_id=office_id, subject=f"follow-up worklist: {listed} listed")
-    return worklist
 
 
 def follow_ups_of_appointment(appointment_id: int) -> list[FollowUp]:

@@ -7,9 +7,9 @@ from wtforms import BooleanField, HiddenField, IntegerField, SelectField, Submit
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from backoffice.core.forms import VersionedForm, choices, date_field, text
-from backoffice.procedures.candidacy import PsychEntry
 from backoffice.procedures.candidacy_rules import Thresholds
 from backoffice.procedures.followups import OutcomeEntry
+from backoffice.procedures.psych_evaluations import PsychEntry
 from backoffice.procedures.rules import (
     MAX_NRS,
     ODI_MAX_PER_SECTION,

@@ -209,3 +209,7 @@ class StoredCandidacy(Base):
     # What its Schedule button books: the anchor's procedure when it is of the kind wanted, else
     # the catalog's first of that kind; none when the catalog has none.
     schedule_procedure_type_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_type.id"))
+
+    patient: Mapped[Patient] = relationship()
+    physician: Mapped[Physician] = relationship()
+    office: Mapped[Office] = relationship()

@@ -17,10 +17,11 @@ from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.devices.models import Device, DeviceStatusChange, ScsTrial
-from backoffice.procedures.candidacy import candidacies_for_patient, psych_evaluations
+from backoffice.procedures.candidacy import candidacies_for_patient
 from backoffice.procedures.candidacy_rules import Candidacy
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
+from backoffice.procedures.psych_evaluations import psych_evaluations
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Status
 

@@ -28,7 +28,8 @@ from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
-from backoffice.procedures import candidacy, followups
+from backoffice.procedures import followups, psych_evaluations, worklists
+from backoffice.procedures.clinical_settings import get_settings, update_settings
 from backoffice.procedures.forms import (
     ClinicalSettingsForm,
     CloseFollowUpForm,
@@ -37,6 +38,7 @@ from backoffice.procedures.forms import (
 )
 from backoffice.procedures.models import FollowUp
 from backoffice.procedures.rules import ODI_SECTIONS, ReliefUnit
+from backoffice.procedures.stored_candidacies import Section
 
 bp = Blueprint("procedures", __name__)
 
@@ -85,8 +87,8 @@ def _worklist_days() -> int:
 def follow_ups() -> str:
     chosen = _list_filter()
     days = _worklist_days()
-    offsets = page_offsets(request.args, followups.SECTIONS, FOLLOW_UPS_PER_PAGE)
-    worklist = followups.follow_up_worklist(
+    offsets = page_offsets(request.args, worklists.FOLLOW_UP_SECTIONS, FOLLOW_UPS_PER_PAGE)
+    worklist = worklists.follow_up_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, now=utcnow(),
         timezone=current_app.config["PRACTICE_TIMEZONE"], upcoming_days=days, limit=FOLLOW_UPS_PER_PAGE,
         by=current_actor(), offsets=offsets)
@@ -192,8 +194,8 @@ def candidates() -> str:
     chosen = _list_filter()
     horizon = request.args.get("horizon", "")
     horizon_days = int(horizon) if horizon in ("90", "365") else None
-    offsets = page_offsets(request.args, candidacy.Section, CANDIDATES_PER_PAGE)
-    found = candidacy.candidate_worklist(
+    offsets = page_offsets(request.args, Section, CANDIDATES_PER_PAGE)
+    found = worklists.candidate_worklist(
         office_id=chosen.office_id, physician_id=chosen.physician_id, horizon_days=horizon_days,
         today=practice_today(utcnow()), limit=CANDIDATES_PER_PAGE, by=current_actor(), offsets=offsets)
     query = link_args({**_filter_args(chosen), "horizon": horizon_days, **page_args(offsets, CANDIDATES_PER_PAGE)})
@@ -206,15 +208,15 @@ def candidates() -> str:
 @bp.route("/settings/clinical-rules", methods=["GET", "POST"])
 @allow(Permission.SET_CLINICAL_RULES)
 def clinical_settings() -> Page:
-    settings = candidacy.get_settings()
+    settings = get_settings()
     form = ClinicalSettingsForm.for_record(settings) if request.method == "GET" else ClinicalSettingsForm()
     if not form.validate_on_submit():
         return render_template("procedures/settings.html", form=form, settings=settings), form_status(form)
     try:
-        candidacy.update_settings(form.to_thresholds(), expected_version=form.version.data or 0,
-                                  by=current_actor(), now=utcnow())
+        update_settings(form.to_thresholds(), expected_version=form.version.data or 0, by=current_actor(),
+                        now=utcnow())
     except StaleEdit as stale:
-        current = candidacy.get_settings()
+        current = get_settings()
         form = merge_stale_edit(form, ClinicalSettingsForm.for_record(current), stale)
         return render_template("procedures/settings.html", form=form, settings=current), 409
     flash("Clinical rule settings saved. The worklists and booking checks use them from now on.", "success")
@@ -233,8 +235,8 @@ def record_psych_evaluation(patient_id: int) -> Page:
     if not form.validate_on_submit():
         return render_template("procedures/psych_evaluation.html", form=form, patient=patient), form_status(form)
     try:
-        candidacy.record_psych_evaluation(patient_id, form.to_entry(), by=actor, now=utcnow(),
-                                          today=practice_today(utcnow()))
+        psych_evaluations.record_psych_evaluation(patient_id, form.to_entry(), by=actor, now=utcnow(),
+                                                  today=practice_today(utcnow()))
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return render_template("procedures/psych_evaluation.html", form=form, patient=patient), 400

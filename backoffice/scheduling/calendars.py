@@ -1,10 +1,12 @@
-"""What the calendars, the day board and the day sheet show. Each page's data comes from a fixed
-number of queries, however many appointments there are; showing it to someone who sees patient
-names adds one audit row."""
+"""The calendars' read model: what the calendars, the day board and the day sheet show. Each
+page's data comes from a fixed number of queries, however many appointments there are; showing it
+to someone who sees patient names adds one audit row. The services that book and change
+appointments are in `services.py`."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,15 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.audit.readings import record_reading
-from backoffice.catalog.models import ProcedureType
 from backoffice.core.actor import Actor
 from backoffice.core.errors import NotFound
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
-from backoffice.devices.services import has_mri_unsafe_implant
-from backoffice.patients.models import Patient
+from backoffice.core.timefmt import TIME_FORMAT
+from backoffice.patients.flags import PatientFlag, known_flags
 from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physician, PhysicianSchedule, Room
-from backoffice.practice.rules import periods_overlap, physician_short_name
+from backoffice.practice.rules import periods_overlap
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem
@@ -77,138 +78,48 @@ def _closures(office_id: int, first: date, last: date) -> dict[date, str]:
     return {day: reason for day, reason in db.session.execute(query)}
 
 
-@dataclass(slots=True)
-class PatientLabel:
-    sortable_name: str
-    mrn: str
-    date_of_birth: date
-    mri_unsafe: bool  # has an implant that is not MRI conditional
+@dataclass(frozen=True)
+class CalendarEntry:
+    """An appointment as the calendars, the board and the day sheet show it: the appointment with
+    its patient, procedure, physician, room and office, its times in its office's local time and
+    the flags its patient carries (MRI unsafe)."""
 
-
-@dataclass(slots=True)
-class ProcedureLabel:
-    code: str
-    name: str
-    category: str
-    prior_authorization: bool
-
-
-@dataclass(slots=True)
-class PhysicianLabel:
-    short_name: str
-
-
-@dataclass(slots=True)
-class RoomLabel:
-    name: str
-
-
-@dataclass(slots=True)
-class OfficeLabel:
-    name: str
-    timezone: str
-
-
-@dataclass(slots=True)
-class AppointmentRow:
-    """An appointment as the calendars, the board and the day sheet show it: plain values read in
-    one query (a busy week is a few hundred of them), with its times in its office's local time.
-    The names mirror Appointment's, so that the pieces of templates shared with the appointment
-    page read either. Not frozen: a frozen dataclass takes ten times as long to make."""
-
-    id: int
-    version: int
-    status: str
-    patient_id: int
-    office_id: int
-    room_id: int
-    starts_at: datetime
-    ends_at: datetime
-    blocked_until: datetime
+    appointment: Appointment
     local_start: datetime
     local_end: datetime
-    start_time: str  # "09:00", local
-    end_time: str
-    region: str | None
-    side: str | None
-    levels_count: int | None
-    levels: str | None
-    prior_auth_ref: str | None
-    cancel_reason: str | None
-    notes: str | None
-    status_label: str  # "Checked in", as the status badge says it
-    patient: PatientLabel
-    procedure_type: ProcedureLabel
-    physician: PhysicianLabel
-    room: RoomLabel
-    office: OfficeLabel
+    patient_flags: tuple[PatientFlag, ...]
 
     @property
-    def status_enum(self) -> Status:
-        return Status(self.status)
+    def start_time(self) -> str:
+        return self.local_start.strftime(TIME_FORMAT)
+
+    @property
+    def end_time(self) -> str:
+        return self.local_end.strftime(TIME_FORMAT)
 
 
-def _clock(moment: datetime) -> str:
-    """09:05 (strftime takes several times as long, and a calendar shows hundreds of times)."""
-    return f"{moment.hour:02d}:{moment.minute:02d}"
-
-
-def _appointments(office_id: int | None, start: datetime, end: datetime, statuses: list[str],
-                  physician_id: int | None = None) -> list[AppointmentRow]:
-    query = (select(Appointment.id, Appointment.version, Appointment.status, Appointment.patient_id,
-                    Appointment.office_id, Appointment.room_id, Appointment.starts_at, Appointment.ends_at,
-                    Appointment.blocked_until, Appointment.region, Appointment.side, Appointment.levels_count,
-                    Appointment.levels, Appointment.prior_auth_ref, Appointment.cancel_reason, Appointment.notes,
-                    Appointment.procedure_type_id, Appointment.physician_id,
-                    # What calendars and the board show of a patient, not the whole record.
-                    Patient.first_name, Patient.last_name, Patient.mrn, Patient.date_of_birth,
-                    has_mri_unsafe_implant(Appointment.patient_id),
-                    ProcedureType.code, ProcedureType.name, ProcedureType.category, ProcedureType.prior_authorization,
-                    Physician.last_name, Room.name, Office.name, Office.timezone)
-             .join(Patient, Appointment.patient_id == Patient.id)
-             .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .join(Physician, Appointment.physician_id == Physician.id)
-             .join(Room, Appointment.room_id == Room.id)
-             .join(Office, Appointment.office_id == Office.id)
+def _entries(office_id: int | None, start: datetime, end: datetime, statuses: Collection[str],
+             physician_id: int | None = None) -> list[CalendarEntry]:
+    """The appointments starting in [start, end) in these statuses, at an office or of a physician,
+    in start order (one query, their patients' flags included)."""
+    flags = known_flags()
+    query = (select(Appointment, *(flag.carried_by(Appointment.patient_id).label(flag.name) for flag in flags))
              .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.status.in_(statuses))
+             .options(joinedload(Appointment.patient), joinedload(Appointment.procedure_type),
+                      joinedload(Appointment.physician), joinedload(Appointment.room), joinedload(Appointment.office))
              .order_by(Appointment.starts_at))
     if office_id is not None:
         query = query.where(Appointment.office_id == office_id)
     if physician_id is not None:
         query = query.where(Appointment.physician_id == physician_id)
-    # The few procedures, physicians, rooms and offices of a page, each made once.
-    procedures: dict[int, ProcedureLabel] = {}
-    physicians: dict[int, PhysicianLabel] = {}
-    rooms: dict[int, RoomLabel] = {}
-    offices: dict[int, tuple[OfficeLabel, ZoneInfo]] = {}
-    labels = {status: Status(status).label for status in statuses}
-    found = []
-    # Unpacked in the order selected: reading a row's values by name takes longer than the rest.
-    for (appointment_id, version, status, patient_id, at_office_id, room_id, starts_at, ends_at, blocked_until,
-         region, side, levels_count, levels, prior_auth_ref, cancel_reason, notes, procedure_type_id, by_physician_id,
-         first_name, last_name, mrn, date_of_birth, mri_unsafe, code, procedure_name, category, prior_authorization,
-         physician_last_name, room_name, office_name, timezone) in db.session.execute(query):
-        procedure = procedures.get(procedure_type_id)
-        if procedure is None:
-            procedure = procedures[procedure_type_id] = ProcedureLabel(code, procedure_name, category,
-                                                                       prior_authorization)
-        physician = physicians.get(by_physician_id)
-        if physician is None:
-            physician = physicians[by_physician_id] = PhysicianLabel(physician_short_name(physician_last_name))
-        room = rooms.get(room_id)
-        if room is None:
-            room = rooms[room_id] = RoomLabel(room_name)
-        if at_office_id not in offices:
-            offices[at_office_id] = (OfficeLabel(office_name, timezone), ZoneInfo(timezone))
-        office, zone = offices[at_office_id]
-        local_start, local_end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-        found.append(AppointmentRow(
-            appointment_id, version, status, patient_id, at_office_id, room_id, starts_at, ends_at, blocked_until,
-            local_start, local_end, _clock(local_start), _clock(local_end), region, side, levels_count, levels,
-            prior_auth_ref, cancel_reason, notes, labels[status],
-            PatientLabel(f"{last_name}, {first_name}", mrn, date_of_birth, mri_unsafe),
-            procedure, physician, room, office))
-    return found
+    entries = []
+    for row in db.session.execute(query):
+        appointment: Appointment = row.Appointment
+        zone = ZoneInfo(appointment.office.timezone)
+        entries.append(CalendarEntry(appointment, appointment.starts_at.astimezone(zone),
+                                     appointment.ends_at.astimezone(zone),
+                                     tuple(flag for flag in flags if row._mapping[flag.name])))
+    return entries
 
 
 @dataclass(frozen=True)
@@ -217,11 +128,11 @@ class OfficeDay:
     day: date
     rooms: list[Room]
     rows: list[grid.Row]
-    appointments: list[AppointmentRow]
+    appointments: list[CalendarEntry]
     hours: tuple[time, time] | None
     closed_because: str | None
     physicians: list[Physician]
-    off_grid: list[AppointmentRow]  # cancelled and no-shows: their slots are free, but the desk asks about them
+    off_grid: list[CalendarEntry]  # cancelled and no-shows: their slots are free, but the desk asks about them
 
     @property
     def is_open(self) -> bool:
@@ -233,18 +144,18 @@ def office_day(slug: str, day: date, *, by: Actor, page: str = "office calendar"
     office = office_by_slug(slug)
     rooms = _rooms_in_use(office.id)
     start, end = local_day_bounds(day, office.timezone)
-    everything = _appointments(office.id, start, end, [*ACTIVE_STATUS_VALUES, *OFF_GRID])
-    appointments = [a for a in everything if a.status not in OFF_GRID]
+    everything = _entries(office.id, start, end, [*ACTIVE_STATUS_VALUES, *OFF_GRID])
+    on_grid = [entry for entry in everything if entry.appointment.status not in OFF_GRID]
     zone = ZoneInfo(office.timezone)
-    entries = [grid.Entry(a.room_id, a.local_start, a.local_end, a.blocked_until.astimezone(zone), a)
-               for a in appointments]
+    placed = [grid.Entry(entry.appointment.room_id, entry.local_start, entry.local_end,
+                         entry.appointment.blocked_until.astimezone(zone), entry) for entry in on_grid]
     hours = _hours(office.id).get(day.weekday())
     closure = _closures(office.id, day, day).get(day)
     shown_hours = hours or (time(8), time(17))
-    rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], entries)
+    rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], placed)
     _record_shown(by, f"{page}, {day.isoformat()}", office.id, len(everything))
-    return OfficeDay(office, day, rooms, rows, appointments, hours, closure, working_at(office.id, day),
-                     [a for a in everything if a.status in OFF_GRID])
+    return OfficeDay(office, day, rooms, rows, on_grid, hours, closure, working_at(office.id, day),
+                     [entry for entry in everything if entry.appointment.status in OFF_GRID])
 
 
 def active_count(office_id: int, day: date) -> int:
@@ -274,7 +185,7 @@ class OfficeWeek:
     office: Office
     days: list[date]
     rooms: list[Room]
-    by_day_and_room: dict[tuple[date, int], list[AppointmentRow]]
+    by_day_and_room: dict[tuple[date, int], list[CalendarEntry]]
     open_days: set[date]
     closures: dict[date, str]
 
@@ -289,17 +200,17 @@ def office_week(slug: str, day: date, *, by: Actor) -> OfficeWeek:
     days = week_of(day)
     start, _ = local_day_bounds(days[0], office.timezone)
     _, end = local_day_bounds(days[-1], office.timezone)
-    cells: dict[tuple[date, int], list[AppointmentRow]] = defaultdict(list)
-    appointments = _appointments(office.id, start, end, ACTIVE_STATUS_VALUES)
-    for appointment in appointments:
-        cells[(appointment.local_start.date(), appointment.room_id)].append(appointment)
+    cells: dict[tuple[date, int], list[CalendarEntry]] = defaultdict(list)
+    entries = _entries(office.id, start, end, ACTIVE_STATUS_VALUES)
+    for entry in entries:
+        cells[(entry.local_start.date(), entry.appointment.room_id)].append(entry)
     open_weekdays = set(_hours(office.id))
     closures = _closures(office.id, days[0], days[-1])
     open_days = {d for d in days if d.weekday() in open_weekdays and d not in closures}
     # A weekend the office does not open is left out, unless something is booked on it.
     booked_days = {d for d, _ in cells}
     shown = [d for d in days if d.weekday() < 5 or d in open_days or d in booked_days]
-    _record_shown(by, f"office calendar, week of {days[0].isoformat()}", office.id, len(appointments))
+    _record_shown(by, f"office calendar, week of {days[0].isoformat()}", office.id, len(entries))
     return OfficeWeek(office, shown, _rooms_in_use(office.id), dict(cells), open_days, closures)
 
 
@@ -308,7 +219,7 @@ class PhysicianDay:
     physician: Physician
     day: date
     blocks: list[PhysicianSchedule]
-    appointments: list[AppointmentRow]
+    appointments: list[CalendarEntry]
     on_leave: str | None
 
 
@@ -326,9 +237,9 @@ def physician_day(physician_id: int, day: date, practice_timezone: str, *, by: A
     timezone = blocks[0].office.timezone if blocks else practice_timezone
     start, end = local_day_bounds(day, timezone)
     leave = next((item.reason for item in physician.leaves if item.first_day <= day <= item.last_day), None)
-    appointments = _appointments(None, start, end, ACTIVE_STATUS_VALUES, physician_id)
-    _record_shown(by, f"day of {physician.display_name}, {day.isoformat()}", None, len(appointments))
-    return PhysicianDay(physician, day, blocks, appointments, leave)
+    entries = _entries(None, start, end, ACTIVE_STATUS_VALUES, physician_id)
+    _record_shown(by, f"day of {physician.display_name}, {day.isoformat()}", None, len(entries))
+    return PhysicianDay(physician, day, blocks, entries, leave)
 
 
 def patient_appointments(patient_id: int) -> list[Appointment]:
@@ -342,7 +253,7 @@ def patient_appointments(patient_id: int) -> list[Appointment]:
 
 @dataclass(frozen=True)
 class BoardLine:
-    appointment: AppointmentRow
+    entry: CalendarEntry
     moves: list[Status]
 
 
@@ -364,7 +275,8 @@ def office_board(slug: str, day: date, now: datetime, *, by: Actor) -> OfficeBoa
     """The day's appointments at an office with the status moves each one allows now."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
-    lines = [BoardLine(a, moves_now(a.status_enum, a.starts_at, office.timezone, now))
-             for a in _appointments(office.id, start, end, SHOWN_ON_BOARD)]
+    lines = [BoardLine(entry, moves_now(entry.appointment.status_enum, entry.appointment.starts_at, office.timezone,
+                                        now))
+             for entry in _entries(office.id, start, end, SHOWN_ON_BOARD)]
     _record_shown(by, f"day board, {day.isoformat()}", office.id, len(lines))
     return OfficeBoard(office, lines, _closures(office.id, day, day).get(day))

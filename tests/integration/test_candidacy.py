@@ -14,11 +14,12 @@ from backoffice.catalog.data import CATALOG
 from backoffice.catalog.services import update_procedure_type
 from backoffice.core.errors import StaleEdit
 from backoffice.core.extensions import db
-from backoffice.procedures import candidacy
-from backoffice.procedures.candidacy import PsychEntry, Section
+from backoffice.procedures import candidacy, clinical_settings, psych_evaluations, worklists
 from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility, Thresholds
 from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
+from backoffice.procedures.psych_evaluations import PsychEntry
 from backoffice.procedures.rules import ReliefUnit
+from backoffice.procedures.stored_candidacies import Section
 from backoffice.scheduling import services
 from backoffice.scheduling.rules import CancelReason
 
@@ -31,7 +32,7 @@ RFA_OVERRIDE = "Two qualifying blocks at the referring practice"
 
 
 def worklist(today: date = LATER, *, horizon_days: int | None = None, **filters: int | None):
-    return candidacy.candidate_worklist(office_id=filters.get("office_id"), physician_id=filters.get("physician_id"),
+    return worklists.candidate_worklist(office_id=filters.get("office_id"), physician_id=filters.get("physician_id"),
                                         horizon_days=horizon_days, today=today, limit=50, by=PHYSICIAN)
 
 
@@ -41,7 +42,7 @@ def test_two_good_lumbar_right_blocks_make_a_rhizotomy_candidate_with_both_block
     second = block_with_relief(MONDAY + timedelta(days=14), 85, 4, patient=patient)
     found = worklist()
     [row] = found.sections[Section.RFA]
-    assert (row.patient_id, row.candidacy.region, row.candidacy.side) == (patient.id, "lumbar", "right")
+    assert (row.stored.patient_id, row.candidacy.region, row.candidacy.side) == (patient.id, "lumbar", "right")
     assert [e.appointment_id for e in row.candidacy.evidence] == [first.id, second.id]
     assert [e.text.split(": ", 1)[1] for e in row.candidacy.evidence] == ["90% relief for 5 hours",
                                                                            "85% relief for 4 hours"]
@@ -60,7 +61,7 @@ def test_one_block_at_70_percent_leaves_the_patient_needing_a_confirmatory_block
     [row] = found.sections[Section.CONFIRMATORY]
     assert row.candidacy.evidence[1].text.endswith("(below 80%: does not qualify)")
     assert row.schedule is not None and row.schedule.procedure_type_id == procedure("MBB").id
-    assert row.anchor_appointment_id != good.id
+    assert row.stored.anchor_appointment_id != good.id
 
 
 def test_a_lumbar_rfa_four_months_ago_shows_the_date_a_repeat_becomes_eligible():
@@ -114,16 +115,16 @@ def test_the_settings_change_the_rules_and_each_change_is_audited_with_before_an
     block_with_relief(MONDAY, 90, 5, patient=patient)
     assert [c.kind for c in candidacy.candidacies_for_patient(patient.id, today=LATER)] == [
         CandidacyKind.CONFIRMATORY_BLOCK]
-    settings = candidacy.get_settings()
-    candidacy.update_settings(Thresholds(blocks_for_rfa=1), expected_version=settings.version, by=PHYSICIAN,
-                              now=datetime.now(UTC))
+    settings = clinical_settings.get_settings()
+    clinical_settings.update_settings(Thresholds(blocks_for_rfa=1), expected_version=settings.version,
+                                      by=PHYSICIAN, now=datetime.now(UTC))
     assert [c.kind for c in candidacy.candidacies_for_patient(patient.id, today=LATER)] == [
         CandidacyKind.RFA_CANDIDATE]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "clinical_settings")).one()
     assert (event.action, event.username, event.changes) == ("update", "physician", {"blocks_for_rfa": [2, 1]})
     with pytest.raises(StaleEdit):
-        candidacy.update_settings(Thresholds(), expected_version=settings.version - 1, by=PHYSICIAN,
-                                  now=datetime.now(UTC))
+        clinical_settings.update_settings(Thresholds(), expected_version=settings.version - 1, by=PHYSICIAN,
+                                          now=datetime.now(UTC))
 
 
 def test_a_successful_trial_awaits_the_psychological_evaluation_then_indicates_the_implant():
@@ -135,8 +136,9 @@ def test_a_successful_trial_awaits_the_psychological_evaluation_then_indicates_t
     assert (row.candidacy.kind, row.candidacy.eligibility) == (CandidacyKind.SCS_AWAITING_DECISION,
                                                                Eligibility.AWAITING)
     assert row.candidacy.evidence[-1].text == "no psychological evaluation on record"
-    candidacy.record_psych_evaluation(patient.id, PsychEntry(MONDAY - timedelta(days=30), True, "Dr. Marsh, PsyD"),
-                                      by=PHYSICIAN, now=datetime.now(UTC), today=LATER)
+    psych_evaluations.record_psych_evaluation(
+        patient.id, PsychEntry(MONDAY - timedelta(days=30), True, "Dr. Marsh, PsyD"), by=PHYSICIAN,
+        now=datetime.now(UTC), today=LATER)
     [row] = worklist().sections[Section.SCS]
     assert (row.candidacy.kind, row.candidacy.eligibility) == (CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)
     assert row.schedule is not None and row.schedule.procedure_type_id == procedure("SCS-IMPLANT").id
@@ -147,13 +149,13 @@ def test_the_worklist_shows_one_physicians_or_one_offices_candidates():
     block_with_relief(MONDAY, 90, 5, patient=mine)
     block_with_relief(MONDAY, 90, 5, patient=theirs, doctor="Okafor")
     reyes = worklist(physician_id=physician("Reyes").id).sections[Section.CONFIRMATORY]
-    assert [row.patient_id for row in reyes] == [mine.id]
+    assert [row.stored.patient_id for row in reyes] == [mine.id]
     assert worklist(office_id=9999).counts[Section.CONFIRMATORY] == 0
 
 
 def test_a_scheduler_gets_no_candidates():
     block_with_relief(MONDAY, 90, 5, patient=patients()[0])
-    found = candidacy.candidate_worklist(office_id=None, physician_id=None, horizon_days=None, today=LATER, limit=50,
+    found = worklists.candidate_worklist(office_id=None, physician_id=None, horizon_days=None, today=LATER, limit=50,
                                          by=SCHEDULER)
     assert found.sections == {}
 
@@ -161,8 +163,8 @@ def test_a_scheduler_gets_no_candidates():
 # The stored list: each patient's candidacies are kept until a record changes or a day comes on
 # which the rules may say otherwise.
 
-def listed(found: candidacy.CandidateList) -> dict[Section, list[tuple[int, str]]]:
-    return {section: [(row.patient_id, row.candidacy.kind.value) for row in rows]
+def listed(found: worklists.CandidateList) -> dict[Section, list[tuple[int, str]]]:
+    return {section: [(row.stored.patient_id, row.candidacy.kind.value) for row in rows]
             for section, rows in found.sections.items() if rows}
 
 
@@ -189,9 +191,9 @@ def test_a_change_of_the_settings_or_the_catalog_works_every_patient_out_again()
     patient = patients()[0]
     block_with_relief(MONDAY, 90, 5, patient=patient)
     assert listed(worklist()) == {Section.CONFIRMATORY: [(patient.id, "confirmatory_block")]}
-    settings = candidacy.get_settings()
-    candidacy.update_settings(Thresholds(blocks_for_rfa=1), expected_version=settings.version, by=PHYSICIAN,
-                              now=datetime.now(UTC))
+    settings = clinical_settings.get_settings()
+    clinical_settings.update_settings(Thresholds(blocks_for_rfa=1), expected_version=settings.version,
+                                      by=PHYSICIAN, now=datetime.now(UTC))
     assert listed(worklist()) == {Section.RFA: [(patient.id, "rfa_candidate")]}
     mbb = procedure("MBB")
     update_procedure_type(mbb.id, replace(next(d for d in CATALOG if d.code == "MBB"), code="MBB-D"),
@@ -206,7 +208,7 @@ def test_a_repeat_joins_the_list_on_the_day_it_comes_within_reach_with_no_change
     rfa = done("RFA", MONDAY, patient=patient, override=RFA_OVERRIDE)
     record(follow_ups_of(rfa)[0], 80, 6, ReliefUnit.WEEKS, ongoing=True)
     eligible_from = MONDAY + timedelta(days=182)
-    soon = eligible_from - timedelta(days=candidacy.get_settings().soon_days)
+    soon = eligible_from - timedelta(days=clinical_settings.get_settings().soon_days)
     assert listed(worklist(soon - timedelta(days=1))) == {}
     assert listed(worklist(soon)) == {Section.REPEAT: [(patient.id, "repeat_rfa")]}
     [row] = worklist(eligible_from).sections[Section.REPEAT]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from backoffice.audit.models import AuditEvent
 from backoffice.core.errors import FieldErrors, StaleEdit
 from backoffice.core.extensions import db
-from backoffice.procedures import followups
+from backoffice.procedures import followups, worklists
 from backoffice.procedures.followups import OutcomeEntry
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FunctionChange, PlanDecision, ReliefUnit
@@ -153,10 +153,10 @@ def test_a_follow_up_closes_without_an_outcome_only_with_a_reason_and_can_be_reo
     assert (reopened.status, reopened.closed_reason) == ("open", None)
 
 
-def worklist(now: datetime, **filters: object) -> followups.Worklist:
+def worklist(now: datetime, **filters: object) -> worklists.FollowUpList:
     arguments: dict[str, object] = {"office_id": None, "physician_id": None, "upcoming_days": 7, "limit": 50,
                                     "by": NURSE, **filters}
-    return followups.follow_up_worklist(now=now, timezone="America/New_York", **arguments)  # type: ignore[arg-type]
+    return worklists.follow_up_worklist(now=now, timezone="America/New_York", **arguments)  # type: ignore[arg-type]
 
 
 def test_the_worklist_puts_each_open_follow_up_under_overdue_today_or_upcoming():

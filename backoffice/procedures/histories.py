@@ -1,0 +1,110 @@
+"""Patients' histories as the candidacy rules see them: their procedures of the last two years,
+the outcomes recorded for those and the day each patient was last cleared by a psychological
+evaluation, read in one query for one patient or for many."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, func, select
+
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import ProcedureKind
+from backoffice.core.extensions import db
+from backoffice.practice.models import Office
+from backoffice.procedures import candidacy_rules
+from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome
+from backoffice.procedures.models import Outcome, PsychEvaluation
+from backoffice.procedures.rules import relief_said
+from backoffice.scheduling.models import Appointment
+
+# Two years back covers the rolling 12 months, the longest repeat interval and the blocks that
+# lead up to an ablation.
+HISTORY_DAYS = 730
+
+# Above this many patients, one read of everyone's history beats lists of ids in the queries.
+MAX_LISTED_IDS = 500
+
+
+@dataclass(frozen=True)
+class Done:
+    """A procedure with what the worklist needs besides the rules' view of it."""
+
+    procedure: DoneProcedure
+    patient_id: int
+    procedure_type_id: int
+    physician_id: int
+    office_id: int
+    levels_count: int | None
+
+
+@dataclass
+class Histories:
+    """Patients' procedures of the last two years with the outcomes recorded for them in that
+    time, and the day each patient was last cleared by a psychological evaluation."""
+
+    done: list[Done] = field(default_factory=list)
+    outcomes: dict[int, list[RecordedOutcome]] = field(default_factory=dict)
+    psych_cleared_on: dict[int, date] = field(default_factory=dict)
+
+
+def _history_query(today: date) -> Select[*tuple[Any, ...]]:
+    """Procedures since two years before `today`, each with its outcomes of that time (one row per
+    outcome, one for a procedure without) and its patient's last day cleared by an evaluation."""
+    cleared_on = (select(func.max(PsychEvaluation.evaluated_on))
+                  .where(PsychEvaluation.patient_id == Appointment.patient_id, PsychEvaluation.cleared.is_(True))
+                  .scalar_subquery().label("cleared_on"))
+    since = today - timedelta(days=HISTORY_DAYS)
+    return (
+        select(Appointment.id, Appointment.patient_id, Appointment.procedure_type_id, Appointment.physician_id,
+               Appointment.office_id, Appointment.starts_at, Appointment.region, Appointment.side,
+               Appointment.levels, Appointment.levels_count, Appointment.status, ProcedureType.code,
+               ProcedureType.kind, Office.timezone, cleared_on, Outcome.recorded_on, Outcome.percent_relief,
+               Outcome.relief_hours, Outcome.relief_ongoing, Outcome.decision, Outcome.relief_amount,
+               Outcome.relief_unit)
+        .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
+        .join(Office, Appointment.office_id == Office.id)
+        .outerjoin(Outcome, and_(Outcome.appointment_id == Appointment.id, Outcome.recorded_on >= since))
+        .where(ProcedureType.kind != ProcedureKind.NONE.value,
+               Appointment.starts_at >= datetime.combine(since, time(0), UTC),
+               Appointment.status.in_(candidacy_rules.COUNTED))
+        .order_by(Appointment.starts_at, Appointment.id, Outcome.id)
+    )
+
+
+def histories(today: date, patient_ids: list[int] | None) -> Histories:
+    """One query: an outcome only counts through its procedure, and an evaluation only matters
+    to a patient with a trial, so both are read alongside the procedures. Everyone's when
+    `patient_ids` is None."""
+    query = _history_query(today)
+    if patient_ids is not None:
+        query = query.where(Appointment.patient_id.in_(patient_ids))
+    found = Histories()
+    last_id = None
+    for row in db.session.execute(query):
+        if row.id != last_id:
+            last_id = row.id
+            found.done.append(Done(
+                DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
+                              ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),
+                row.patient_id, row.procedure_type_id, row.physician_id, row.office_id, row.levels_count))
+            if row.cleared_on is not None:
+                found.psych_cleared_on[row.patient_id] = row.cleared_on
+        if row.recorded_on is not None:
+            found.outcomes.setdefault(row.patient_id, []).append(RecordedOutcome(
+                row.id, row.recorded_on, row.percent_relief, row.relief_hours, row.relief_ongoing, row.decision,
+                relief_said(row.relief_amount, row.relief_unit)))
+    return found
+
+
+def histories_of(patient_ids: list[int], today: date) -> Histories:
+    """The histories of these patients, however many they are."""
+    if len(patient_ids) <= MAX_LISTED_IDS:
+        return histories(today, patient_ids)
+    found = histories(today, None)
+    wanted = set(patient_ids)
+    found.done = [done for done in found.done if done.patient_id in wanted]
+    return found
