@@ -33,6 +33,7 @@ from backoffice.patients.services import PatientData, allocate_mrn
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures import demo_courses
+from backoffice.procedures.candidacy import mark_all_candidacies_stale
 from backoffice.scheduling import demo_schedule
 
 ACTOR = Actor.system("demo-data")
@@ -229,6 +230,8 @@ def load(*, patient_count: int, policy: AuthPolicy, now: datetime, appointments:
     added = _load_patients(patient_count, offices, now)
     booked = demo_schedule.load(now) if appointments else 0
     followed = demo_courses.load(now) if appointments else 0
+    if booked or followed:  # written as a bulk load is, without the services' events
+        mark_all_candidacies_stale()
     implanted = device_demo.load(now, practice_today(now), DeviceSettings(), implants=appointments)
     physicians = db.session.scalar(select(func.count()).select_from(Physician))
     return (f"Demo practice ready: {len(offices)} offices, {physicians} physicians, "

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm.attributes import get_history
+
 from backoffice.auth.models import User
 from backoffice.core.actor import Actor
 from backoffice.core.db import AnySession, Versioned
@@ -36,8 +38,9 @@ def ensure_current(session: AnySession, record: Versioned, expected_version: int
 
 
 def apply_edit(session: AnySession, record: Versioned, values: Mapping[str, Any], *,
-               expected_version: int, by: Actor, now: datetime, what: str) -> bool:
-    """Set `values` on `record` if it is still at `expected_version`. True when anything changed.
+               expected_version: int, by: Actor, now: datetime, what: str) -> frozenset[str]:
+    """Set `values` on `record` if it is still at `expected_version`. The names of those whose
+    value changed (what an event about the edit tells); empty when the record did not change.
 
     Raises StaleEdit naming who saved it and when, so the second editor loses nothing silently.
     """
@@ -45,6 +48,6 @@ def apply_edit(session: AnySession, record: Versioned, values: Mapping[str, Any]
     for key, value in values.items():
         setattr(record, key, value)
     if not session.is_modified(record):
-        return False
+        return frozenset()
     mark_changed(record, by, now)
-    return True
+    return frozenset(key for key in values if get_history(record, key).has_changes())

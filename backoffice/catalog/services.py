@@ -11,10 +11,12 @@ from sqlalchemy import select
 from backoffice.auth.editing import apply_edit, stamps
 from backoffice.catalog import rules
 from backoffice.catalog.data import ProcedureData
+from backoffice.catalog.events import ProcedureTypeAdded, ProcedureTypeChanged
 from backoffice.catalog.models import ProcedureType
 from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import FieldErrors
+from backoffice.core.events import publish
 from backoffice.core.extensions import db
 
 
@@ -65,6 +67,8 @@ def create_procedure_type(data: ProcedureData, *, by: Actor, now: datetime) -> P
             raise FieldErrors(errors)
         procedure_type = ProcedureType(**_columns(data), **stamps(by, now))
         db.session.add(procedure_type)
+        db.session.flush()
+        publish(ProcedureTypeAdded(procedure_type.id, procedure_type.code, by=by, at=now))
     return procedure_type
 
 
@@ -76,8 +80,10 @@ def update_procedure_type(procedure_type_id: int, data: ProcedureData, *, expect
         errors = _problems(data, procedure_type_id)
         if errors:
             raise FieldErrors(errors)
-        apply_edit(db.session, procedure_type, _columns(data), expected_version=expected_version,
-                   by=by, now=now, what=f"The procedure {procedure_type.name}")
+        changed = apply_edit(db.session, procedure_type, _columns(data), expected_version=expected_version,
+                             by=by, now=now, what=f"The procedure {procedure_type.name}")
+        if changed:
+            publish(ProcedureTypeChanged(procedure_type.id, changed, by=by, at=now))
     return procedure_type
 
 

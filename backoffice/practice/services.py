@@ -13,9 +13,11 @@ from backoffice.auth.models import User
 from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, get_one, transaction
 from backoffice.core.errors import FieldErrors, NotFound
+from backoffice.core.events import publish
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Role
 from backoffice.practice import rules
+from backoffice.practice.events import OfficeChanged
 from backoffice.practice.models import (
     WEEKDAYS,
     Office,
@@ -138,8 +140,10 @@ def update_office(office_id: int, data: OfficeData, *, expected_version: int, by
         errors = _office_clashes(data, office_id)
         if errors:
             raise FieldErrors(errors)
-        apply_edit(db.session, office, vars(data), expected_version=expected_version, by=by,
-                   now=now, what=f"The office {office.name}")
+        changed = apply_edit(db.session, office, vars(data), expected_version=expected_version, by=by,
+                             now=now, what=f"The office {office.name}")
+        if changed:
+            publish(OfficeChanged(office.id, changed, by=by, at=now))
     return office
 
 

@@ -8,8 +8,10 @@ from datetime import datetime
 from backoffice.auth.editing import apply_edit, stamps
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
+from backoffice.core.events import publish
 from backoffice.core.extensions import db
 from backoffice.procedures.candidacy_rules import Thresholds
+from backoffice.procedures.events import ClinicalSettingsChanged
 from backoffice.procedures.models import ClinicalSettings
 
 
@@ -32,7 +34,10 @@ def update_settings(thresholds: Thresholds, *, expected_version: int, by: Actor,
         if settings is None:
             settings = ClinicalSettings(id=1, **ClinicalSettings.columns(thresholds), **stamps(by, now))
             db.session.add(settings)
-            return settings
-        apply_edit(db.session, settings, ClinicalSettings.columns(thresholds), expected_version=expected_version,
-                   by=by, now=now, what="The clinical rule settings")
+            changed = frozenset(ClinicalSettings.columns(thresholds))
+        else:
+            changed = apply_edit(db.session, settings, ClinicalSettings.columns(thresholds),
+                                 expected_version=expected_version, by=by, now=now, what="The clinical rule settings")
+        if changed:
+            publish(ClinicalSettingsChanged(changed, by=by, at=now))
     return settings

@@ -17,10 +17,11 @@ from backoffice.catalog.rules import parse_follow_ups
 from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
 from backoffice.core.errors import FieldErrors, NotFound
-from backoffice.core.events import subscribe
+from backoffice.core.events import publish, subscribe
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.procedures import rules
+from backoffice.procedures.events import OutcomeRecorded
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
 from backoffice.scheduling.events import AppointmentCompleted
@@ -171,6 +172,7 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
         if not decides:
             decision = outcome.decision if outcome else None
         values = outcome_columns(entry, decision=decision)
+        corrected = outcome is not None
         if outcome is None:
             outcome = Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
                               patient_id=follow_up.patient_id, recorded_by_id=by.user_id, **values,
@@ -179,12 +181,17 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
         else:
             for key, value in values.items():
                 setattr(outcome, key, value)
-            if db.session.is_modified(outcome):
-                mark_changed(outcome, by, now)
+        changed = not corrected or db.session.is_modified(outcome)
+        if corrected and changed:
+            mark_changed(outcome, by, now)
         if follow_up.status != FollowUpStatus.DONE.value:
             follow_up.status = FollowUpStatus.DONE.value
             follow_up.closed_reason = None
             mark_changed(follow_up, by, now)
+        if changed:
+            db.session.flush()  # the new outcome's id
+            publish(OutcomeRecorded(outcome.id, follow_up.id, outcome.appointment_id, outcome.patient_id,
+                                    corrected=corrected, by=by, at=now))
     return outcome
 
 

@@ -12,9 +12,11 @@ from backoffice.auth.editing import stamps
 from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import FieldErrors, NotFound
+from backoffice.core.events import publish
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
+from backoffice.procedures.events import PsychEvaluationRecorded
 from backoffice.procedures.models import PsychEvaluation
 
 
@@ -43,4 +45,7 @@ def record_psych_evaluation(patient_id: int, entry: PsychEntry, *, by: Actor, no
                                      evaluator=entry.evaluator, notes=entry.notes, recorded_by_id=by.user_id,
                                      **stamps(by, now))
         db.session.add(evaluation)
+        db.session.flush()
+        publish(PsychEvaluationRecorded(evaluation.id, patient_id, evaluation.evaluated_on, evaluation.cleared,
+                                        by=by, at=now))
     return evaluation

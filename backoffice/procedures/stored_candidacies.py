@@ -3,7 +3,7 @@
 Working out every patient of the last two years on each visit to the list grows with the
 practice; instead each patient's listable candidacies are kept with the first day they may change
 (`candidacy_rules.assessment_holds_until`), and worked out again from that day or as soon as one
-of their records changes (`candidacy.py` marks them)."""
+of their records changes (`staleness.py` marks them)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ a physician, with its filters. Then about 10,000 synthetic patients with two yea
 procedures, follow-ups and outcomes are bulk-inserted (Core executemany), marked for the candidacy
 rules to work out again as any bulk load must be, and the same pages must send exactly as many
 statements, while showing the new rows. Each page is visited once before it is counted: the visit
-after a change works out the candidacies of the patients it touched (see candidacy.py), and the
+after a change works out the candidacies of the patients it touched (see staleness.py), and the
 count is of the visits after that.
 """
 
