@@ -88,9 +88,10 @@ EnumT = TypeVar("EnumT", bound=PythonEnum)
 def enum_column_type(enum: type[EnumT], length: int) -> Enum:
     """A column of `enum`'s members, stored as their values in a plain VARCHAR(`length`).
 
-    SQLAlchemy would store the members' names and add a CHECK or a native type; this keeps the
-    strings and the schema the migrations made, so reading gives members and writing takes
-    members (or their values), and any other string is refused before it reaches the database.
+    SQLAlchemy's default would store the members' names, and as a native type on PostgreSQL; these
+    options keep the strings and the schema the migrations made (no migration, no drift). Reading
+    gives members; writing takes members or their values, and refuses any other string before it
+    reaches the database.
     """
     return Enum(enum, native_enum=False, create_constraint=False, length=length,
                 values_callable=lambda members: [member.value for member in members], validate_strings=True)
