@@ -1795,7 +1795,7 @@ def _read_practice() -> tuple[list[OfficeSpec], list[RoomSpec], list[PhysicianSp
 
 
 def _read_models() -> dict[str, ModelInfo]:
-    return {m.model: ModelInfo(m.id, m.manufacturer, m.model, m.gtin, m.kind_enum, m.mri_conditional,
+    return {m.model: ModelInfo(m.id, m.manufacturer, m.model, m.gtin, m.kind, m.mri_conditional,
                                m.rechargeable, m.reservoir_ml) for m in db.session.scalars(select(DeviceModel))}
 
 

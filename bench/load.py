@@ -49,14 +49,14 @@ from backoffice.demo import ACCOUNTS
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Physician
 from backoffice.scheduling import availability as scheduling
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Limits
+from backoffice.scheduling.rules import ACTIVE_STATUSES, Limits
 from bench.generate import SMALL, generate
 
 HERE = Path(__file__).parent
 CODES = ("MBB", "TFESI", "ILESI", "FJI", "SIJ", "TPI", "NEW", "FOLLOW-UP")
 PASSWORD = {account.username: account.password for account in ACCOUNTS}["scheduler"]
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
-ACTIVE = "(" + ", ".join(f"'{status}'" for status in ACTIVE_STATUS_VALUES) + ")"
+ACTIVE = "(" + ", ".join(f"'{status}'" for status in sorted(ACTIVE_STATUSES)) + ")"
 OVERLAPS = {
     "room": f"""SELECT count(*) FROM appointment a JOIN appointment b ON a.id < b.id AND a.room_id = b.room_id
                 AND a.starts_at < b.blocked_until AND b.starts_at < a.blocked_until

@@ -35,7 +35,7 @@ from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES
+from backoffice.scheduling.rules import ACTIVE_STATUSES
 from tests.e2e.conftest import CHROMIUM_ARGS  # the browser as the tests drive it
 from tests.e2e.test_sign_in import sign_in
 
@@ -66,7 +66,7 @@ def _picks() -> Picks:
     zone = ZoneInfo(annapolis.timezone)
     now = utcnow()
     upcoming = list(db.session.scalars(select(Appointment).where(
-        Appointment.office_id == annapolis.id, Appointment.status.in_(ACTIVE_STATUS_VALUES),
+        Appointment.office_id == annapolis.id, Appointment.status.in_(ACTIVE_STATUSES),
         Appointment.starts_at >= now, Appointment.starts_at < now + timedelta(days=14))))
     by_day: dict[date, list[Appointment]] = {}
     for appointment in upcoming:

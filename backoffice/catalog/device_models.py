@@ -70,7 +70,7 @@ def _problems(data: DeviceModelData, editing_id: int | None) -> dict[str, str]:
 
 
 def _columns(data: DeviceModelData) -> dict[str, Any]:
-    return {**vars(data), "kind": data.kind.value}
+    return dict(vars(data))
 
 
 def add_device_model(data: DeviceModelData, *, by: Actor, now: datetime) -> DeviceModel:

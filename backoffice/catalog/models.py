@@ -9,8 +9,8 @@ from sqlalchemy import CheckConstraint, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.audit.trail import Audited
-from backoffice.catalog.rules import Category, DeviceKind, IntervalScope, ProcedureKind
-from backoffice.core.db import Base, Versioned
+from backoffice.catalog.rules import Category, DeviceKind, FrequencyGroup, IntervalScope, ProcedureKind
+from backoffice.core.db import Base, Versioned, enum_column_type
 from backoffice.practice.rules import Capability
 
 
@@ -28,7 +28,7 @@ class ProcedureType(Audited, Versioned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    category: Mapped[str] = mapped_column(String(20))
+    category: Mapped[Category] = mapped_column(enum_column_type(Category, 20))
     cpt_codes: Mapped[str] = mapped_column(String(120), default="")
     duration_minutes: Mapped[int]
     turnover_minutes: Mapped[int] = mapped_column(default=0)
@@ -40,22 +40,15 @@ class ProcedureType(Audited, Versioned, Base):
     asks_levels: Mapped[bool] = mapped_column(default=False)
     max_levels: Mapped[int] = mapped_column(default=1)
     prior_authorization: Mapped[bool] = mapped_column(default=False)
-    frequency_group: Mapped[str | None] = mapped_column(String(30))
+    frequency_group: Mapped[FrequencyGroup | None] = mapped_column(enum_column_type(FrequencyGroup, 30))
     max_per_year: Mapped[int | None]
     min_days_between: Mapped[int | None]
-    interval_scope: Mapped[str] = mapped_column(String(12), default=IntervalScope.REGION.value)
+    interval_scope: Mapped[IntervalScope] = mapped_column(enum_column_type(IntervalScope, 12),
+                                                          default=IntervalScope.REGION)
     follow_ups: Mapped[str] = mapped_column(String(60), default="")
     # What the clinical rules take it for: a diagnostic medial branch block, an ablation ...
-    kind: Mapped[str] = mapped_column(String(20), default=ProcedureKind.NONE.value)
+    kind: Mapped[ProcedureKind] = mapped_column(enum_column_type(ProcedureKind, 20), default=ProcedureKind.NONE)
     active: Mapped[bool] = mapped_column(default=True)
-
-    @property
-    def category_enum(self) -> Category:
-        return Category(self.category)
-
-    @property
-    def kind_enum(self) -> ProcedureKind:
-        return ProcedureKind(self.kind)
 
     @property
     def capabilities(self) -> frozenset[Capability]:
@@ -77,15 +70,11 @@ class DeviceModel(Audited, Versioned, Base):
     manufacturer: Mapped[str] = mapped_column(String(80))
     model: Mapped[str] = mapped_column(String(80))
     gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[DeviceKind] = mapped_column(enum_column_type(DeviceKind, 20))
     mri_conditional: Mapped[bool] = mapped_column(default=False)
     rechargeable: Mapped[bool] = mapped_column(default=False)
     reservoir_ml: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))  # mL
     active: Mapped[bool] = mapped_column(default=True)
-
-    @property
-    def kind_enum(self) -> DeviceKind:
-        return DeviceKind(self.kind)
 
     def audit_subject(self) -> str:
         return f"{self.manufacturer} {self.model}"

@@ -33,10 +33,6 @@ def get_procedure_type(procedure_type_id: int) -> ProcedureType:
 
 def _columns(data: ProcedureData) -> dict[str, Any]:
     values = asdict(data)
-    values["category"] = str(data.category)
-    values["frequency_group"] = str(data.frequency_group) if data.frequency_group else None
-    values["interval_scope"] = str(data.interval_scope)
-    values["kind"] = str(data.kind)
     values["follow_ups"] = rules.format_follow_ups(rules.parse_follow_ups(data.follow_ups))
     return values
 

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import Enum as PythonEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Dialect, Engine, ForeignKey, MetaData, Select, String, event, select
+from sqlalchemy import DateTime, Dialect, Engine, Enum, ForeignKey, MetaData, Select, String, event, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -79,6 +80,21 @@ def key_string(length: int) -> String:
     byte-wise ordering: SQLite's default, and the "C" collation on PostgreSQL.
     """
     return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+EnumT = TypeVar("EnumT", bound=PythonEnum)
+
+
+def enum_column_type(enum: type[EnumT], length: int) -> Enum:
+    """A column of `enum`'s members, stored as their values in a plain VARCHAR(`length`).
+
+    SQLAlchemy's default would store the members' names, and as a native type on PostgreSQL; these
+    options keep the strings and the schema the migrations made (no migration, no drift). Reading
+    gives members; writing takes members or their values, and refuses any other string before it
+    reaches the database.
+    """
+    return Enum(enum, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda members: [member.value for member in members], validate_strings=True)
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

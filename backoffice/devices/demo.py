@@ -83,7 +83,7 @@ def load(now: datetime, today: date, settings: DeviceSettings, *, implants: bool
 
 def _implant(patient_id: int, model: DeviceModel, on: date, doctor: int, *, now: datetime, serial: str) -> Device:
     return services.add_device(patient_id, DeviceEntry(
-        kind=model.kind_enum, manufacturer=model.manufacturer, model=model.model, implanted_on=on,
+        kind=model.kind, manufacturer=model.manufacturer, model=model.model, implanted_on=on,
         device_model_id=model.id, gtin=model.gtin, lot=f"L{on:%y%m}", serial=serial,
         expiry=on + timedelta(days=700), physician_id=doctor, mri_conditional=model.mri_conditional,
         rechargeable=model.rechargeable, reservoir_ml=model.reservoir_ml), by=WORKER, now=now, today=on)
@@ -94,6 +94,6 @@ def _load_models(now: datetime) -> None:
     with transaction(db.session, ACTOR):
         for manufacturer, model, gtin, kind, mri, rechargeable, reservoir in MODELS:
             if gtin not in known:
-                db.session.add(DeviceModel(manufacturer=manufacturer, model=model, gtin=gtin, kind=kind.value,
+                db.session.add(DeviceModel(manufacturer=manufacturer, model=model, gtin=gtin, kind=kind,
                                            mri_conditional=mri, rechargeable=rechargeable, **stamps(ACTOR, now),
                                            reservoir_ml=Decimal(reservoir) if reservoir else None))

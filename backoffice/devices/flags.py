@@ -9,7 +9,7 @@ from backoffice.devices.models import Device
 from backoffice.devices.rules import DeviceStatus
 from backoffice.patients.flags import PatientFlag, patient_flags
 
-IN_THE_PATIENT = [status.value for status in DeviceStatus if status.is_active]
+IN_THE_PATIENT = [status for status in DeviceStatus if status.is_active]
 
 
 def has_mri_unsafe_implant(patient_id: QueryableAttribute[int]) -> ColumnElement[bool]:

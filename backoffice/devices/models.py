@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
 from backoffice.catalog.rules import DeviceKind
-from backoffice.core.db import Base, Versioned
+from backoffice.core.db import Base, Versioned, enum_column_type
 from backoffice.devices.rules import DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
@@ -39,7 +39,7 @@ class ScsTrial(Audited, Versioned, Base):
     planned_end_on: Mapped[date]
     pain_reduction_percent: Mapped[int | None]
     analgesic_reduction_percent: Mapped[int | None]
-    decision: Mapped[str | None] = mapped_column(String(10))
+    decision: Mapped[TrialDecision | None] = mapped_column(enum_column_type(TrialDecision, 10))
     decided_on: Mapped[date | None]
     implant_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     notes: Mapped[str | None] = mapped_column(String(500))
@@ -47,10 +47,6 @@ class ScsTrial(Audited, Versioned, Base):
     patient: Mapped[Patient] = relationship()
     physician: Mapped[Physician] = relationship()
     office: Mapped[Office] = relationship()
-
-    @property
-    def decision_enum(self) -> TrialDecision | None:
-        return TrialDecision(self.decision) if self.decision else None
 
     def audit_patient_id(self) -> int | None:
         return self.patient_id
@@ -77,7 +73,7 @@ class Device(Audited, Versioned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[DeviceKind] = mapped_column(enum_column_type(DeviceKind, 20))
     device_model_id: Mapped[int | None] = mapped_column(ForeignKey("device_model.id"))
     manufacturer: Mapped[str] = mapped_column(String(80))
     model: Mapped[str] = mapped_column(String(80))
@@ -94,7 +90,7 @@ class Device(Audited, Versioned, Base):
     site: Mapped[str | None] = mapped_column(String(80))
     mri_conditional: Mapped[bool] = mapped_column(default=False)
     rechargeable: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(10), default=DeviceStatus.IMPLANTED.value)
+    status: Mapped[DeviceStatus] = mapped_column(enum_column_type(DeviceStatus, 10), default=DeviceStatus.IMPLANTED)
     explanted_on: Mapped[date | None]
     explant_reason: Mapped[str | None] = mapped_column(String(200))
     successor_id: Mapped[int | None] = mapped_column(ForeignKey("device.id"))
@@ -114,16 +110,8 @@ class Device(Audited, Versioned, Base):
     successor: Mapped[Device | None] = relationship(remote_side=[id])
 
     @property
-    def kind_enum(self) -> DeviceKind:
-        return DeviceKind(self.kind)
-
-    @property
-    def status_enum(self) -> DeviceStatus:
-        return DeviceStatus(self.status)
-
-    @property
     def is_active(self) -> bool:
-        return self.status_enum.is_active
+        return self.status.is_active
 
     @property
     def name(self) -> str:
@@ -136,7 +124,7 @@ class Device(Audited, Versioned, Base):
         return self.office_id
 
     def audit_details(self) -> dict[str, Any]:
-        return {"kind": self.kind_enum.label, "manufacturer": self.manufacturer, "model": self.model,
+        return {"kind": self.kind.label, "manufacturer": self.manufacturer, "model": self.model,
                 "serial": self.serial}
 
 
@@ -148,8 +136,8 @@ class DeviceStatusChange(Audited, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    from_status: Mapped[str | None] = mapped_column(String(10))
-    to_status: Mapped[str] = mapped_column(String(10))
+    from_status: Mapped[DeviceStatus | None] = mapped_column(enum_column_type(DeviceStatus, 10))
+    to_status: Mapped[DeviceStatus] = mapped_column(enum_column_type(DeviceStatus, 10))
     changed_on: Mapped[date]
     reason: Mapped[str | None] = mapped_column(String(200))
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

@@ -85,7 +85,7 @@ def record_refill(device_id: int, entry: RefillEntry, *, by: Actor, now: datetim
     overfill, and compute when the next refill is due."""
     with transaction(db.session, by):
         device = device_to_change(device_id, by)
-        if device.kind_enum is not DeviceKind.PUMP:
+        if device.kind is not DeviceKind.PUMP:
             raise FieldErrors({"added_ml": "Only a pump is refilled."})
         if not device.is_active:
             raise DeviceNotActive(device, "a refill")

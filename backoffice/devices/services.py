@@ -27,7 +27,7 @@ from backoffice.devices.rules import DeviceSettings, DeviceStatus, StatusChangeR
 from backoffice.patients.models import Patient
 from backoffice.scheduling.models import Appointment
 
-ACTIVE = tuple(status.value for status in DeviceStatus if status.is_active)
+ACTIVE = tuple(status for status in DeviceStatus if status.is_active)
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ class DeviceNotActive(Refused):
 
     def __init__(self, device: Device, action: str) -> None:
         when = f" on {device.explanted_on:%m/%d/%Y}" if device.explanted_on else ""
-        super().__init__(f"This {device.kind_enum.label.lower()} was {device.status_enum.label.lower()}{when}; "
+        super().__init__(f"This {device.kind.label.lower()} was {device.status.label.lower()}{when}; "
                          f"{action} cannot be recorded for it.")
         self.device_id = device.id
-        self.status = device.status_enum
+        self.status = device.status
 
 
 def can_change_devices(by: Actor) -> bool:
@@ -148,7 +148,7 @@ def _check_entry(entry: DeviceEntry, patient_id: int, today: date) -> None:
 
 
 def _columns(entry: DeviceEntry) -> dict[str, object]:
-    return {"kind": entry.kind.value, "device_model_id": entry.device_model_id, "manufacturer": entry.manufacturer,
+    return {"kind": entry.kind, "device_model_id": entry.device_model_id, "manufacturer": entry.manufacturer,
             "model": entry.model, "gtin": entry.gtin or None, "lot": entry.lot or None,
             "serial": entry.serial or None, "expiry": entry.expiry, "manufactured": entry.manufactured,
             "implanted_on": entry.implanted_on, "physician_id": entry.physician_id,
@@ -166,7 +166,7 @@ def _office_of(entry: DeviceEntry, patient: Patient) -> int | None:
     return patient.preferred_office_id
 
 
-def _history(device: Device, before: str | None, on: date, reason: str | None, by: Actor) -> None:
+def _history(device: Device, before: DeviceStatus | None, on: date, reason: str | None, by: Actor) -> None:
     db.session.add(DeviceStatusChange(device_id=device.id, patient_id=device.patient_id, from_status=before,
                                       to_status=device.status, changed_on=on, reason=reason,
                                       changed_by_id=by.user_id))
@@ -182,7 +182,7 @@ def add_device(patient_id: int, entry: DeviceEntry, *, by: Actor, now: datetime,
     with transaction(db.session, by):
         patient = get_one(db.session, Patient, patient_id, entity="patient")
         status = DeviceStatus.TRIAL if entry.kind is DeviceKind.TRIAL_LEAD else DeviceStatus.IMPLANTED
-        device = Device(patient_id=patient_id, status=status.value, office_id=_office_of(entry, patient),
+        device = Device(patient_id=patient_id, status=status, office_id=_office_of(entry, patient),
                         **_columns(entry), **stamps(by, now))
         db.session.add(device)
         db.session.flush()
@@ -197,14 +197,14 @@ def _replace(old_id: int, successor: Device, *, by: Actor, now: datetime) -> Non
     if old.patient_id != successor.patient_id:
         raise FieldErrors({"replaces_id": "The device replaced must be this patient's."})
     try:
-        rules.check_status_change(old.status_enum, DeviceStatus.REPLACED)
+        rules.check_status_change(old.status, DeviceStatus.REPLACED)
     except StatusChangeRefused as refused:
         raise FieldErrors({"replaces_id": str(refused)}) from refused
     if successor.implanted_on < old.implanted_on:
         raise FieldErrors({"implanted_on": f"The device it replaces was implanted on {old.implanted_on:%m/%d/%Y}; "
                                            "a replacement cannot be implanted before that."})
     before = old.status
-    old.status = DeviceStatus.REPLACED.value
+    old.status = DeviceStatus.REPLACED
     old.explanted_on = successor.implanted_on
     old.explant_reason = f"Replaced by {successor.name}"
     old.successor_id = successor.id
@@ -234,7 +234,7 @@ def explant_device(device_id: int, *, on: date, reason: str, expected_version: i
     with transaction(db.session, by):
         device = device_to_change(device_id, by)
         ensure_current(db.session, device, expected_version, "This device")
-        rules.check_status_change(device.status_enum, DeviceStatus.EXPLANTED)
+        rules.check_status_change(device.status, DeviceStatus.EXPLANTED)
         mark_explanted(device, on=on, reason=reason.strip(), by=by, now=now, today=today)
     return device
 
@@ -248,7 +248,7 @@ def mark_explanted(device: Device, *, on: date, reason: str, by: Actor, now: dat
         raise FieldErrors({"explanted_on": f"It was implanted on {device.implanted_on:%m/%d/%Y}; "
                                            "the explant cannot be earlier."})
     before = device.status
-    device.status = DeviceStatus.EXPLANTED.value
+    device.status = DeviceStatus.EXPLANTED
     device.explanted_on = on
     device.explant_reason = reason
     device.next_refill_on = None
@@ -264,7 +264,7 @@ def record_eri(device_id: int, *, on: date, expected_version: int, by: Actor, no
         ensure_current(db.session, device, expected_version, "This device")
         if not device.is_active:
             raise DeviceNotActive(device, "an elective replacement indicator")
-        if not device.kind_enum.has_battery:
+        if not device.kind.has_battery:
             raise FieldErrors({"eri_on": "Only pumps and generators have a battery."})
         if on > today or on < device.implanted_on:
             raise FieldErrors({"eri_on": "Give the day the indicator showed: not in the future, not before "

@@ -107,12 +107,12 @@ def record_trial_result(trial_id: int, result: TrialResult, *, expected_version:
         apply_edit(db.session, trial, {
             "pain_reduction_percent": result.pain_reduction_percent,
             "analgesic_reduction_percent": result.analgesic_reduction_percent,
-            "decision": result.decision.value if result.decision else None, "decided_on": result.decided_on,
+            "decision": result.decision, "decided_on": result.decided_on,
             "implant_appointment_id": result.implant_appointment_id, "notes": result.notes or None},
             expected_version=expected_version, by=by, now=now, what="This trial")
         if result.decision and result.decided_on:
             for lead in trial_leads(trial.id):
-                if lead.status == DeviceStatus.TRIAL.value:
+                if lead.status is DeviceStatus.TRIAL:
                     mark_explanted(lead, on=max(result.decided_on, lead.implanted_on), reason="Trial ended", by=by,
                              now=now, today=today)
     return trial

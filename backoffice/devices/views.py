@@ -130,8 +130,8 @@ def _recall_csv(result: worklists.RecallResult) -> Response:
         patient: Patient = device.patient
         upcoming = result.next_appointments.get(device.patient_id)
         rows.append([patient.mrn, patient.last_name, patient.first_name, patient.date_of_birth,
-                     patient.phone_display or "", device.kind_enum.label, device.manufacturer, device.model,
-                     device.gtin, device.lot, device.serial, device.implanted_on, device.status_enum.label,
+                     patient.phone_display or "", device.kind.label, device.manufacturer, device.model,
+                     device.gtin, device.lot, device.serial, device.implanted_on, device.status.label,
                      ZonedTime(upcoming.starts_at, upcoming.timezone) if upcoming else None])
     return csv_response("recall.csv", RECALL_COLUMNS, rows)
 
@@ -149,7 +149,7 @@ def _device_page(device: Device, *, explant_form: ExplantForm | None = None, eri
                  status: int = 200) -> Any:
     return render_template(
         "devices/show.html", device=device, history=services.device_history(device.id),
-        refills=pump_refills.refills_of(device.id) if device.kind_enum is DeviceKind.PUMP else [],
+        refills=pump_refills.refills_of(device.id) if device.kind is DeviceKind.PUMP else [],
         explant_form=explant_form or ExplantForm(formdata=None, version=device.version, explanted_on=_today()),
         eri_form=eri_form or EriForm(formdata=None, version=device.version, eri_on=_today()),
         may_work=current_actor().can(Permission.MANAGE_DEVICES), today=_today(),
@@ -165,7 +165,7 @@ def _choices_for(form: DeviceForm, patient: Patient, *, editing: Device | None =
         ((str(a.id), f"{a.starts_at:%m/%d/%Y} {a.procedure_type.code}")
          for a in patient_appointments(patient.id) if a.status in IMPLANTED_DURING), blank="Not recorded")
     others = [d for d in services.devices_of_patient(patient.id) if d.is_active and d is not editing]
-    form.replaces_id.choices = choices(((str(d.id), f"{d.kind_enum.label}: {d.name}, implanted "
+    form.replaces_id.choices = choices(((str(d.id), f"{d.kind.label}: {d.name}, implanted "
                                                     f"{d.implanted_on:%m/%d/%Y}") for d in others),
                                        blank="Nothing (a new implant)")
     form.trial_id.choices = choices(((str(t.id), f"SCS trial from {t.started_on:%m/%d/%Y}")
@@ -226,7 +226,7 @@ def new_device(patient_id: int) -> Page:
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return _device_form(form, patient, 400)
-    flash(f"{device.kind_enum.label} recorded for {patient.full_name}.", "success")
+    flash(f"{device.kind.label} recorded for {patient.full_name}.", "success")
     return redirect(url_for("devices.show", device_id=device.id))
 
 
@@ -437,7 +437,7 @@ def record_trial_result(trial_id: int) -> Page:
 
 def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> Any:
     settings = device_settings()
-    state = rules.trial_state(found.started_on, found.planned_end_on, _today(), decision=found.decision_enum,
+    state = rules.trial_state(found.started_on, found.planned_end_on, _today(), decision=found.decision,
                               overdue_days=settings.trial_overdue_days)
     return render_template("devices/trial.html", trial=found, form=form, leads=trials.trial_leads(found.id),
                            state=state, may_work=current_actor().can(Permission.MANAGE_DEVICES),

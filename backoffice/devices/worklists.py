@@ -28,9 +28,9 @@ from backoffice.devices.services import ACTIVE, can_read_devices
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import OPEN_STATUS_VALUES
+from backoffice.scheduling.rules import OPEN_STATUSES
 
-BATTERY_KINDS = tuple(kind.value for kind in DeviceKind if kind.has_battery)
+BATTERY_KINDS = tuple(kind for kind in DeviceKind if kind.has_battery)
 
 
 # Pump refills due.
@@ -108,7 +108,7 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
     if not can_read_devices(by):
         return RefillWorklist()
     offsets = offsets or {}
-    where: list[ColumnElement[bool]] = [Device.kind == DeviceKind.PUMP.value, Device.status.in_(ACTIVE)]
+    where: list[ColumnElement[bool]] = [Device.kind == DeviceKind.PUMP, Device.status.in_(ACTIVE)]
     if office_id is not None:
         where.append(Device.office_id == office_id)
     sections = {"overdue": Device.next_refill_on < today,
@@ -139,14 +139,14 @@ def next_appointments(patient_ids: set[int], *, now: datetime) -> dict[int, Next
 
     first = (select(Appointment.patient_id, func.min(Appointment.starts_at).label("starts_at"))
              .where(Appointment.patient_id.in_(patient_ids), Appointment.starts_at >= now,
-                    Appointment.status.in_(OPEN_STATUS_VALUES))
+                    Appointment.status.in_(OPEN_STATUSES))
              .group_by(Appointment.patient_id).subquery())
     query = (select(Appointment.patient_id, Appointment.starts_at, Office.timezone, ProcedureType.code)
              .join(first, (Appointment.patient_id == first.c.patient_id)
                    & (Appointment.starts_at == first.c.starts_at))
              .join(Office, Appointment.office_id == Office.id)
              .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
-             .where(Appointment.status.in_(OPEN_STATUS_VALUES)))
+             .where(Appointment.status.in_(OPEN_STATUSES)))
     return {row.patient_id: NextAppointment(row.starts_at, row.timezone, row.code)
             for row in db.session.execute(query)}
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from backoffice.catalog.rules import ProcedureKind, one_year_after, one_year_before
+from backoffice.catalog.rules import IntervalScope, ProcedureKind, one_year_after, one_year_before
 from backoffice.procedures.rules import PlanDecision
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES
+from backoffice.scheduling.rules import ACTIVE_STATUSES
 
 
 class CandidacyKind(StrEnum):
@@ -69,7 +69,7 @@ class SessionLimit:
 
     max_per_year: int | None = None
     min_days_between: int | None = None
-    interval_scope: str = "region"
+    interval_scope: IntervalScope = IntervalScope.REGION
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class Candidacy:
 
 
 # The procedures that count: those that hold their time (cancelled and no-shows never count).
-COUNTED = frozenset(ACTIVE_STATUS_VALUES)
+COUNTED = ACTIVE_STATUSES
 
 
 def _label_day(day: date) -> str:
@@ -316,7 +316,7 @@ def _declined(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[Reco
     """The physician's latest decision about these procedures was no further intervention."""
     recorded = [o for p in procedures for o in outcomes.get(p.appointment_id, [])]
     latest = max(recorded, key=lambda o: o.recorded_on, default=None)
-    return latest is not None and latest.decision == PlanDecision.NO_FURTHER.value
+    return latest is not None and latest.decision == PlanDecision.NO_FURTHER
 
 
 def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutcome], *, thresholds: Thresholds,
@@ -360,7 +360,7 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
                 relief_percent=thresholds.epidural_repeat_relief_percent,
                 relief_days=thresholds.epidural_repeat_relief_days, min_days=epidural_limit.min_days_between,
                 limit=epidural_limit, today=today,
-                interval_days=epidural_days if epidural_limit.interval_scope == "patient" else ()):
+                interval_days=epidural_days if epidural_limit.interval_scope is IntervalScope.PATIENT else ()):
             found.append(candidacy)
     scs = _scs(counted, by_outcome, psych_cleared_on, thresholds)
     trials = [p for p in counted if p.kind is ProcedureKind.SCS_TRIAL]

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from backoffice.catalog.models import ProcedureType
-from backoffice.catalog.rules import ProcedureKind
+from backoffice.catalog.rules import Category, ProcedureKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.extensions import db
@@ -122,13 +122,13 @@ def _entry(result: Result, recorded_on: date, random_: random.Random | None = No
 def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime) -> None:
     db.session.add(Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
                            patient_id=follow_up.patient_id,
-                           **outcome_columns(entry, decision=entry.decision.value if entry.decision else None),
+                           **outcome_columns(entry, decision=entry.decision),
                            created_at=now, updated_at=now))
-    follow_up.status = FollowUpStatus.DONE.value
+    follow_up.status = FollowUpStatus.DONE
 
 
-def _random_result(kind: str, delay: str, random_: random.Random) -> Result:
-    if kind == ProcedureKind.DIAGNOSTIC_FACET.value:
+def _random_result(kind: ProcedureKind, delay: str, random_: random.Random) -> Result:
+    if kind is ProcedureKind.DIAGNOSTIC_FACET:
         return Result(random_.choice([95, 90, 85, 80, 75, 60, 40]), random_.randint(2, 8), H)
     if delay.endswith("h") or delay == "1d":
         return Result(random_.choice([80, 60, 50, 30]), random_.randint(4, 24), H)
@@ -140,13 +140,13 @@ def _random_result(kind: str, delay: str, random_: random.Random) -> Result:
 def _follow_up_the_schedule(now: datetime, random_: random.Random) -> int:
     """Follow-ups for the demo schedule's completed procedures; outcomes for most of those due."""
     done = list(db.session.scalars(
-        select(Appointment).where(Appointment.status == Status.COMPLETED.value)
+        select(Appointment).where(Appointment.status == Status.COMPLETED)
         .options(joinedload(Appointment.procedure_type), joinedload(Appointment.office))
         .order_by(Appointment.starts_at)).unique())
     created = 0
     with transaction(db.session, ACTOR):
         for appointment in done:
-            if appointment.procedure_type.category != "visit" and random_.random() < 0.6:
+            if appointment.procedure_type.category is not Category.VISIT and random_.random() < 0.6:
                 appointment.baseline_nrs = random_.randint(5, 9)
             for follow_up in create_follow_ups(appointment, ACTOR, appointment.ends_at):
                 created += 1
@@ -188,7 +188,7 @@ def _tell(patient_id: int, steps: tuple[Step, ...], psych_days_ago: int | None, 
                 + timedelta(minutes=procedure.turnover_minutes),
                 region=step.region, side=step.side, levels=step.levels,
                 levels_count=len(step.levels.split(",")) if step.levels else None,
-                status=Status.COMPLETED.value, status_changed_at=slot.start, baseline_nrs=8,
+                status=Status.COMPLETED, status_changed_at=slot.start, baseline_nrs=8,
                 prior_auth_ref="PA100200" if procedure.prior_authorization else None,
                 created_at=slot.start - timedelta(days=14), updated_at=slot.start)
             db.session.add(appointment)

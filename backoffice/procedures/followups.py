@@ -53,7 +53,7 @@ def create_follow_ups(appointment: Appointment, by: Actor, now: datetime) -> lis
     offsets = parse_follow_ups(appointment.procedure_type.follow_ups)
     created = [FollowUp(appointment_id=appointment.id, patient_id=appointment.patient_id,
                         physician_id=appointment.physician_id, office_id=appointment.office_id,
-                        delay=str(offset), due_at=due, status=FollowUpStatus.OPEN.value, **stamps(by, now))
+                        delay=str(offset), due_at=due, status=FollowUpStatus.OPEN, **stamps(by, now))
                for offset, due in rules.follow_ups_due(appointment.ends_at, offsets)]
     db.session.add_all(created)
     return created
@@ -122,7 +122,7 @@ def _procedure_day(appointment: Appointment) -> date:
     return appointment.starts_at.astimezone(ZoneInfo(appointment.office.timezone)).date()
 
 
-def outcome_columns(entry: OutcomeEntry, *, decision: str | None) -> dict[str, object]:
+def outcome_columns(entry: OutcomeEntry, *, decision: PlanDecision | None) -> dict[str, object]:
     """The outcome row's values: relief computed from the pain scores when not entered, the
     duration in hours, the Oswestry score when any section is answered."""
     answered = entry.odi_answers if any(answer is not None for answer in entry.odi_answers) else None
@@ -130,12 +130,12 @@ def outcome_columns(entry: OutcomeEntry, *, decision: str | None) -> dict[str, o
     if relief is None:
         relief = rules.percent_relief(entry.baseline_nrs, entry.post_nrs)
     return {
-        "recorded_on": entry.recorded_on, "contact": entry.contact.value, "baseline_nrs": entry.baseline_nrs,
+        "recorded_on": entry.recorded_on, "contact": entry.contact, "baseline_nrs": entry.baseline_nrs,
         "post_nrs": entry.post_nrs, "percent_relief": relief, "relief_amount": entry.relief_amount,
-        "relief_unit": entry.relief_unit.value if entry.relief_unit and entry.relief_amount else None,
+        "relief_unit": entry.relief_unit if entry.relief_amount else None,
         "relief_hours": rules.relief_hours(entry.relief_amount, entry.relief_unit),
         "relief_ongoing": entry.relief_ongoing,
-        "function_change": entry.function_change.value if entry.function_change else None,
+        "function_change": entry.function_change,
         "odi_answers": list(answered) if answered else None,
         "odi_score": rules.odi_score(answered) if answered else None,
         "complications": entry.complications, "decision": decision, "notes": entry.notes}
@@ -168,7 +168,7 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
         ensure_current(db.session, outcome or follow_up, expected_version, "This follow-up")
         _check(entry, follow_up, today)
         decides = by.can(Permission.DECIDE_OUTCOMES)
-        decision = entry.decision.value if decides and entry.decision else None
+        decision = entry.decision if decides else None
         if not decides:
             decision = outcome.decision if outcome else None
         values = outcome_columns(entry, decision=decision)
@@ -184,8 +184,8 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
         changed = not corrected or db.session.is_modified(outcome)
         if corrected and changed:
             mark_changed(outcome, by, now)
-        if follow_up.status != FollowUpStatus.DONE.value:
-            follow_up.status = FollowUpStatus.DONE.value
+        if follow_up.status is not FollowUpStatus.DONE:
+            follow_up.status = FollowUpStatus.DONE
             follow_up.closed_reason = None
             mark_changed(follow_up, by, now)
         if changed:
@@ -202,9 +202,9 @@ def close_follow_up(follow_up_id: int, reason: str, *, expected_version: int, by
     with transaction(db.session, by):
         follow_up = get_follow_up(follow_up_id, by=by, lock=True)
         ensure_current(db.session, follow_up, expected_version, "This follow-up")
-        if follow_up.status != FollowUpStatus.OPEN.value:
+        if follow_up.status is not FollowUpStatus.OPEN:
             raise FieldErrors({"reason": "Only an open follow-up can be closed."})
-        follow_up.status = FollowUpStatus.CLOSED.value
+        follow_up.status = FollowUpStatus.CLOSED
         follow_up.closed_reason = reason.strip()
         mark_changed(follow_up, by, now)
     return follow_up
@@ -214,8 +214,8 @@ def reopen_follow_up(follow_up_id: int, *, expected_version: int, by: Actor, now
     with transaction(db.session, by):
         follow_up = get_follow_up(follow_up_id, by=by, lock=True)
         ensure_current(db.session, follow_up, expected_version, "This follow-up")
-        if follow_up.status == FollowUpStatus.CLOSED.value:
-            follow_up.status = FollowUpStatus.OPEN.value
+        if follow_up.status is FollowUpStatus.CLOSED:
+            follow_up.status = FollowUpStatus.OPEN
             follow_up.closed_reason = None
             mark_changed(follow_up, by, now)
     return follow_up

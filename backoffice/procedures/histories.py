@@ -68,7 +68,7 @@ def _history_query(today: date) -> Select[*tuple[Any, ...]]:
         .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
         .join(Office, Appointment.office_id == Office.id)
         .outerjoin(Outcome, and_(Outcome.appointment_id == Appointment.id, Outcome.recorded_on >= since))
-        .where(ProcedureType.kind != ProcedureKind.NONE.value,
+        .where(ProcedureType.kind != ProcedureKind.NONE,
                Appointment.starts_at >= datetime.combine(since, time(0), UTC),
                Appointment.status.in_(candidacy_rules.COUNTED))
         .order_by(Appointment.starts_at, Appointment.id, Outcome.id)
@@ -89,7 +89,7 @@ def histories(today: date, patient_ids: list[int] | None) -> Histories:
             last_id = row.id
             found.done.append(Done(
                 DoneProcedure(row.id, row.starts_at.astimezone(ZoneInfo(row.timezone)).date(), row.code,
-                              ProcedureKind(row.kind), row.region, row.side, row.levels, row.status),
+                              row.kind, row.region, row.side, row.levels, row.status),
                 row.patient_id, row.procedure_type_id, row.physician_id, row.office_id, row.levels_count))
             if row.cleared_on is not None:
                 found.psych_cleared_on[row.patient_id] = row.cleared_on

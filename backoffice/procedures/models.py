@@ -10,11 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.audit.trail import Audited
 from backoffice.auth.models import User
 from backoffice.catalog.rules import parse_follow_ups
-from backoffice.core.db import Base, UTCDateTime, Versioned
+from backoffice.core.db import Base, UTCDateTime, Versioned, enum_column_type
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures.candidacy_rules import Thresholds
-from backoffice.procedures.rules import FollowUpStatus, PlanDecision, relief_said
+from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit, relief_said
 
 if TYPE_CHECKING:
     from backoffice.scheduling.models import Appointment
@@ -39,7 +39,7 @@ class FollowUp(Audited, Versioned, Base):
     office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
     delay: Mapped[str] = mapped_column(String(5))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(6), default=FollowUpStatus.OPEN.value)
+    status: Mapped[FollowUpStatus] = mapped_column(enum_column_type(FollowUpStatus, 6), default=FollowUpStatus.OPEN)
     closed_reason: Mapped[str | None] = mapped_column(String(200))
 
     appointment: Mapped[Appointment] = relationship()
@@ -47,10 +47,6 @@ class FollowUp(Audited, Versioned, Base):
     physician: Mapped[Physician] = relationship()
     office: Mapped[Office] = relationship()
     outcome: Mapped[Outcome | None] = relationship(back_populates="follow_up")
-
-    @property
-    def status_enum(self) -> FollowUpStatus:
-        return FollowUpStatus(self.status)
 
     @property
     def delay_label(self) -> str:
@@ -84,19 +80,19 @@ class Outcome(Audited, Versioned, Base):
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     recorded_on: Mapped[date]
-    contact: Mapped[str] = mapped_column(String(10))
+    contact: Mapped[Contact] = mapped_column(enum_column_type(Contact, 10))
     baseline_nrs: Mapped[int | None]
     post_nrs: Mapped[int | None]
     percent_relief: Mapped[int]
     relief_amount: Mapped[int | None]
-    relief_unit: Mapped[str | None] = mapped_column(String(10))
+    relief_unit: Mapped[ReliefUnit | None] = mapped_column(enum_column_type(ReliefUnit, 10))
     relief_hours: Mapped[int | None]
     relief_ongoing: Mapped[bool] = mapped_column(default=False)
-    function_change: Mapped[str | None] = mapped_column(String(10))
+    function_change: Mapped[FunctionChange | None] = mapped_column(enum_column_type(FunctionChange, 10))
     odi_answers: Mapped[list[int | None] | None] = mapped_column(JSON)
     odi_score: Mapped[int | None]
     complications: Mapped[str | None] = mapped_column(String(500))
-    decision: Mapped[str | None] = mapped_column(String(20))
+    decision: Mapped[PlanDecision | None] = mapped_column(enum_column_type(PlanDecision, 20))
     notes: Mapped[str | None] = mapped_column(String(2000))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
@@ -109,7 +105,7 @@ class Outcome(Audited, Versioned, Base):
 
     @property
     def decision_label(self) -> str | None:
-        return PlanDecision(self.decision).label if self.decision else None
+        return self.decision.label if self.decision else None
 
     def audit_patient_id(self) -> int | None:
         return self.patient_id

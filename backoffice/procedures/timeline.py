@@ -52,7 +52,7 @@ def _local_day(appointment: Appointment) -> date:
 
 
 def _is_procedure(appointment: Appointment) -> bool:
-    return appointment.status == Status.COMPLETED.value and appointment.procedure_type.category != Category.VISIT
+    return appointment.status is Status.COMPLETED and appointment.procedure_type.category is not Category.VISIT
 
 
 def _chart(appointments: list[Appointment], follow_ups: dict[int, list[FollowUp]], today: date) -> Chart | None:

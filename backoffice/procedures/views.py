@@ -105,7 +105,7 @@ def _for_role(form: OutcomeForm) -> OutcomeForm:
 def _outcome_form(follow_up: FollowUp) -> OutcomeForm:
     if follow_up.outcome is not None:
         return _for_role(OutcomeForm.for_record(follow_up.outcome))
-    diagnostic = follow_up.appointment.procedure_type.kind_enum is ProcedureKind.DIAGNOSTIC_FACET
+    diagnostic = follow_up.appointment.procedure_type.kind is ProcedureKind.DIAGNOSTIC_FACET
     form = OutcomeForm(formdata=None, recorded_on=practice_today(utcnow()),
                        baseline_nrs=follow_up.appointment.baseline_nrs,
                        relief_unit=(ReliefUnit.HOURS if diagnostic else ReliefUnit.WEEKS).value)

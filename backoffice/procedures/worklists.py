@@ -63,7 +63,7 @@ def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: 
     if not by.can(Permission.RECORD_FOLLOW_UPS):
         return FollowUpList([], [], [], {"overdue": 0, "today": 0, "upcoming": 0}, limit, offsets)
     today_starts, tomorrow_starts, horizon = rules.day_bounds(now, timezone, upcoming_days)
-    where = [FollowUp.status == FollowUpStatus.OPEN.value]
+    where = [FollowUp.status == FollowUpStatus.OPEN]
     if office_id is not None:
         where.append(FollowUp.office_id == office_id)
     if physician_id is not None:

@@ -77,5 +77,5 @@ def prepare(case: BookingCase) -> DayCheck:
 def case_of(procedure: ProcedureSpec, *, patient_id: int, region: str | None, side: str | None, now: datetime,
             timezone: str, moving: int | None = None) -> BookingCase:
     """The case of booking `procedure` at an office in `timezone`, as of `now`."""
-    return BookingCase(patient_id, ProcedureKind(procedure.kind), region, side,
+    return BookingCase(patient_id, procedure.kind, region, side,
                        now.astimezone(ZoneInfo(timezone)).date(), moving)

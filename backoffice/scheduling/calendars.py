@@ -25,10 +25,10 @@ from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physi
 from backoffice.practice.rules import periods_overlap
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status, one_click_moves, status_move_problem
+from backoffice.scheduling.rules import ACTIVE_STATUSES, Status, one_click_moves, status_move_problem
 
-SHOWN_ON_BOARD = [status.value for status in Status if status is not Status.RESCHEDULED]
-OFF_GRID = (Status.CANCELLED.value, Status.NO_SHOW.value)
+SHOWN_ON_BOARD = [status for status in Status if status is not Status.RESCHEDULED]
+OFF_GRID = (Status.CANCELLED, Status.NO_SHOW)
 
 
 def may_see_patient_names(by: Actor) -> bool:
@@ -98,7 +98,7 @@ class CalendarEntry:
         return self.local_end.strftime(TIME_FORMAT)
 
 
-def _entries(office_id: int | None, start: datetime, end: datetime, statuses: Collection[str],
+def _entries(office_id: int | None, start: datetime, end: datetime, statuses: Collection[Status],
              physician_id: int | None = None) -> list[CalendarEntry]:
     """The appointments starting in [start, end) in these statuses, at an office or of a physician,
     in start order (one query, their patients' flags included)."""
@@ -144,7 +144,7 @@ def office_day(slug: str, day: date, *, by: Actor, page: str = "office calendar"
     office = office_by_slug(slug)
     rooms = _rooms_in_use(office.id)
     start, end = local_day_bounds(day, office.timezone)
-    everything = _entries(office.id, start, end, [*ACTIVE_STATUS_VALUES, *OFF_GRID])
+    everything = _entries(office.id, start, end, [*ACTIVE_STATUSES, *OFF_GRID])
     on_grid = [entry for entry in everything if entry.appointment.status not in OFF_GRID]
     zone = ZoneInfo(office.timezone)
     placed = [grid.Entry(entry.appointment.room_id, entry.local_start, entry.local_end,
@@ -166,7 +166,7 @@ def active_count(office_id: int, day: date) -> int:
     start, end = local_day_bounds(day, office.timezone)
     return db.session.scalar(select(func.count()).select_from(Appointment).where(
         Appointment.office_id == office_id, Appointment.starts_at >= start, Appointment.starts_at < end,
-        Appointment.status.in_(ACTIVE_STATUS_VALUES))) or 0
+        Appointment.status.in_(ACTIVE_STATUSES))) or 0
 
 
 def working_at(office_id: int, day: date) -> list[Physician]:
@@ -201,7 +201,7 @@ def office_week(slug: str, day: date, *, by: Actor) -> OfficeWeek:
     start, _ = local_day_bounds(days[0], office.timezone)
     _, end = local_day_bounds(days[-1], office.timezone)
     cells: dict[tuple[date, int], list[CalendarEntry]] = defaultdict(list)
-    entries = _entries(office.id, start, end, ACTIVE_STATUS_VALUES)
+    entries = _entries(office.id, start, end, ACTIVE_STATUSES)
     for entry in entries:
         cells[(entry.local_start.date(), entry.appointment.room_id)].append(entry)
     open_weekdays = set(_hours(office.id))
@@ -237,7 +237,7 @@ def physician_day(physician_id: int, day: date, practice_timezone: str, *, by: A
     timezone = blocks[0].office.timezone if blocks else practice_timezone
     start, end = local_day_bounds(day, timezone)
     leave = next((item.reason for item in physician.leaves if item.first_day <= day <= item.last_day), None)
-    entries = _entries(None, start, end, ACTIVE_STATUS_VALUES, physician_id)
+    entries = _entries(None, start, end, ACTIVE_STATUSES, physician_id)
     _record_shown(by, f"day of {physician.display_name}, {day.isoformat()}", None, len(entries))
     return PhysicianDay(physician, day, blocks, entries, leave)
 
@@ -275,7 +275,7 @@ def office_board(slug: str, day: date, now: datetime, *, by: Actor) -> OfficeBoa
     """The day's appointments at an office with the status moves each one allows now."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
-    lines = [BoardLine(entry, moves_now(entry.appointment.status_enum, entry.appointment.starts_at, office.timezone,
+    lines = [BoardLine(entry, moves_now(entry.appointment.status, entry.appointment.starts_at, office.timezone,
                                         now))
              for entry in _entries(office.id, start, end, SHOWN_ON_BOARD)]
     _record_shown(by, f"day board, {day.isoformat()}", office.id, len(lines))

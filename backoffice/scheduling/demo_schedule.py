@@ -84,7 +84,7 @@ def load(now: datetime) -> int:
                     busy.add(item)
                     rows.append(_appointment(request, procedures[code], now, random_))
                     history[patient_id].append(PriorProcedure(0, day, spec.frequency_group, request.region,
-                                                              spec.name, Status(rows[-1].status)))
+                                                              spec.name, rows[-1].status))
                     booked_days[patient_id].add(day)
                     cursor += spec.duration + spec.turnover + timedelta(minutes=random_.choice([0, 0, 15, 30, 45]))
     with transaction(db.session, ACTOR):
@@ -95,8 +95,8 @@ def load(now: datetime) -> int:
 def _try_place(spec: rules.ProcedureSpec, office: rules.OfficeSpec, rooms: list[rules.RoomSpec],
                physician: rules.PhysicianSpec, start: datetime, patient_id: int, busy: BusyIndex,
                history: list[PriorProcedure], random_: random.Random) -> tuple[SlotRequest, Booked] | None:
-    region = random_.choice(REGIONS).value if spec.asks_region else None
-    side = random_.choice(list(Side)).value if spec.asks_side else None
+    region = random_.choice(REGIONS) if spec.asks_region else None
+    side = random_.choice(list(Side)) if spec.asks_side else None
     levels = random_.randint(1, min(2, spec.max_levels)) if spec.asks_levels else None
     for room in (r for r in rooms if r.office_id == office.id):
         request = SlotRequest(spec, office, room, physician, start, patient_id, region, side, levels)
@@ -117,8 +117,8 @@ def _appointment(request: SlotRequest, procedure: ProcedureType, now: datetime,
         patient_id=request.patient_id, procedure_type_id=procedure.id, physician_id=request.physician.id,
         office_id=request.office.id, room_id=request.room.id, starts_at=request.start, ends_at=request.end,
         blocked_until=request.blocked_until, region=request.region, side=request.side,
-        levels_count=request.levels_count, status=status.value, status_changed_at=min(now, request.start),
-        cancel_reason=reason.value if reason else None,
+        levels_count=request.levels_count, status=status, status_changed_at=min(now, request.start),
+        cancel_reason=reason,
         prior_auth_ref=f"PA{random_.randint(100000, 999999)}" if procedure.prior_authorization else None,
         created_at=min(booked_at, now), updated_at=min(booked_at, now))
 

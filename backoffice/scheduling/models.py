@@ -9,10 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.audit.trail import Audited
 from backoffice.auth.models import User
 from backoffice.catalog.models import ProcedureType
-from backoffice.core.db import Base, UTCDateTime, Versioned
+from backoffice.catalog.rules import Region, Side
+from backoffice.core.db import Base, UTCDateTime, Versioned, enum_column_type
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, Room
-from backoffice.scheduling.rules import OPEN_STATUSES, Status
+from backoffice.scheduling.rules import OPEN_STATUSES, CancelReason, Status
 
 # On PostgreSQL, migration 0007 adds exclusion constraints (btree_gist) so that no two active
 # appointments overlap in a room (with turnover), for a physician or for a patient, whatever
@@ -44,13 +45,13 @@ class Appointment(Audited, Versioned, Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # ends_at plus the room's turnover: the room is held [starts_at, blocked_until).
     blocked_until: Mapped[datetime] = mapped_column(UTCDateTime)
-    region: Mapped[str | None] = mapped_column(String(10))
-    side: Mapped[str | None] = mapped_column(String(10))
+    region: Mapped[Region | None] = mapped_column(enum_column_type(Region, 10))
+    side: Mapped[Side | None] = mapped_column(enum_column_type(Side, 10))
     levels_count: Mapped[int | None]
     levels: Mapped[str | None] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(12), default=Status.SCHEDULED.value)
+    status: Mapped[Status] = mapped_column(enum_column_type(Status, 12), default=Status.SCHEDULED)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    cancel_reason: Mapped[str | None] = mapped_column(String(30))
+    cancel_reason: Mapped[CancelReason | None] = mapped_column(enum_column_type(CancelReason, 30))
     cancel_note: Mapped[str | None] = mapped_column(String(200))
     # A rescheduled appointment and the one that replaced it point at each other this way.
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"), unique=True)
@@ -73,17 +74,13 @@ class Appointment(Audited, Versioned, Base):
                                                            foreign_keys=[replaces_id])
 
     @property
-    def status_enum(self) -> Status:
-        return Status(self.status)
-
-    @property
     def is_open(self) -> bool:
-        return self.status_enum in OPEN_STATUSES
+        return self.status in OPEN_STATUSES
 
     @property
     def is_movable(self) -> bool:
         """Open and the patient not yet in the room: only then can it be rescheduled."""
-        return self.is_open and self.status_enum is not Status.IN_ROOM
+        return self.is_open and self.status is not Status.IN_ROOM
 
     def audit_patient_id(self) -> int | None:
         return self.patient_id

@@ -21,14 +21,13 @@ from backoffice.practice.rules import WorkBlock, physician_short_name
 from backoffice.scheduling import rules
 from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import (
-    ACTIVE_STATUS_VALUES,
+    ACTIVE_STATUSES,
     Booked,
     OfficeSpec,
     PhysicianSpec,
     PriorProcedure,
     ProcedureSpec,
     RoomSpec,
-    Status,
 )
 
 # Specs: the rules' view of the practice.
@@ -103,7 +102,7 @@ def active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = ()
            if ids]
     if not who:
         return None
-    query = _appointment_rows().where(Appointment.status.in_(ACTIVE_STATUS_VALUES), Appointment.starts_at < end,
+    query = _appointment_rows().where(Appointment.status.in_(ACTIVE_STATUSES), Appointment.starts_at < end,
                                       # A lower bound on the start keeps this an index range, not a scan of
                                       # all history.
                                       Appointment.starts_at > start - LONGEST_BOOKING,
@@ -127,7 +126,7 @@ def as_booked(row: Row[Any]) -> Booked:
 
 def as_prior(row: Row[Any]) -> PriorProcedure:
     local_day = row.starts_at.astimezone(ZoneInfo(row.timezone)).date()
-    return PriorProcedure(row.id, local_day, row.frequency_group, row.region, row.procedure, Status(row.status),
+    return PriorProcedure(row.id, local_day, row.frequency_group, row.region, row.procedure, row.status,
                           row.side)
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from backoffice.catalog.rules import IntervalScope, ProcedureKind
 from backoffice.practice.rules import Capability, WorkBlock, periods_overlap
 
 
@@ -47,8 +48,6 @@ class Status(StrEnum):
 OPEN_STATUSES = frozenset({Status.SCHEDULED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_ROOM})
 # Appointments that hold their room, physician and patient (and count against limits).
 ACTIVE_STATUSES = OPEN_STATUSES | {Status.COMPLETED}
-ACTIVE_STATUS_VALUES = sorted(status.value for status in ACTIVE_STATUSES)
-OPEN_STATUS_VALUES = sorted(status.value for status in OPEN_STATUSES)
 NEXT_STATUS = {Status.SCHEDULED: Status.CONFIRMED, Status.CONFIRMED: Status.CHECKED_IN,
                Status.CHECKED_IN: Status.IN_ROOM, Status.IN_ROOM: Status.COMPLETED}
 
@@ -140,9 +139,9 @@ class ProcedureSpec:
     frequency_group: str | None = None
     max_per_year: int | None = None
     min_days_between: int | None = None
-    interval_scope: str = "region"
+    interval_scope: IntervalScope = IntervalScope.REGION
     active: bool = True
-    kind: str = "none"  # what the candidacy rules take it for (procedures.rules.ProcedureKind)
+    kind: ProcedureKind = ProcedureKind.NONE  # what the candidacy rules take it for
 
     @property
     def label(self) -> str:

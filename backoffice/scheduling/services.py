@@ -289,7 +289,7 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
         side=request.side if setting.procedure.asks_side else None,
         levels_count=request.levels_count if setting.procedure.asks_levels else None,
         levels=request.levels if setting.procedure.asks_levels else None,
-        status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=request.prior_auth_ref,
+        status=Status.SCHEDULED, status_changed_at=now, prior_auth_ref=request.prior_auth_ref,
         notes=request.notes, override_reason=request.override_reason if overridden else None,
         created_by_id=by.user_id, **stamps(by, now))
     db.session.add(appointment)
@@ -328,12 +328,12 @@ def change_status(appointment_id: int, target: Status, *, expected_version: int,
         raise StatusRefused("Cancel or reschedule from the appointment's page.")
     with transaction(db.session, by):
         appointment = _locked_for_change(appointment_id, expected_version, by)
-        problem = rules.status_move_problem(appointment.status_enum, target, start=appointment.starts_at,
+        problem = rules.status_move_problem(appointment.status, target, start=appointment.starts_at,
                                             now=now, timezone=appointment.office.timezone)
         if problem:
             raise StatusRefused(problem)
-        was = appointment.status_enum
-        appointment.status = target.value
+        was = appointment.status
+        appointment.status = target
         appointment.status_changed_at = now
         if target is Status.CHECKED_IN and baseline_nrs is not None:
             appointment.baseline_nrs = baseline_nrs
@@ -351,16 +351,16 @@ def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | No
     _ensure_booker(by)
     with transaction(db.session, by):
         appointment = _locked_for_change(appointment_id, expected_version, by)
-        problem = rules.status_move_problem(appointment.status_enum, Status.CANCELLED,
+        problem = rules.status_move_problem(appointment.status, Status.CANCELLED,
                                             start=appointment.starts_at, now=now,
                                             timezone=appointment.office.timezone)
         if problem:
             raise StatusRefused(problem)
         if reason is CancelReason.OTHER and not note:
             raise FieldErrors({"note": "Say why, when the reason is “other”."})
-        was = appointment.status_enum
-        appointment.status = Status.CANCELLED.value
-        appointment.cancel_reason = reason.value
+        was = appointment.status
+        appointment.status = Status.CANCELLED
+        appointment.cancel_reason = reason
         appointment.cancel_note = note
         appointment.status_changed_at = now
         mark_changed(appointment, by, now)
@@ -374,7 +374,7 @@ def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | No
 def _status_changed(appointment: Appointment, was: Status, *, by: Actor, now: datetime) -> AppointmentStatusChanged:
     return AppointmentStatusChanged(
         appointment.id, appointment.patient_id, appointment.procedure_type_id, appointment.physician_id,
-        appointment.office_id, appointment.starts_at, from_status=was, to_status=appointment.status_enum, by=by,
+        appointment.office_id, appointment.starts_at, from_status=was, to_status=appointment.status, by=by,
         at=now)
 
 
@@ -396,8 +396,8 @@ def reschedule_appointment(appointment_id: int, move: Move, *, expected_version:
 def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: Actor, now: datetime,
                 limits: Limits) -> Appointment:
     old = _locked_for_change(appointment_id, expected_version, by)
-    if not old.is_open or old.status_enum is Status.IN_ROOM:
-        state = old.status_enum.label.lower()
+    if not old.is_open or old.status is Status.IN_ROOM:
+        state = old.status.label.lower()
         raise StatusRefused(f"An appointment that is {state} cannot be moved.")
     request = _move_request(old, move)
     slot = _slot_request(_load_setting(request, lock=True), request)
@@ -416,11 +416,11 @@ def _reschedule(appointment_id: int, move: Move, *, expected_version: int, by: A
         physician_id=move.physician_id, office_id=move.office_id, room_id=move.room_id,
         starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until,
         region=old.region, side=old.side, levels_count=old.levels_count, levels=old.levels,
-        status=Status.SCHEDULED.value, status_changed_at=now, prior_auth_ref=old.prior_auth_ref,
+        status=Status.SCHEDULED, status_changed_at=now, prior_auth_ref=old.prior_auth_ref,
         notes=old.notes, replaces_id=old.id, override_reason=reason, created_by_id=by.user_id,
         **stamps(by, now))
-    was = old.status_enum
-    old.status = Status.RESCHEDULED.value
+    was = old.status
+    old.status = Status.RESCHEDULED
     old.status_changed_at = now
     mark_changed(old, by, now)
     db.session.flush()  # the old one stops holding its time before the new one takes it

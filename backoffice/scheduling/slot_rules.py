@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from backoffice.catalog.rules import group_label, one_year_after, one_year_before
+from backoffice.catalog.rules import IntervalScope, group_label, one_year_after, one_year_before
 from backoffice.scheduling.rules import (
     ACTIVE_STATUSES,
     Booked,
@@ -246,10 +246,10 @@ def _in_interval_scope(procedure: ProcedureSpec, request: SlotRequest,
                        history: Sequence[PriorProcedure]) -> list[PriorProcedure]:
     same_group = [p for p in history
                   if p.frequency_group == procedure.frequency_group and p.status in ACTIVE_STATUSES]
-    if procedure.interval_scope == "patient":
+    if procedure.interval_scope is IntervalScope.PATIENT:
         return same_group
     same_region = [p for p in same_group if p.region == request.region]
-    if procedure.interval_scope == "region_side":
+    if procedure.interval_scope is IntervalScope.REGION_SIDE:
         return [p for p in same_region if p.side == request.side]
     return same_region
 

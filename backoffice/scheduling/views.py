@@ -64,7 +64,7 @@ def _physician_choices() -> list[tuple[str, str]]:
 
 
 def _procedure_choices(procedures: list[ProcedureType]) -> list[tuple[str, str, str]]:
-    return [(str(p.id), f"{p.name} ({p.code})", p.category_enum.label) for p in procedures]
+    return [(str(p.id), f"{p.name} ({p.code})", p.category.label) for p in procedures]
 
 
 def _physicians_for_day(office_id: str | None, day: str | None) -> list[tuple[str, str, str]]:
@@ -136,7 +136,7 @@ def appointment(appointment_id: int) -> str:
     actor = current_actor()
     appointment = queries.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
-    moves = (calendars.moves_now(appointment.status_enum, appointment.starts_at, appointment.office.timezone, utcnow())
+    moves = (calendars.moves_now(appointment.status, appointment.starts_at, appointment.office.timezone, utcnow())
              if actor.can(Permission.WORK_THE_FRONT_DESK) else [])
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
@@ -166,7 +166,7 @@ def change_status(appointment_id: int) -> Response:
         flash(f"{stale.headline} Look at its status now and try again.", "warning")
     else:
         flash(f"{moved.procedure_type.code} for {moved.patient.full_name}: "
-              f"{Status(moved.status).label.lower()}.", "success")
+              f"{moved.status.label.lower()}.", "success")
     return redirect(target)
 
 
@@ -185,7 +185,7 @@ def reschedule(appointment_id: int) -> Page:
     if request.method == "GET":
         old = queries.open_appointment(appointment_id, by=actor)
         if not old.is_movable:
-            flash(f"An appointment that is {old.status_enum.label.lower()} cannot be moved.", "warning")
+            flash(f"An appointment that is {old.status.label.lower()} cannot be moved.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
         form = _reschedule_form(None, old)
         _take_suggested_slot(form)
@@ -241,7 +241,7 @@ def cancel(appointment_id: int) -> Page:
     if request.method == "GET":
         appointment = queries.open_appointment(appointment_id, by=actor)
         if not appointment.is_open:
-            flash(f"An appointment that is {appointment.status_enum.label.lower()} cannot be cancelled.", "warning")
+            flash(f"An appointment that is {appointment.status.label.lower()} cannot be cancelled.", "warning")
             return redirect(url_for("scheduling.appointment", appointment_id=appointment_id))
     else:
         appointment = queries.get_appointment(appointment_id, by=actor)

@@ -95,7 +95,7 @@ def implant(patient: Patient, name: str, on: date, *, lot: str, serial: str, tod
             trial_id: int | None = None) -> Device:
     found = model(name)
     return services.add_device(patient.id, DeviceEntry(
-        kind=found.kind_enum, manufacturer=found.manufacturer, model=found.model, implanted_on=on,
+        kind=found.kind, manufacturer=found.manufacturer, model=found.model, implanted_on=on,
         device_model_id=found.id, gtin=found.gtin, lot=lot, serial=serial, mri_conditional=found.mri_conditional,
         rechargeable=found.rechargeable, reservoir_ml=found.reservoir_ml, trial_id=trial_id), by=NURSE,
         now=utcnow(), today=today)
@@ -201,7 +201,7 @@ class SyntheticRegistry:
                office_id: int | None, status: DeviceStatus | None = None, **values: Any) -> dict[str, Any]:
         """A device of a catalog model, with its implant (and explant) in its history."""
         found = self.models[name]
-        kind = found.kind_enum
+        kind = found.kind
         status = status or (DeviceStatus.TRIAL if kind is DeviceKind.TRIAL_LEAD else DeviceStatus.IMPLANTED)
         row: dict[str, Any] = {
             "id": self._id("device"), "patient_id": patient_id, "kind": kind.value, "device_model_id": found.id,

@@ -38,7 +38,7 @@ from backoffice.procedures import candidacy
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import ReliefUnit, relief_hours
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES
+from backoffice.scheduling.rules import ACTIVE_STATUSES
 from tests.conftest import QueryCounter
 from tests.integration.course_helpers import block_with_relief, book, done, follow_ups_of, record
 from tests.integration.scheduling_helpers import patients
@@ -188,7 +188,7 @@ class SyntheticPractice:
         assert len(physicians) >= LANES and len(rooms) >= LANES
         booked = db.session.execute(select(Appointment.room_id, Appointment.physician_id, Appointment.starts_at,
                                            Appointment.ends_at, Appointment.blocked_until)
-                                    .where(Appointment.status.in_(ACTIVE_STATUS_VALUES))).all()
+                                    .where(Appointment.status.in_(ACTIVE_STATUSES))).all()
         self.calendar = Calendar([(physicians[n], rooms[n].id, rooms[n].office_id) for n in range(LANES)],
                                  booked, zone)
 

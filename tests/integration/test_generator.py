@@ -22,7 +22,7 @@ from backoffice.practice.models import Room
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.scheduling import rule_inputs
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, working_spans
+from backoffice.scheduling.rules import ACTIVE_STATUSES, working_spans
 from bench.generate import Scale, generate
 from tests.conftest import sign_in
 
@@ -61,7 +61,7 @@ def overlaps(key: str, end: str) -> int:
     a, b = Appointment.__table__.alias("a"), Appointment.__table__.alias("b")
     same = (a.c[key] == b.c[key]) & (a.c.id < b.c.id) & (a.c.starts_at < b.c[end]) & (b.c.starts_at < a.c[end])
     query = (select(func.count()).select_from(a.join(b, same))
-             .where(a.c.status.in_(ACTIVE_STATUS_VALUES), b.c.status.in_(ACTIVE_STATUS_VALUES)))
+             .where(a.c.status.in_(ACTIVE_STATUSES), b.c.status.in_(ACTIVE_STATUSES)))
     return db.session.scalar(query) or 0
 
 

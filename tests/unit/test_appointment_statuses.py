@@ -8,7 +8,7 @@ from backoffice.practice.models import Physician
 from backoffice.practice.rules import physician_short_name
 from backoffice.procedures.candidacy_rules import COUNTED
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status
+from backoffice.scheduling.rules import ACTIVE_STATUSES, Status
 
 
 @pytest.mark.parametrize("status, movable", [
@@ -16,11 +16,11 @@ from backoffice.scheduling.rules import ACTIVE_STATUS_VALUES, Status
     (Status.COMPLETED, False), (Status.CANCELLED, False), (Status.NO_SHOW, False), (Status.RESCHEDULED, False),
 ])
 def test_an_appointment_can_be_moved_while_open_and_until_the_patient_is_in_the_room(status, movable):
-    assert Appointment(status=status.value).is_movable is movable
+    assert Appointment(status=status).is_movable is movable
 
 
 def test_candidacy_counts_the_procedures_that_hold_their_time():
-    assert COUNTED == set(ACTIVE_STATUS_VALUES) == {"scheduled", "confirmed", "checked_in", "in_room", "completed"}
+    assert COUNTED == set(ACTIVE_STATUSES) == {"scheduled", "confirmed", "checked_in", "in_room", "completed"}
 
 
 def test_a_status_label_reads_as_the_badge_says_it():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice.catalog.rules import ProcedureKind
+from backoffice.catalog.rules import IntervalScope, ProcedureKind
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
@@ -26,8 +26,8 @@ from backoffice.procedures.rules import ReliefUnit, odi_score, outcome_problems,
 
 TODAY = date(2026, 11, 24)
 DEFAULTS = Thresholds()
-LIMITS = {"epidural": SessionLimit(4, 14, "patient"), "facet_diagnostic": SessionLimit(4),
-          "facet_therapeutic": SessionLimit(4), "ablation": SessionLimit(2, 182, "region_side")}
+LIMITS = {"epidural": SessionLimit(4, 14, IntervalScope.PATIENT), "facet_diagnostic": SessionLimit(4),
+          "facet_therapeutic": SessionLimit(4), "ablation": SessionLimit(2, 182, IntervalScope.REGION_SIDE)}
 CODES = {ProcedureKind.DIAGNOSTIC_FACET: "MBB", ProcedureKind.THERAPEUTIC_FACET: "FJI",
          ProcedureKind.EPIDURAL: "ILESI", ProcedureKind.ABLATION: "RFA", ProcedureKind.SCS_TRIAL: "SCS-TRIAL",
          ProcedureKind.SCS_IMPLANT: "SCS-IMPLANT"}
@@ -216,7 +216,7 @@ def test_a_candidate_at_the_yearly_ablation_limit_is_eligible_from_when_the_olde
     left_1, left_2 = (done(ProcedureKind.ABLATION, day, side="left") for day in (date(2026, 1, 12),
                                                                                  date(2026, 7, 20)))
     blocks = [mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))]
-    limits = {**LIMITS, "ablation": SessionLimit(2, 182, "region_side")}
+    limits = {**LIMITS, "ablation": SessionLimit(2, 182, IntervalScope.REGION_SIDE)}
     found = assess([left_1, left_2, *blocks], [relief(b, 90) for b in blocks], thresholds=DEFAULTS,
                    limits=limits, today=TODAY)
     right = next(c for c in found if c.side == "right")

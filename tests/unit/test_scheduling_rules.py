@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backoffice.catalog.rules import IntervalScope
 from backoffice.practice.rules import Capability, WorkBlock
 from backoffice.scheduling import availability_rules, rules
 from backoffice.scheduling.availability_rules import PartOfDay, Slot, find_slots
@@ -45,7 +46,7 @@ RFA = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), 
                     FLUORO | {Capability.SEDATION})
 ESI = ProcedureSpec(3, "Interlaminar epidural steroid injection", "ILESI", timedelta(minutes=30),
                     timedelta(minutes=15), FLUORO, asks_region=True, frequency_group="epidural",
-                    max_per_year=4, min_days_between=14, interval_scope="patient")
+                    max_per_year=4, min_days_between=14, interval_scope=IntervalScope.PATIENT)
 # Dr. Reyes: Annapolis mornings and Glen Burnie afternoons on Mondays.
 REYES = PhysicianSpec(7, "Dr. Reyes", (
     WorkBlock(0, time(7, 0), time(12, 0), 1), WorkBlock(0, time(12, 0), time(17, 0), 2),
@@ -358,7 +359,7 @@ def test_any_earlier_epidural_counts_for_the_fourteen_days_between_whatever_its_
 RFA_REPEAT = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), timedelta(minutes=15),
                            FLUORO | {Capability.SEDATION}, asks_region=True, asks_side=True, asks_levels=True,
                            max_levels=3, frequency_group="ablation", max_per_year=2, min_days_between=182,
-                           interval_scope="region_side")
+                           interval_scope=IntervalScope.REGION_SIDE)
 
 
 @pytest.mark.parametrize("region, side, days_before, expected", [
