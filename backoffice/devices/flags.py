@@ -6,15 +6,11 @@ from sqlalchemy import ColumnElement, exists
 from sqlalchemy.orm import QueryableAttribute
 
 from backoffice.devices.models import Device
-from backoffice.devices.rules import DeviceStatus
 from backoffice.patients.flags import PatientFlag, patient_flags
-
-IN_THE_PATIENT = [status for status in DeviceStatus if status.is_active]
 
 
 def has_mri_unsafe_implant(patient_id: QueryableAttribute[int]) -> ColumnElement[bool]:
-    return exists().where(Device.patient_id == patient_id, Device.status.in_(IN_THE_PATIENT),
-                          Device.mri_conditional.is_(False))
+    return exists().where(Device.patient_id == patient_id, Device.is_mri_unsafe)
 
 
 MRI_UNSAFE = PatientFlag("mri_unsafe", "MRI unsafe", "Has an implant that is not MRI conditional",

@@ -4,7 +4,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, ColumnElement, ForeignKey, Index, Numeric, String
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
@@ -112,6 +113,17 @@ class Device(Audited, Versioned, Base):
     @property
     def is_active(self) -> bool:
         return self.status.is_active
+
+    @hybrid_property
+    def is_mri_unsafe(self) -> bool:
+        """In the patient (on trial or implanted) and not MRI conditional: the one definition of the
+        MRI warning, in Python and as SQL."""
+        return self.is_active and not self.mri_conditional
+
+    @is_mri_unsafe.inplace.expression
+    @classmethod
+    def _is_mri_unsafe_expression(cls) -> ColumnElement[bool]:
+        return cls.status.in_([status for status in DeviceStatus if status.is_active]) & cls.mri_conditional.is_(False)
 
     @property
     def name(self) -> str:

@@ -19,7 +19,7 @@ from backoffice.patients.pages import patient_page
 
 def devices_sections(devices: list[Device]) -> list[Section]:
     sections = [Section("devices/_patient_devices.html", order=10, place="side", context={"devices": devices})]
-    if any(device.is_active and not device.mri_conditional for device in devices):
+    if any(device.is_mri_unsafe for device in devices):
         sections.append(Section("devices/_mri_unsafe_flag.html", order=10, place="flags"))
     return sections
 

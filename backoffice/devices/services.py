@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, exists, select
-from sqlalchemy.orm import QueryableAttribute, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from backoffice.audit.trail import record_event
 from backoffice.auth.editing import apply_edit, ensure_current, mark_changed, stamps
@@ -111,20 +111,10 @@ def devices_of_patient(patient_id: int) -> list[Device]:
     return list(db.session.scalars(query))
 
 
-def _mri_unsafe_device() -> ColumnElement[bool]:
-    return Device.status.in_(ACTIVE) & Device.mri_conditional.is_(False)
-
-
 def all_mri_unsafe_patients() -> set[int]:
     """Every patient with an implant in them that is not MRI conditional (a short list: one query
     for a whole page)."""
-    return set(db.session.scalars(select(Device.patient_id).where(_mri_unsafe_device()).distinct()))
-
-
-def has_mri_unsafe_implant(patient_id: QueryableAttribute[int]) -> ColumnElement[bool]:
-    """Whether the patient has an implant in them that is not MRI conditional, as a column of
-    another query (each row of a calendar's)."""
-    return exists().where(Device.patient_id == patient_id, _mri_unsafe_device())
+    return set(db.session.scalars(select(Device.patient_id).where(Device.is_mri_unsafe).distinct()))
 
 
 # Adding and changing devices.
