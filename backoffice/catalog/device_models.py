@@ -14,7 +14,7 @@ from backoffice.auth.editing import apply_edit, stamps
 from backoffice.catalog.models import DeviceModel
 from backoffice.catalog.rules import DeviceKind
 from backoffice.core.actor import Actor
-from backoffice.core.db import get_one, transaction
+from backoffice.core.db import another_with, get_one, transaction
 from backoffice.core.errors import FieldErrors
 from backoffice.core.extensions import db
 
@@ -59,8 +59,8 @@ def device_model_by_gtin(gtin: str) -> DeviceModel | None:
 def _problems(data: DeviceModelData, editing_id: int | None) -> dict[str, str]:
     errors = {}
     if data.gtin:
-        other = device_model_by_gtin(data.gtin)
-        if other is not None and other.id != editing_id:
+        other = another_with(db.session, DeviceModel, DeviceModel.gtin == data.gtin, besides=editing_id)
+        if other is not None:
             errors["gtin"] = f"The catalog has this GTIN already: {other.manufacturer} {other.model}."
     if data.kind is DeviceKind.PUMP and not data.reservoir_ml:
         errors["reservoir_ml"] = NEEDS_RESERVOIR

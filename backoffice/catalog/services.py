@@ -14,7 +14,7 @@ from backoffice.catalog.data import ProcedureData
 from backoffice.catalog.events import ProcedureTypeAdded, ProcedureTypeChanged
 from backoffice.catalog.models import ProcedureType
 from backoffice.core.actor import Actor
-from backoffice.core.db import get_one, transaction
+from backoffice.core.db import another_with, get_one, transaction
 from backoffice.core.errors import FieldErrors
 from backoffice.core.events import publish
 from backoffice.core.extensions import db
@@ -49,9 +49,7 @@ def _problems(data: ProcedureData, procedure_type_id: int | None) -> dict[str, s
         errors["frequency_group"] = "Choose what the minimum interval counts."
     for field in ("code", "name"):
         value = getattr(data, field)
-        other = db.session.scalars(
-            select(ProcedureType).where(getattr(ProcedureType, field) == value)).first()
-        if other is not None and other.id != procedure_type_id:
+        if another_with(db.session, ProcedureType, getattr(ProcedureType, field) == value, besides=procedure_type_id):
             errors[field] = f"Another procedure already uses {value}."
     return errors
 

@@ -9,7 +9,19 @@ from datetime import UTC, datetime
 from enum import Enum as PythonEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Dialect, Engine, Enum, ForeignKey, MetaData, Select, String, event, select
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Dialect,
+    Engine,
+    Enum,
+    ForeignKey,
+    MetaData,
+    Select,
+    String,
+    event,
+    select,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -230,3 +242,13 @@ def get_one(session: AnySession, model: type[ModelT], entity_id: int, *, entity:
     if found is None:
         raise NotFound(entity, entity_id)
     return found
+
+
+def another_with(session: AnySession, model: type[ModelT], *conditions: ColumnElement[bool],
+                 besides: int | None) -> ModelT | None:
+    """A row of `model` matching `conditions` other than the one with id `besides` (the record a
+    form edits; None for a new one): what a form's "already used" check looks for."""
+    query = select(model).where(*conditions)
+    if besides is not None:
+        query = query.where(model.id != besides)  # type: ignore[attr-defined]
+    return session.scalars(query.limit(1)).first()

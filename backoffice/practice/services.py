@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from backoffice.auth.editing import apply_edit, ensure_current, mark_changed, stamps
 from backoffice.auth.models import User
 from backoffice.core.actor import Actor
-from backoffice.core.db import for_update, get_one, transaction
+from backoffice.core.db import another_with, for_update, get_one, transaction
 from backoffice.core.errors import FieldErrors, NotFound
 from backoffice.core.events import publish
 from backoffice.core.extensions import db
@@ -116,9 +116,7 @@ def _office_clashes(data: OfficeData, office_id: int | None) -> dict[str, str]:
     if not rules.is_valid_slug(data.slug):
         errors["slug"] = "Use lower-case letters, digits and single hyphens (it appears in URLs)."
     for field, value in (("name", data.name), ("slug", data.slug)):
-        column = getattr(Office, field)
-        other = db.session.scalars(select(Office).where(column == value)).first()
-        if other is not None and other.id != office_id:
+        if another_with(db.session, Office, getattr(Office, field) == value, besides=office_id):
             errors[field] = f"Another office already uses {value}."
     return errors
 
@@ -211,9 +209,7 @@ def get_room(room_id: int) -> Room:
 
 
 def _room_name_taken(office_id: int, name: str, room_id: int | None) -> bool:
-    other = db.session.scalars(
-        select(Room).where(Room.office_id == office_id, Room.name == name)).first()
-    return other is not None and other.id != room_id
+    return another_with(db.session, Room, Room.office_id == office_id, Room.name == name, besides=room_id) is not None
 
 
 def create_room(office_id: int, data: RoomData, *, by: Actor, now: datetime) -> Room:
