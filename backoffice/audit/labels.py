@@ -86,13 +86,13 @@ BY_TABLE: dict[str, dict[str, str]] = {
     },
     "clinical_settings": {
         "mbb_relief_percent": "MBB relief (%)", "mbb_relief_hours": "MBB relief (hours)",
-        "blocks_for_rfa": "Blocks before RFA", "rfa_repeat_days": "Days between RFAs",
+        "blocks_for_rfa": "Blocks before RFA", "rfa_repeat_months": "Months between RFAs",
         "rfa_repeat_relief_percent": "Relief before a repeat RFA (%)",
-        "rfa_repeat_relief_days": "Relief days before a repeat RFA",
+        "rfa_repeat_relief_months": "Relief months before a repeat RFA",
         "epidural_repeat_relief_percent": "Relief before a repeat epidural (%)",
-        "epidural_repeat_relief_days": "Relief days before a repeat epidural",
+        "epidural_repeat_relief_months": "Relief months before a repeat epidural",
         "facet_repeat_relief_percent": "Relief before a repeat facet injection (%)",
-        "facet_repeat_relief_days": "Relief days before a repeat facet injection",
+        "facet_repeat_relief_months": "Relief months before a repeat facet injection",
         "scs_trial_relief_percent": "SCS trial relief (%)", "soon_days": "Due soon (days)",
     },
     "patient": {

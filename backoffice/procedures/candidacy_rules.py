@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from dateutil.relativedelta import relativedelta
+
 from backoffice.catalog.rules import IntervalScope, ProcedureKind, one_year_after, one_year_before
 from backoffice.procedures.rules import PlanDecision
 from backoffice.scheduling.rules import ACTIVE_STATUSES
@@ -52,13 +54,14 @@ class Thresholds:
     mbb_relief_percent: int = 80
     mbb_relief_hours: int = 2
     blocks_for_rfa: int = 2
-    rfa_repeat_days: int = 182
+    # Calendar months where the sources say months (domain-rules.md: 6 months after 03/31 is 09/30).
+    rfa_repeat_months: int = 6
     rfa_repeat_relief_percent: int = 50
-    rfa_repeat_relief_days: int = 182
+    rfa_repeat_relief_months: int = 6
     epidural_repeat_relief_percent: int = 50
-    epidural_repeat_relief_days: int = 60
+    epidural_repeat_relief_months: int = 2
     facet_repeat_relief_percent: int = 50
-    facet_repeat_relief_days: int = 91
+    facet_repeat_relief_months: int = 3
     scs_trial_relief_percent: int = 50
     soon_days: int = 30
 
@@ -93,6 +96,7 @@ class RecordedOutcome:
     relief_ongoing: bool = False
     decision: str | None = None
     relief_as_entered: str | None = None  # "30 days": how the duration is said back
+    relief_months: int | None = None  # when the relief was said in months: calendar months, not hours
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,10 @@ def _duration(hours: int) -> str:
     return f"{hours // 730} months"
 
 
+def _months(months: int) -> str:
+    return f"{months} month{'s' if months != 1 else ''}"
+
+
 def _relief(outcome: RecordedOutcome) -> str:
     said = f"{outcome.percent_relief}% relief"
     if outcome.relief_hours is not None:
@@ -151,16 +159,32 @@ def _best(outcomes: Sequence[RecordedOutcome]) -> RecordedOutcome | None:
     return max(outcomes, key=lambda o: o.recorded_on) if outcomes else None
 
 
-def _relief_qualifies_from(outcome: RecordedOutcome, done_on: date, days: int, today: date) -> date | None:
-    """From when the relief counts as having lasted `days`: the procedure's day plus `days` when
-    it did, or when it is still going on (then it must go on until that day); None when it ended
-    sooner."""
-    lasted = (outcome.relief_hours or 0) / 24
+def months_after(day: date, months: int) -> date:
+    """`months` calendar months after `day`, clamped at the month's end: 6 months after 03/31 is
+    09/30, after 08/29/2026 it is 02/28/2027."""
+    return day + relativedelta(months=months)
+
+
+def relief_lasts_until(outcome: RecordedOutcome, done_on: date) -> date | None:
+    """The day the recorded relief lasted until (None when its duration is not recorded): relief
+    of "7 months" after a procedure on 03/31 lasts until 10/31."""
+    if outcome.relief_months is not None:
+        return months_after(done_on, outcome.relief_months)
+    if outcome.relief_hours is None:
+        return None
+    return done_on + timedelta(days=outcome.relief_hours // 24)
+
+
+def _relief_qualifies_from(outcome: RecordedOutcome, done_on: date, months: int, today: date) -> date | None:
+    """From when the relief counts as having lasted `months`: today when it did, or, while it is
+    still going on, the day it will have (it must go on until then); None when it ended sooner."""
+    needed_until = months_after(done_on, months)
+    lasted_until = relief_lasts_until(outcome, done_on)
     if outcome.relief_ongoing:
-        lasted = max(lasted, (today - done_on).days)
-    if lasted >= days:
+        lasted_until = max(lasted_until or today, today)
+    if lasted_until is not None and lasted_until >= needed_until:
         return today
-    return done_on + timedelta(days=days) if outcome.relief_ongoing else None
+    return needed_until if outcome.relief_ongoing else None
 
 
 def _window_free_from(days: Sequence[date], limit: SessionLimit, today: date) -> date | None:
@@ -240,19 +264,22 @@ def _rfa_candidacy(region: str | None, side: str | None, procedures: Sequence[Do
 
 def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: str | None,
             procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]], *, relief_percent: int,
-            relief_days: int, min_days: int | None, limit: SessionLimit, today: date,
-            interval_days: Sequence[date] = ()) -> Candidacy | None:
+            relief_months: int, min_days: int | None, limit: SessionLimit, today: date,
+            min_months: int | None = None, interval_days: Sequence[date] = ()) -> Candidacy | None:
     """A repeat of `done`: the last one's relief and how long it lasted, the sessions in the last
-    12 months, and the days since the last one (or since any of `interval_days`)."""
+    12 months, and the time since the last one (or since any of `interval_days`): `min_days`
+    days or `min_months` calendar months."""
     mine = sorted((p for p in procedures if p.kind is done and p.status in COUNTED), key=lambda p: p.day)
     completed = [p for p in mine if p.status == "completed"]
     if not completed or _is_booked(mine, today):
         return None  # never done, or the repeat is already booked
     last = completed[-1]
     name = last.code
-    rule = f"last {name} ≥ {relief_percent}% relief for ≥ {relief_days} days"
+    rule = f"last {name} ≥ {relief_percent}% relief for ≥ {_months(relief_months)}"
     if min_days:
         rule += f", ≥ {min_days} days after it"
+    if min_months:
+        rule += f", ≥ {_months(min_months)} after it"
     if limit.max_per_year:
         rule += f", at most {limit.max_per_year} per region in 12 months"
     outcome = _best(outcomes.get(last.appointment_id, []))
@@ -264,16 +291,18 @@ def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: 
     if outcome.percent_relief < relief_percent:
         evidence.append(Evidence(f"relief below {relief_percent}%"))
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
-    qualifies_from = _relief_qualifies_from(outcome, last.day, relief_days, today)
+    qualifies_from = _relief_qualifies_from(outcome, last.day, relief_months, today)
     if qualifies_from is None:
-        evidence.append(Evidence(f"relief lasted less than {relief_days} days"))
+        evidence.append(Evidence(f"relief lasted less than {_months(relief_months)}"))
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
     if qualifies_from > today:
-        evidence.append(Evidence(f"relief must last {relief_days} days: until {_label_day(qualifies_from)}"))
+        evidence.append(Evidence(f"relief must last {_months(relief_months)}: until {_label_day(qualifies_from)}"))
     earliest = qualifies_from
+    since = max([last.day, *interval_days])
     if min_days:
-        since = max([last.day, *interval_days])
         earliest = max(earliest, since + timedelta(days=min_days))
+    if min_months:
+        earliest = max(earliest, months_after(since, min_months))
     free_from = _window_free_from([p.day for p in mine], limit, today)
     if free_from:
         evidence.append(Evidence(f"{limit.max_per_year} sessions in the last 12 months until {_label_day(free_from)}"))
@@ -340,13 +369,14 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
             found.append(rfa)
         elif repeat_rfa := _repeat(
                 CandidacyKind.REPEAT_RFA, ProcedureKind.ABLATION, region, side, here, by_outcome,
-                relief_percent=thresholds.rfa_repeat_relief_percent, relief_days=thresholds.rfa_repeat_relief_days,
-                min_days=thresholds.rfa_repeat_days, limit=limits.get("ablation", SessionLimit()), today=today):
+                relief_percent=thresholds.rfa_repeat_relief_percent,
+                relief_months=thresholds.rfa_repeat_relief_months, min_days=None,
+                min_months=thresholds.rfa_repeat_months, limit=limits.get("ablation", SessionLimit()), today=today):
             found.append(repeat_rfa)
         if facet := _repeat(
                 CandidacyKind.REPEAT_FACET, ProcedureKind.THERAPEUTIC_FACET, region, side, here, by_outcome,
                 relief_percent=thresholds.facet_repeat_relief_percent,
-                relief_days=thresholds.facet_repeat_relief_days, min_days=None,
+                relief_months=thresholds.facet_repeat_relief_months, min_days=None,
                 limit=limits.get("facet_therapeutic", SessionLimit()), today=today):
             found.append(facet)
     epidural_days = [p.day for p in counted if p.kind is ProcedureKind.EPIDURAL]
@@ -358,7 +388,7 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
         if candidacy := _repeat(
                 CandidacyKind.REPEAT_EPIDURAL, ProcedureKind.EPIDURAL, region, None, here, by_outcome,
                 relief_percent=thresholds.epidural_repeat_relief_percent,
-                relief_days=thresholds.epidural_repeat_relief_days, min_days=epidural_limit.min_days_between,
+                relief_months=thresholds.epidural_repeat_relief_months, min_days=epidural_limit.min_days_between,
                 limit=epidural_limit, today=today,
                 interval_days=epidural_days if epidural_limit.interval_scope is IntervalScope.PATIENT else ()):
             found.append(candidacy)
@@ -376,13 +406,13 @@ def assessment_holds_until(procedures: Sequence[DoneProcedure], candidacies: Seq
     ongoing relief reaches the length a repeat needs, a candidacy becomes eligible, or a record
     leaves the `history_days` the caller reads (its outcomes, recorded after it, leave later).
     `date.max` when nothing will change."""
-    relief_days = (thresholds.rfa_repeat_relief_days, thresholds.epidural_repeat_relief_days,
-                   thresholds.facet_repeat_relief_days)
+    relief_months = (thresholds.rfa_repeat_relief_months, thresholds.epidural_repeat_relief_months,
+                     thresholds.facet_repeat_relief_months, thresholds.rfa_repeat_months)
     days: list[date] = [c.eligible_from for c in candidacies if c.eligible_from is not None]
     for procedure in procedures:
         days += [procedure.day, procedure.day + timedelta(days=1), one_year_after(procedure.day),
                  one_year_after(procedure.day) + timedelta(days=1)]
-        days += [procedure.day + timedelta(days=n) for n in relief_days]
+        days += [months_after(procedure.day, n) for n in relief_months]
         # One day either side of the edge: the caller's window is cut at midnight UTC, not local.
         days += [procedure.day + timedelta(days=history_days + n) for n in range(3)]
     return min((day for day in days if day > today), default=date.max)

@@ -18,7 +18,7 @@ from backoffice.practice.models import Office
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome
 from backoffice.procedures.models import Outcome, PsychEvaluation
-from backoffice.procedures.rules import relief_said
+from backoffice.procedures.rules import ReliefUnit, relief_said
 from backoffice.scheduling.models import Appointment
 
 # Two years back covers the rolling 12 months, the longest repeat interval and the blocks that
@@ -95,8 +95,10 @@ def histories(today: date, patient_ids: list[int] | None) -> Histories:
                 found.psych_cleared_on[row.patient_id] = row.cleared_on
         if row.recorded_on is not None:
             found.outcomes.setdefault(row.patient_id, []).append(RecordedOutcome(
-                row.id, row.recorded_on, row.percent_relief, row.relief_hours, row.relief_ongoing, row.decision,
-                relief_said(row.relief_amount, row.relief_unit)))
+                row.id, row.recorded_on, row.percent_relief, relief_hours=row.relief_hours,
+                relief_ongoing=row.relief_ongoing, decision=row.decision,
+                relief_as_entered=relief_said(row.relief_amount, row.relief_unit),
+                relief_months=row.relief_amount if row.relief_unit is ReliefUnit.MONTHS else None))
     return found
 
 

@@ -23,6 +23,7 @@ from backoffice.patients.models import Patient
 from backoffice.patients.services import allocate_mrn
 from backoffice.practice.models import Office, OfficeHours, Physician, PhysicianSchedule, Room
 from backoffice.procedures.booking_checks import candidacy_check
+from backoffice.procedures.candidacy_rules import months_after
 from backoffice.procedures.followups import OutcomeEntry, outcome_columns
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, ReliefUnit
@@ -59,10 +60,10 @@ def test_the_candidacy_check_refuses_a_rhizotomy_without_blocks_on_any_day():
 
 
 def _repeat_rfa_eligible_from(patient: Patient) -> date:
-    """A lumbar right RFA on MONDAY with relief still going on: a repeat is eligible 182 days on."""
+    """A lumbar right RFA on MONDAY with relief still going on: a repeat is eligible six calendar months on."""
     rfa = done("RFA", MONDAY, patient=patient, override=RFA_OVERRIDE)
     record(follow_ups_of(rfa)[0], 80, 6, ReliefUnit.WEEKS, ongoing=True)
-    return rfa.starts_at.astimezone(ZoneInfo("America/New_York")).date() + timedelta(days=182)
+    return months_after(rfa.starts_at.astimezone(ZoneInfo("America/New_York")).date(), 6)
 
 
 def _request_at_annapolis(code: str, patient: Patient, day: date, levels: str) -> services.BookingRequest:
@@ -111,7 +112,7 @@ def test_moving_a_repeat_epidural_before_the_relief_has_lasted_is_refused_for_th
     patient = patients()[0]
     epidural = done("TFESI", MONDAY, patient=patient, levels="L5-S1")
     record(follow_ups_of(epidural)[0], 70, 4, ReliefUnit.WEEKS, ongoing=True)
-    eligible_from = MONDAY + timedelta(days=60)
+    eligible_from = months_after(MONDAY, 2)
     on_time = eligible_from + timedelta(days=7 - eligible_from.weekday())   # a Monday after it
     now = datetime.combine(MONDAY + timedelta(days=21), time(12), UTC)
     repeat = services.book_appointment(_request_at_annapolis("TFESI", patient, on_time, "L5-S1"), by=SCHEDULER,
@@ -121,7 +122,7 @@ def test_moving_a_repeat_epidural_before_the_relief_has_lasted_is_refused_for_th
             repeat.id, services.Move(repeat.physician_id, repeat.office_id, repeat.room_id, MONDAY + timedelta(weeks=5),
                                      time(9, 0)), expected_version=repeat.version, by=SCHEDULER, now=now, limits=LIMITS)
     [problem] = refused.value.problems
-    assert problem.code == "candidacy" and "relief must last 60 days" in problem.message
+    assert problem.code == "candidacy" and "relief must last 2 months" in problem.message
 
 
 def test_next_available_for_the_patient_offers_a_repeat_rhizotomy_from_its_eligible_date_only():

@@ -15,7 +15,7 @@ from backoffice.catalog.services import update_procedure_type
 from backoffice.core.errors import StaleEdit
 from backoffice.core.extensions import db
 from backoffice.procedures import candidacy, clinical_settings, psych_evaluations, worklists
-from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility, Thresholds
+from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility, Thresholds, months_after
 from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
 from backoffice.procedures.psych_evaluations import PsychEntry
 from backoffice.procedures.rules import ReliefUnit
@@ -71,10 +71,10 @@ def test_a_lumbar_rfa_four_months_ago_shows_the_date_a_repeat_becomes_eligible()
     four_months_on = MONDAY + timedelta(days=122)
     [repeat] = candidacy.candidacies_for_patient(patient.id, today=four_months_on)
     assert (repeat.kind, repeat.eligibility, repeat.eligible_from) == (
-        CandidacyKind.REPEAT_RFA, Eligibility.ELIGIBLE_FROM, MONDAY + timedelta(days=182))
+        CandidacyKind.REPEAT_RFA, Eligibility.ELIGIBLE_FROM, months_after(MONDAY, 6))
     assert worklist(four_months_on).sections[Section.REPEAT] == []  # not within the 30 days of "soon"
     [row] = worklist(four_months_on, horizon_days=90).sections[Section.REPEAT]
-    assert row.schedule is not None and row.schedule.earliest == MONDAY + timedelta(days=182)
+    assert row.schedule is not None and row.schedule.earliest == months_after(MONDAY, 6)
 
 
 def test_booking_a_rhizotomy_without_qualifying_blocks_waits_for_a_physician_override_with_a_reason():
@@ -207,7 +207,7 @@ def test_a_repeat_joins_the_list_on_the_day_it_comes_within_reach_with_no_change
     patient = patients()[0]
     rfa = done("RFA", MONDAY, patient=patient, override=RFA_OVERRIDE)
     record(follow_ups_of(rfa)[0], 80, 6, ReliefUnit.WEEKS, ongoing=True)
-    eligible_from = MONDAY + timedelta(days=182)
+    eligible_from = months_after(MONDAY, 6)
     soon = eligible_from - timedelta(days=clinical_settings.get_settings().soon_days)
     assert listed(worklist(soon - timedelta(days=1))) == {}
     assert listed(worklist(soon)) == {Section.REPEAT: [(patient.id, "repeat_rfa")]}

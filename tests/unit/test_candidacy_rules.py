@@ -21,6 +21,8 @@ from backoffice.procedures.candidacy_rules import (
     assess,
     assessment_holds_until,
     booking_refusal,
+    months_after,
+    relief_lasts_until,
 )
 from backoffice.procedures.rules import ReliefUnit, odi_score, outcome_problems, percent_relief, relief_hours
 
@@ -40,8 +42,11 @@ def done(kind: ProcedureKind, day: date, *, region: str | None = "lumbar", side:
 
 
 def relief(procedure: DoneProcedure, percent: int, hours: int | None = 5, *, ongoing: bool = False,
-           after: int = 1) -> RecordedOutcome:
-    return RecordedOutcome(procedure.appointment_id, procedure.day + timedelta(days=after), percent, hours, ongoing)
+           after: int = 1, months: int | None = None) -> RecordedOutcome:
+    """A follow-up `after` days on; its relief said in hours, or in `months` (calendar months)."""
+    return RecordedOutcome(procedure.appointment_id, procedure.day + timedelta(days=after), percent,
+                           relief_hours=months * 730 if months else hours, relief_ongoing=ongoing,
+                           relief_months=months)
 
 
 def mbb(day: date, **where: str | None) -> DoneProcedure:
@@ -227,17 +232,17 @@ def test_a_candidate_at_the_yearly_ablation_limit_is_eligible_from_when_the_olde
 # Repeat rhizotomy.
 
 @pytest.mark.parametrize("last_rfa, outcome, eligibility, eligible_from", [
-    # four months ago, relief still going on: eligible six months (182 days) after it
-    (date(2026, 7, 24), (80, None, True), Eligibility.ELIGIBLE_FROM, date(2027, 1, 22)),
-    # exactly 182 days ago with 6 months of relief: eligible today
-    (date(2026, 5, 26), (60, 182 * 24, False), Eligibility.ELIGIBLE, None),
-    # 181 days ago: eligible tomorrow
-    (date(2026, 5, 27), (60, 182 * 24, False), Eligibility.ELIGIBLE_FROM, date(2026, 11, 25)),
+    # four months ago, relief still going on: eligible six calendar months after it
+    (date(2026, 7, 24), (80, None, True), Eligibility.ELIGIBLE_FROM, date(2027, 1, 24)),
+    # exactly six calendar months ago (05/24 to 11/24) with 6 months of relief: eligible today
+    (date(2026, 5, 24), (60, 184 * 24, False), Eligibility.ELIGIBLE, None),
+    # 182 days ago is one day short of six calendar months: eligible tomorrow
+    (date(2026, 5, 25), (60, 184 * 24, False), Eligibility.ELIGIBLE_FROM, date(2026, 11, 25)),
     # 50% is enough, 49% is not
     (date(2026, 1, 5), (50, 200 * 24, False), Eligibility.ELIGIBLE, None),
     (date(2026, 1, 5), (49, 200 * 24, False), Eligibility.NOT_ELIGIBLE, None),
-    # relief that lasted 181 days is not six months
-    (date(2026, 1, 5), (70, 181 * 24, False), Eligibility.NOT_ELIGIBLE, None),
+    # relief that lasted 180 days (01/05 to 07/04) is not six months (until 07/05)
+    (date(2026, 1, 5), (70, 180 * 24, False), Eligibility.NOT_ELIGIBLE, None),
 ])
 def test_repeat_rhizotomy_needs_six_months_and_half_the_pain_gone_for_six_months(
         last_rfa: date, outcome: tuple[int, int | None, bool], eligibility: Eligibility,
@@ -258,9 +263,9 @@ def test_a_repeat_rhizotomy_without_a_follow_up_is_awaiting_one() -> None:
 
 def test_the_repeat_interval_is_a_setting() -> None:
     rfa = done(ProcedureKind.ABLATION, date(2026, 7, 24))
-    found = candidacies([rfa], [relief(rfa, 80, 12 * 7 * 24, after=90)],
-                        thresholds=Thresholds(rfa_repeat_relief_days=84))
-    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 22))
+    found = candidacies([rfa], [relief(rfa, 80, months=3, after=90)],
+                        thresholds=Thresholds(rfa_repeat_relief_months=3))
+    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 24))
 
 
 def test_the_rolling_twelve_months_of_ablations_cross_the_year_end() -> None:
@@ -281,8 +286,8 @@ def test_a_repeat_already_booked_is_not_listed_again() -> None:
 
 # Repeat epidural and facet injections.
 
-@pytest.mark.parametrize("percent, days, expected", [
-    (50, 60, Eligibility.ELIGIBLE), (49, 60, Eligibility.NOT_ELIGIBLE), (50, 59, Eligibility.NOT_ELIGIBLE),
+@pytest.mark.parametrize("percent, days, expected", [   # two calendar months from 08/01 is 10/01: 61 days
+    (50, 61, Eligibility.ELIGIBLE), (49, 61, Eligibility.NOT_ELIGIBLE), (50, 60, Eligibility.NOT_ELIGIBLE),
 ])
 def test_repeat_epidural_needs_half_the_pain_gone_for_two_months(percent: int, days: int,
                                                                  expected: Eligibility) -> None:
@@ -294,9 +299,9 @@ def test_repeat_epidural_needs_half_the_pain_gone_for_two_months(percent: int, d
 def test_relief_still_going_on_counts_only_once_it_has_lasted_long_enough() -> None:
     esi = done(ProcedureKind.EPIDURAL, date(2026, 11, 3), side=None)
     found = candidacies([esi], [relief(esi, 70, 14 * 24, ongoing=True, after=14)])
-    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 2))
-    assert found[0].evidence[-1].text == "relief must last 60 days: until 01/02/2027"
-    later = candidacies([esi], [relief(esi, 70, 14 * 24, ongoing=True, after=14)], today=date(2027, 1, 2))
+    assert (found[0].eligibility, found[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, date(2027, 1, 3))
+    assert found[0].evidence[-1].text == "relief must last 2 months: until 01/03/2027"
+    later = candidacies([esi], [relief(esi, 70, 14 * 24, ongoing=True, after=14)], today=date(2027, 1, 3))
     assert later[0].eligibility is Eligibility.ELIGIBLE
 
 
@@ -323,7 +328,8 @@ def test_cancelled_epidurals_do_not_count_toward_the_four() -> None:
     assert found[0].eligibility is Eligibility.ELIGIBLE
 
 
-@pytest.mark.parametrize("days, expected", [(91, Eligibility.ELIGIBLE), (90, Eligibility.NOT_ELIGIBLE)])
+# Three calendar months from 05/01 is 08/01: 92 days.
+@pytest.mark.parametrize("days, expected", [(92, Eligibility.ELIGIBLE), (91, Eligibility.NOT_ELIGIBLE)])
 def test_repeat_facet_injection_needs_relief_for_three_months(days: int, expected: Eligibility) -> None:
     facet = done(ProcedureKind.THERAPEUTIC_FACET, date(2026, 5, 1))
     found = candidacies([facet], [relief(facet, 60, days * 24, after=90)])
@@ -366,10 +372,10 @@ def refusal(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], ki
 def test_booking_a_repeat_rhizotomy_too_early_says_why_and_from_when() -> None:
     rfa = done(ProcedureKind.ABLATION, date(2026, 7, 24))
     message = refusal([rfa], [relief(rfa, 80, None, ongoing=True, after=42)], ProcedureKind.ABLATION)
-    assert message == ("Repeat RFA: not eligible yet. RFA 07/24/2026: 80% relief, ongoing; relief must last 182 days: "
-                       "until 01/22/2027. Eligible from 01/22/2027.")
+    assert message == ("Repeat RFA: not eligible yet. RFA 07/24/2026: 80% relief, ongoing; relief must last 6 months: "
+                       "until 01/24/2027. Eligible from 01/24/2027.")
     assert refusal([rfa], [relief(rfa, 80, None, ongoing=True, after=42)], ProcedureKind.ABLATION,
-                   date(2027, 1, 22)) is None
+                   date(2027, 1, 24)) is None
 
 
 def test_booking_a_rhizotomy_without_qualifying_blocks_is_refused() -> None:
@@ -429,12 +435,12 @@ def holds_until(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome]
 
 def epidural_with_ongoing_relief() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
     epidural = done(ProcedureKind.EPIDURAL, TODAY - timedelta(days=40), side=None)
-    return [epidural], [relief(epidural, 70, None, ongoing=True)], epidural.day + timedelta(days=60)
+    return [epidural], [relief(epidural, 70, None, ongoing=True)], months_after(epidural.day, 2)
 
 
 def relief_long_enough_while_the_year_is_full() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
     epidurals = [done(ProcedureKind.EPIDURAL, TODAY - timedelta(days=n), side=None) for n in (300, 200, 100, 40)]
-    return epidurals, [relief(epidurals[-1], 70, None, ongoing=True)], epidurals[-1].day + timedelta(days=60)
+    return epidurals, [relief(epidurals[-1], 70, None, ongoing=True)], months_after(epidurals[-1].day, 2)
 
 
 def booked_confirmatory_block() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
@@ -445,7 +451,7 @@ def booked_confirmatory_block() -> tuple[list[DoneProcedure], list[RecordedOutco
 
 def repeat_rfa_waiting_for_six_months() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
     rfa = done(ProcedureKind.ABLATION, TODAY - timedelta(days=100))
-    return [rfa], [relief(rfa, 80, 24 * 200)], rfa.day + timedelta(days=DEFAULTS.rfa_repeat_days)
+    return [rfa], [relief(rfa, 80, 24 * 200)], months_after(rfa.day, DEFAULTS.rfa_repeat_months)
 
 
 def blocks_leaving_the_history() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
@@ -503,3 +509,43 @@ def test_an_assessment_says_the_same_on_every_day_before_it_is_redone(
     for offset in range(1, (last - TODAY).days):
         day = TODAY + timedelta(days=offset)
         assert assessed_on(day, procedures, outcomes, psych) == now, (day, until)
+
+
+# Months are calendar months (domain-rules.md): clamped at the month's end.
+
+@pytest.mark.parametrize("day, months, expected", [
+    (date(2026, 3, 31), 6, date(2026, 9, 30)),     # September has 30 days
+    (date(2026, 8, 29), 6, date(2027, 2, 28)),     # 2027 is not a leap year
+    (date(2027, 8, 29), 6, date(2028, 2, 29)),     # 2028 is
+    (date(2027, 8, 31), 6, date(2028, 2, 29)),
+    (date(2026, 1, 31), 1, date(2026, 2, 28)),
+    (date(2026, 11, 30), 3, date(2027, 2, 28)),    # across the year end
+    (date(2026, 5, 15), 6, date(2026, 11, 15)),
+    (date(2024, 2, 29), 12, date(2025, 2, 28)),
+])
+def test_months_are_calendar_months_clamped_at_the_month_end(day: date, months: int, expected: date) -> None:
+    assert months_after(day, months) == expected
+
+
+@pytest.mark.parametrize("done_on, amount, expected", [
+    (date(2026, 3, 31), {"months": 7}, date(2026, 10, 31)),
+    (date(2026, 7, 31), {"months": 7}, date(2027, 2, 28)),
+    (date(2026, 3, 31), {"hours": 24 * 30}, date(2026, 4, 30)),   # days stay days
+    (date(2026, 3, 31), {"hours": None}, None),
+])
+def test_relief_said_in_months_lasts_calendar_months(done_on: date, amount: dict[str, int | None],
+                                                     expected: date | None) -> None:
+    rfa = done(ProcedureKind.ABLATION, done_on)
+    assert relief_lasts_until(relief(rfa, 80, **amount), done_on) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("last_rfa, eligible_from", [
+    (date(2026, 3, 31), date(2026, 9, 30)),
+    (date(2026, 8, 29), date(2027, 2, 28)),
+])
+def test_a_repeat_rhizotomy_counts_six_calendar_months_from_the_last(last_rfa: date, eligible_from: date) -> None:
+    rfa = done(ProcedureKind.ABLATION, last_rfa)
+    outcome = relief(rfa, 80, months=7, after=42)
+    before = candidacies([rfa], [outcome], today=eligible_from - timedelta(days=1))
+    assert (before[0].eligibility, before[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, eligible_from)
+    assert candidacies([rfa], [outcome], today=eligible_from)[0].eligibility is Eligibility.ELIGIBLE
