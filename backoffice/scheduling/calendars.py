@@ -9,23 +9,27 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from backoffice.audit.readings import record_reading
+from backoffice.catalog.models import ProcedureType
+from backoffice.catalog.rules import Category, Region, Side
 from backoffice.core.actor import Actor
 from backoffice.core.errors import NotFound
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import TIME_FORMAT
 from backoffice.patients.flags import PatientFlag, known_flags
+from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physician, PhysicianSchedule, Room
-from backoffice.practice.rules import periods_overlap
+from backoffice.practice.rules import periods_overlap, physician_short_name
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUSES, Status, one_click_moves, status_move_problem
+from backoffice.scheduling.rules import ACTIVE_STATUSES, CancelReason, Status, one_click_moves, status_move_problem
 
 SHOWN_ON_BOARD = [status for status in Status if status is not Status.RESCHEDULED]
 OFF_GRID = (Status.CANCELLED, Status.NO_SHOW)
@@ -80,14 +84,49 @@ def _closures(office_id: int, first: date, last: date) -> dict[date, str]:
 
 @dataclass(frozen=True)
 class CalendarEntry:
-    """An appointment as the calendars, the board and the day sheet show it: the appointment with
-    its patient, procedure, physician, room and office, its times in its office's local time and
-    the flags its patient carries (MRI unsafe)."""
+    """An appointment as the calendars, the board and the day sheet show it: one flat row of what
+    they print about it, its patient, procedure, physician, room and office, its times in its
+    office's local time and the flags its patient carries (MRI unsafe)."""
 
-    appointment: Appointment
+    id: int
+    version: int
+    status: Status
+    starts_at: datetime
+    ends_at: datetime
+    blocked_until: datetime
     local_start: datetime
     local_end: datetime
+    region: Region | None
+    side: Side | None
+    levels_count: int | None
+    levels: str | None
+    prior_auth_ref: str | None
+    notes: str | None
+    cancel_reason: CancelReason | None
+    patient_id: int
+    patient_first_name: str
+    patient_last_name: str
+    patient_date_of_birth: date
+    patient_mrn: str
     patient_flags: tuple[PatientFlag, ...]
+    procedure_code: str
+    procedure_name: str
+    procedure_category: Category
+    procedure_needs_prior_auth: bool
+    physician_last_name: str
+    room_id: int
+    room_name: str
+    office_id: int
+    office_name: str
+
+    @property
+    def patient_name(self) -> str:
+        """"Reyes, Ana", as the calendars list patients."""
+        return f"{self.patient_last_name}, {self.patient_first_name}"
+
+    @property
+    def physician_name(self) -> str:
+        return physician_short_name(self.physician_last_name)
 
     @property
     def start_time(self) -> str:
@@ -98,28 +137,54 @@ class CalendarEntry:
         return self.local_end.strftime(TIME_FORMAT)
 
 
+def _calendar_rows(flags: Collection[PatientFlag]) -> Select[*tuple[Any, ...]]:
+    """The columns a calendar shows of each appointment, named as `CalendarEntry` names them."""
+    return (select(Appointment.id, Appointment.version, Appointment.status, Appointment.starts_at,
+                   Appointment.ends_at, Appointment.blocked_until, Appointment.region, Appointment.side,
+                   Appointment.levels_count, Appointment.levels, Appointment.prior_auth_ref, Appointment.notes,
+                   Appointment.cancel_reason, Appointment.patient_id,
+                   Patient.first_name.label("patient_first_name"), Patient.last_name.label("patient_last_name"),
+                   Patient.date_of_birth.label("patient_date_of_birth"), Patient.mrn.label("patient_mrn"),
+                   ProcedureType.code.label("procedure_code"), ProcedureType.name.label("procedure_name"),
+                   ProcedureType.category.label("procedure_category"),
+                   ProcedureType.prior_authorization.label("procedure_needs_prior_auth"),
+                   Physician.last_name.label("physician_last_name"),
+                   Appointment.room_id, Room.name.label("room_name"),
+                   Appointment.office_id, Office.name.label("office_name"), Office.timezone.label("office_timezone"),
+                   *(flag.carried_by(Appointment.patient_id).label(flag.name) for flag in flags))
+            .join(Appointment.patient).join(Appointment.procedure_type).join(Appointment.physician)
+            .join(Appointment.room).join(Appointment.office))
+
+
+def _entry(row: Row[Any], flags: Collection[PatientFlag]) -> CalendarEntry:
+    zone = ZoneInfo(row.office_timezone)
+    return CalendarEntry(
+        id=row.id, version=row.version, status=row.status, starts_at=row.starts_at, ends_at=row.ends_at,
+        blocked_until=row.blocked_until, local_start=row.starts_at.astimezone(zone),
+        local_end=row.ends_at.astimezone(zone), region=row.region, side=row.side, levels_count=row.levels_count,
+        levels=row.levels, prior_auth_ref=row.prior_auth_ref, notes=row.notes, cancel_reason=row.cancel_reason,
+        patient_id=row.patient_id, patient_first_name=row.patient_first_name,
+        patient_last_name=row.patient_last_name, patient_date_of_birth=row.patient_date_of_birth,
+        patient_mrn=row.patient_mrn, patient_flags=tuple(flag for flag in flags if getattr(row, flag.name)),
+        procedure_code=row.procedure_code, procedure_name=row.procedure_name,
+        procedure_category=row.procedure_category, procedure_needs_prior_auth=row.procedure_needs_prior_auth,
+        physician_last_name=row.physician_last_name, room_id=row.room_id, room_name=row.room_name,
+        office_id=row.office_id, office_name=row.office_name)
+
+
 def _entries(office_id: int | None, start: datetime, end: datetime, statuses: Collection[Status],
              physician_id: int | None = None) -> list[CalendarEntry]:
     """The appointments starting in [start, end) in these statuses, at an office or of a physician,
     in start order (one query, their patients' flags included)."""
     flags = known_flags()
-    query = (select(Appointment, *(flag.carried_by(Appointment.patient_id).label(flag.name) for flag in flags))
+    query = (_calendar_rows(flags)
              .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.status.in_(statuses))
-             .options(joinedload(Appointment.patient), joinedload(Appointment.procedure_type),
-                      joinedload(Appointment.physician), joinedload(Appointment.room), joinedload(Appointment.office))
              .order_by(Appointment.starts_at))
     if office_id is not None:
         query = query.where(Appointment.office_id == office_id)
     if physician_id is not None:
         query = query.where(Appointment.physician_id == physician_id)
-    entries = []
-    for row in db.session.execute(query):
-        appointment: Appointment = row.Appointment
-        zone = ZoneInfo(appointment.office.timezone)
-        entries.append(CalendarEntry(appointment, appointment.starts_at.astimezone(zone),
-                                     appointment.ends_at.astimezone(zone),
-                                     tuple(flag for flag in flags if row._mapping[flag.name])))
-    return entries
+    return [_entry(row, flags) for row in db.session.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -145,17 +210,17 @@ def office_day(slug: str, day: date, *, by: Actor, page: str = "office calendar"
     rooms = _rooms_in_use(office.id)
     start, end = local_day_bounds(day, office.timezone)
     everything = _entries(office.id, start, end, [*ACTIVE_STATUSES, *OFF_GRID])
-    on_grid = [entry for entry in everything if entry.appointment.status not in OFF_GRID]
+    on_grid = [entry for entry in everything if entry.status not in OFF_GRID]
     zone = ZoneInfo(office.timezone)
-    placed = [grid.Entry(entry.appointment.room_id, entry.local_start, entry.local_end,
-                         entry.appointment.blocked_until.astimezone(zone), entry) for entry in on_grid]
+    placed = [grid.Entry(entry.room_id, entry.local_start, entry.local_end,
+                         entry.blocked_until.astimezone(zone), entry) for entry in on_grid]
     hours = _hours(office.id).get(day.weekday())
     closure = _closures(office.id, day, day).get(day)
     shown_hours = hours or (time(8), time(17))
     rows = grid.day_rows(day, shown_hours[0], shown_hours[1], [room.id for room in rooms], placed)
     _record_shown(by, f"{page}, {day.isoformat()}", office.id, len(everything))
     return OfficeDay(office, day, rooms, rows, on_grid, hours, closure, working_at(office.id, day),
-                     [entry for entry in everything if entry.appointment.status in OFF_GRID])
+                     [entry for entry in everything if entry.status in OFF_GRID])
 
 
 def active_count(office_id: int, day: date) -> int:
@@ -203,7 +268,7 @@ def office_week(slug: str, day: date, *, by: Actor) -> OfficeWeek:
     cells: dict[tuple[date, int], list[CalendarEntry]] = defaultdict(list)
     entries = _entries(office.id, start, end, ACTIVE_STATUSES)
     for entry in entries:
-        cells[(entry.local_start.date(), entry.appointment.room_id)].append(entry)
+        cells[(entry.local_start.date(), entry.room_id)].append(entry)
     open_weekdays = set(_hours(office.id))
     closures = _closures(office.id, days[0], days[-1])
     open_days = {d for d in days if d.weekday() in open_weekdays and d not in closures}
@@ -275,7 +340,7 @@ def office_board(slug: str, day: date, now: datetime, *, by: Actor) -> OfficeBoa
     """The day's appointments at an office with the status moves each one allows now."""
     office = office_by_slug(slug)
     start, end = local_day_bounds(day, office.timezone)
-    lines = [BoardLine(entry, moves_now(entry.appointment.status, entry.appointment.starts_at, office.timezone,
+    lines = [BoardLine(entry, moves_now(entry.status, entry.starts_at, office.timezone,
                                         now))
              for entry in _entries(office.id, start, end, SHOWN_ON_BOARD)]
     _record_shown(by, f"day board, {day.isoformat()}", office.id, len(lines))
