@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.audit.trail import Audited
 from backoffice.catalog.rules import DeviceKind
 from backoffice.core.db import Base, Versioned, enum_column_type
-from backoffice.devices.rules import DeviceStatus, TrialDecision
+from backoffice.devices.rules import IN_THE_PATIENT, DeviceStatus, TrialDecision
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
 
@@ -123,7 +123,7 @@ class Device(Audited, Versioned, Base):
     @is_mri_unsafe.inplace.expression
     @classmethod
     def _is_mri_unsafe_expression(cls) -> ColumnElement[bool]:
-        return cls.status.in_([status for status in DeviceStatus if status.is_active]) & cls.mri_conditional.is_(False)
+        return cls.status.in_(IN_THE_PATIENT) & cls.mri_conditional.is_(False)
 
     @property
     def name(self) -> str:

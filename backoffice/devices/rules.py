@@ -55,7 +55,11 @@ class DeviceStatus(StrEnum):
     @property
     def is_active(self) -> bool:
         """In the patient now."""
-        return self in (DeviceStatus.TRIAL, DeviceStatus.IMPLANTED)
+        return self in IN_THE_PATIENT
+
+
+# In the patient now: on trial or implanted.
+IN_THE_PATIENT = frozenset({DeviceStatus.TRIAL, DeviceStatus.IMPLANTED})
 
 
 # Explanted and replaced are final: a device put back in is a new entry with its own implant date.

@@ -27,8 +27,6 @@ from backoffice.devices.rules import DeviceSettings, DeviceStatus, StatusChangeR
 from backoffice.patients.models import Patient
 from backoffice.scheduling.models import Appointment
 
-ACTIVE = tuple(status for status in DeviceStatus if status.is_active)
-
 
 @dataclass(frozen=True)
 class DeviceEntry:

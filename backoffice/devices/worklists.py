@@ -23,8 +23,8 @@ from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
 from backoffice.devices import rules
 from backoffice.devices.models import Device, ScsTrial
-from backoffice.devices.rules import DeviceSettings, TrialState
-from backoffice.devices.services import ACTIVE, can_read_devices
+from backoffice.devices.rules import IN_THE_PATIENT, DeviceSettings, TrialState
+from backoffice.devices.services import can_read_devices
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.scheduling.models import Appointment
@@ -108,7 +108,7 @@ def refill_worklist(*, office_id: int | None, today: date, window_days: int, lim
     if not can_read_devices(by):
         return RefillWorklist()
     offsets = offsets or {}
-    where: list[ColumnElement[bool]] = [Device.kind == DeviceKind.PUMP, Device.status.in_(ACTIVE)]
+    where: list[ColumnElement[bool]] = [Device.kind == DeviceKind.PUMP, Device.status.in_(IN_THE_PATIENT)]
     if office_id is not None:
         where.append(Device.office_id == office_id)
     sections = {"overdue": Device.next_refill_on < today,
@@ -171,7 +171,7 @@ def replacement_planning(*, today: date, settings: DeviceSettings, limit: int, b
     if not can_read_devices(by):
         return []
     cutoff = today - timedelta(days=int(settings.replacement_years * 365.25) - 3)  # narrowed exactly below
-    query = _with_patient(select(Device).where(Device.kind.in_(BATTERY_KINDS), Device.status.in_(ACTIVE),
+    query = _with_patient(select(Device).where(Device.kind.in_(BATTERY_KINDS), Device.status.in_(IN_THE_PATIENT),
                                                (Device.implanted_on <= cutoff) | Device.eri_on.is_not(None))
                           .order_by(Device.implanted_on).limit(limit))
     rows = []
@@ -272,7 +272,7 @@ def recall_search(query: RecallQuery, *, now: datetime, by: Actor, export: bool 
     by their start, any case), with each patient's next appointment. The search is audited."""
     if not by.can(Permission.SEARCH_RECALLS) or query.is_empty:
         return RecallResult([], {})
-    where: list[ColumnElement[bool]] = [Device.status.in_(ACTIVE)]
+    where: list[ColumnElement[bool]] = [Device.status.in_(IN_THE_PATIENT)]
     if query.manufacturer:
         where.append(func.lower(Device.manufacturer).startswith(query.manufacturer.lower(), autoescape=True))
     if query.model:

@@ -14,7 +14,6 @@ from datetime import date
 
 from sqlalchemy import func, insert, select, update
 
-from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.db import transaction
 from backoffice.core.extensions import db
 from backoffice.procedures import candidacy_rules
@@ -34,15 +33,6 @@ def candidacies_for_patient(patient_id: int, *, today: date, leaving_out: int | 
     return candidacy_rules.assess(procedures, history.outcomes.get(patient_id, []),
                                   thresholds=load_thresholds(), limits=rule_catalog().limits, today=today,
                                   psych_cleared_on=history.psych_cleared_on.get(patient_id))
-
-
-def booking_refusal(patient_id: int, kind: ProcedureKind, *, region: str | None, side: str | None,
-                    day: date, today: date) -> str | None:
-    """Why the candidacy rules say this booking should wait (a physician may override)."""
-    if kind in (ProcedureKind.NONE, ProcedureKind.DIAGNOSTIC_FACET, ProcedureKind.SCS_TRIAL):
-        return None
-    return candidacy_rules.booking_refusal(candidacies_for_patient(patient_id, today=today), kind=kind,
-                                           region=region, side=side, day=day)
 
 
 def mark_all_candidacies_stale() -> int:
