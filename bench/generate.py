@@ -53,7 +53,14 @@ from backoffice import create_app, demo
 from backoffice.auth.models import User
 from backoffice.auth.sessions import auth_policy
 from backoffice.catalog.models import DeviceModel, ProcedureType
-from backoffice.catalog.rules import DeviceKind, FollowUpOffset, one_year_after, one_year_before, parse_follow_ups
+from backoffice.catalog.rules import (
+    DeviceKind,
+    FollowUpOffset,
+    MinimumInterval,
+    one_year_after,
+    one_year_before,
+    parse_follow_ups,
+)
 from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.core.phones import parse_phone, search_digits
@@ -187,7 +194,7 @@ class Procedure:
     prior_authorization: bool
     frequency_group: str | None
     max_per_year: int | None
-    min_days_between: int | None
+    min_interval: MinimumInterval | None
     interval_scope: str
     follow_ups: tuple[FollowUpOffset, ...]
 
@@ -195,7 +202,7 @@ class Procedure:
     def of(cls, row: ProcedureType) -> Procedure:
         return cls(row.id, row.code, row.category, row.kind, row.duration_minutes, row.turnover_minutes,
                    row.capabilities, row.asks_region, row.asks_side, row.asks_levels, row.max_levels,
-                   row.prior_authorization, row.frequency_group, row.max_per_year, row.min_days_between,
+                   row.prior_authorization, row.frequency_group, row.max_per_year, row.minimum_interval,
                    row.interval_scope, tuple(parse_follow_ups(row.follow_ups)))
 
 
@@ -687,13 +694,13 @@ class Clinic:
         same_region = [day for day, r, _ in done if not procedure.asks_region or r == region]
         if procedure.max_per_year and len(same_region) >= procedure.max_per_year:
             earliest = max(earliest, one_year_after(same_region[-procedure.max_per_year]))
-        if procedure.min_days_between:
+        if procedure.min_interval:
             scope = {"patient": [day for day, _, _ in done],
                      "region": [day for day, r, _ in done if r == region],
                      "region_side": [day for day, r, s in done if r == region and s == side]}
             near = scope.get(procedure.interval_scope, [])
             if near:
-                earliest = max(earliest, near[-1] + timedelta(days=procedure.min_days_between))
+                earliest = max(earliest, procedure.min_interval.after(near[-1]))
         return earliest
 
     def _find(self, procedure: Procedure, earliest: date, patient: PatientState, office_id: int) -> Slot | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from backoffice.catalog.rules import Category, FrequencyGroup, IntervalScope, ProcedureKind
+from backoffice.catalog.rules import Category, FrequencyGroup, IntervalScope, IntervalUnit, ProcedureKind
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class ProcedureData:
     prior_authorization: bool = False
     frequency_group: FrequencyGroup | None = None
     max_per_year: int | None = None
-    min_days_between: int | None = None
+    min_interval: int | None = None
+    min_interval_unit: IntervalUnit = IntervalUnit.DAYS
     interval_scope: IntervalScope = IntervalScope.REGION
     follow_ups: str = ""
     kind: ProcedureKind = ProcedureKind.NONE
@@ -37,7 +38,7 @@ class ProcedureData:
 
 E, F, A = Category.EPIDURAL, Category.FACET, Category.ABLATION
 # Four per region in 12 months; 14 days after any earlier epidural, whatever its region.
-ESI: dict[str, Any] = {"frequency_group": FrequencyGroup.EPIDURAL, "max_per_year": 4, "min_days_between": 14,
+ESI: dict[str, Any] = {"frequency_group": FrequencyGroup.EPIDURAL, "max_per_year": 4, "min_interval": 14,
        "interval_scope": IntervalScope.PATIENT, "follow_ups": "14d", "needs_fluoroscopy": True,
        "asks_region": True, "kind": ProcedureKind.EPIDURAL}
 
@@ -59,7 +60,8 @@ CATALOG: tuple[ProcedureData, ...] = (
     ProcedureData("RFA", "Radiofrequency ablation", A, "64633, 64635, +64634, +64636", 60, 15,
                   needs_fluoroscopy=True, needs_sedation=True, asks_region=True, asks_side=True,
                   asks_levels=True, max_levels=3, frequency_group=FrequencyGroup.ABLATION,
-                  max_per_year=2, min_days_between=182, interval_scope=IntervalScope.REGION_SIDE,
+                  max_per_year=2, min_interval=6, min_interval_unit=IntervalUnit.MONTHS,
+                  interval_scope=IntervalScope.REGION_SIDE,
                   follow_ups="6w, 26w", kind=ProcedureKind.ABLATION),
     ProcedureData("SIJ", "Sacroiliac joint injection", Category.JOINT, "27096", 30, 15,
                   needs_fluoroscopy=True, asks_side=True, follow_ups="14d"),

@@ -15,6 +15,7 @@ from backoffice.catalog.rules import (
     DeviceKind,
     FrequencyGroup,
     IntervalScope,
+    IntervalUnit,
     ProcedureKind,
     gtin_problem,
     parse_follow_ups,
@@ -52,7 +53,9 @@ class ProcedureTypeForm(FlaskForm):
     frequency_group = SelectField("Counts towards the limit of", default="", choices=choices(
         ((group.value, group.label) for group in FrequencyGroup), blank="No limit"))
     max_per_year = IntegerField("Most per region in 12 months", validators=[Optional(), NumberRange(1, 52)])
-    min_days_between = IntegerField("Fewest days between", validators=[Optional(), NumberRange(1, 730)])
+    min_interval = IntegerField("Fewest between", validators=[Optional(), NumberRange(1, 730)])
+    min_interval_unit = SelectField("in", default=IntervalUnit.DAYS.value,
+                                    choices=choices((unit.value, unit.label) for unit in IntervalUnit))
     interval_scope = SelectField("…after one in", default=IntervalScope.REGION.value,
                                  choices=choices((scope.value, scope.label) for scope in IntervalScope))
     follow_ups = text("Follow-ups after", 60, required=False,
@@ -81,7 +84,8 @@ class ProcedureTypeForm(FlaskForm):
             asks_levels=self.asks_levels.data, max_levels=self.max_levels.data or 1,
             prior_authorization=self.prior_authorization.data,
             frequency_group=FrequencyGroup(group) if group else None,
-            max_per_year=self.max_per_year.data, min_days_between=self.min_days_between.data,
+            max_per_year=self.max_per_year.data, min_interval=self.min_interval.data,
+            min_interval_unit=IntervalUnit(self.min_interval_unit.data),
             interval_scope=IntervalScope(self.interval_scope.data),
             follow_ups=self.follow_ups.data or "", kind=ProcedureKind(self.kind.data), active=self.active.data)
 

@@ -9,7 +9,16 @@ from sqlalchemy import CheckConstraint, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.audit.trail import Audited
-from backoffice.catalog.rules import Category, DeviceKind, FrequencyGroup, IntervalScope, ProcedureKind
+from backoffice.catalog.rules import (
+    Category,
+    DeviceKind,
+    FrequencyGroup,
+    IntervalScope,
+    IntervalUnit,
+    MinimumInterval,
+    ProcedureKind,
+    minimum_interval,
+)
 from backoffice.core.db import Base, Versioned, enum_column_type
 from backoffice.practice.rules import Capability
 
@@ -42,13 +51,20 @@ class ProcedureType(Audited, Versioned, Base):
     prior_authorization: Mapped[bool] = mapped_column(default=False)
     frequency_group: Mapped[FrequencyGroup | None] = mapped_column(enum_column_type(FrequencyGroup, 30))
     max_per_year: Mapped[int | None]
-    min_days_between: Mapped[int | None]
+    # Days where the source says days, calendar months where it says months.
+    min_interval: Mapped[int | None]
+    min_interval_unit: Mapped[IntervalUnit] = mapped_column(enum_column_type(IntervalUnit, 6),
+                                                            default=IntervalUnit.DAYS)
     interval_scope: Mapped[IntervalScope] = mapped_column(enum_column_type(IntervalScope, 12),
                                                           default=IntervalScope.REGION)
     follow_ups: Mapped[str] = mapped_column(String(60), default="")
     # What the clinical rules take it for: a diagnostic medial branch block, an ablation ...
     kind: Mapped[ProcedureKind] = mapped_column(enum_column_type(ProcedureKind, 20), default=ProcedureKind.NONE)
     active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def minimum_interval(self) -> MinimumInterval | None:
+        return minimum_interval(self.min_interval, self.min_interval_unit)
 
     @property
     def capabilities(self) -> frozenset[Capability]:

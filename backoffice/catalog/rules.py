@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from biip.checksums import gs1_standard_check_digit
+from dateutil.relativedelta import relativedelta
 
 
 class Category(StrEnum):
@@ -84,6 +85,68 @@ class IntervalScope(StrEnum):
     def label(self) -> str:
         return {"patient": "any region", "region": "the same region",
                 "region_side": "the same region and side"}[self.value]
+
+
+class IntervalUnit(StrEnum):
+    """How a minimum interval is stated: in days where the source says days (14 days between
+    epidurals), in calendar months where it says months (6 months between RFAs)."""
+
+    DAYS = "days"
+    MONTHS = "months"
+
+    @property
+    def label(self) -> str:
+        return {"days": "days", "months": "calendar months"}[self.value]
+
+
+MAX_INTERVAL_MONTHS = 24
+
+
+def months_after(day: date, months: int) -> date:
+    """`months` calendar months after `day`, clamped at the month's end: 6 months after 03/31 is
+    09/30, after 08/29/2026 it is 02/28/2027."""
+    return day + relativedelta(months=months)
+
+
+@dataclass(frozen=True)
+class MinimumInterval:
+    """The fewest days or calendar months between two procedures of a frequency group."""
+
+    amount: int
+    unit: IntervalUnit = IntervalUnit.DAYS
+
+    def after(self, day: date) -> date:
+        """The first day the interval allows after a procedure on `day`."""
+        if self.unit is IntervalUnit.MONTHS:
+            return months_after(day, self.amount)
+        return day + timedelta(days=self.amount)
+
+    def is_too_close(self, one: date, other: date) -> bool:
+        """Whether two procedure days are nearer than the interval, in either order."""
+        earlier, later = sorted((one, other))
+        return later < self.after(earlier)
+
+    @property
+    def typical_days(self) -> float:
+        """For comparing a days interval with a months one (the stricter of a group's)."""
+        return self.amount * (365.25 / 12 if self.unit is IntervalUnit.MONTHS else 1)
+
+    @property
+    def word(self) -> str:
+        return "day" if self.unit is IntervalUnit.DAYS else "month"
+
+    @property
+    def adjective(self) -> str:
+        """ "14-day", "6-month" """
+        return f"{self.amount}-{self.word}"
+
+    def __str__(self) -> str:
+        """ "14 days", "6 months", "1 month" """
+        return f"{self.amount} {self.word}{'s' if self.amount != 1 else ''}"
+
+
+def minimum_interval(amount: int | None, unit: IntervalUnit) -> MinimumInterval | None:
+    return MinimumInterval(amount, unit) if amount else None
 
 
 def one_year_before(day: date) -> date:

@@ -45,8 +45,11 @@ def _problems(data: ProcedureData, procedure_type_id: int | None) -> dict[str, s
         errors["follow_ups"] = str(error)
     if data.max_per_year is not None and data.frequency_group is None:
         errors["frequency_group"] = "Choose what the yearly limit counts."
-    if data.min_days_between is not None and data.frequency_group is None:
+    if data.min_interval is not None and data.frequency_group is None:
         errors["frequency_group"] = "Choose what the minimum interval counts."
+    in_months = data.min_interval_unit is rules.IntervalUnit.MONTHS
+    if data.min_interval and in_months and data.min_interval > rules.MAX_INTERVAL_MONTHS:
+        errors["min_interval"] = f"At most {rules.MAX_INTERVAL_MONTHS} months."
     for field in ("code", "name"):
         value = getattr(data, field)
         if another_with(db.session, ProcedureType, getattr(ProcedureType, field) == value, besides=procedure_type_id):

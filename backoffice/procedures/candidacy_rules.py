@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from dateutil.relativedelta import relativedelta
-
-from backoffice.catalog.rules import IntervalScope, ProcedureKind, one_year_after, one_year_before
+from backoffice.catalog.rules import (
+    IntervalScope,
+    MinimumInterval,
+    ProcedureKind,
+    months_after,
+    one_year_after,
+    one_year_before,
+)
 from backoffice.procedures.rules import PlanDecision
 from backoffice.scheduling.rules import ACTIVE_STATUSES
 
@@ -54,8 +59,8 @@ class Thresholds:
     mbb_relief_percent: int = 80
     mbb_relief_hours: int = 2
     blocks_for_rfa: int = 2
-    # Calendar months where the sources say months (domain-rules.md: 6 months after 03/31 is 09/30).
-    rfa_repeat_months: int = 6
+    # Calendar months where the sources say months (domain-rules.md: 6 months after 03/31 is 09/30);
+    # how long after the last RFA a repeat may be is the catalog's minimum interval.
     rfa_repeat_relief_percent: int = 50
     rfa_repeat_relief_months: int = 6
     epidural_repeat_relief_percent: int = 50
@@ -68,10 +73,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class SessionLimit:
-    """From the procedure catalog: how many per region in 12 months, how many days apart."""
+    """From the procedure catalog: how many per region in 12 months, how far apart (days or
+    calendar months)."""
 
     max_per_year: int | None = None
-    min_days_between: int | None = None
+    min_interval: MinimumInterval | None = None
     interval_scope: IntervalScope = IntervalScope.REGION
 
 
@@ -157,12 +163,6 @@ def _relief(outcome: RecordedOutcome) -> str:
 def _best(outcomes: Sequence[RecordedOutcome]) -> RecordedOutcome | None:
     """The outcome that speaks for a procedure: the latest recorded."""
     return max(outcomes, key=lambda o: o.recorded_on) if outcomes else None
-
-
-def months_after(day: date, months: int) -> date:
-    """`months` calendar months after `day`, clamped at the month's end: 6 months after 03/31 is
-    09/30, after 08/29/2026 it is 02/28/2027."""
-    return day + relativedelta(months=months)
 
 
 def relief_lasts_until(outcome: RecordedOutcome, done_on: date) -> date | None:
@@ -264,11 +264,11 @@ def _rfa_candidacy(region: str | None, side: str | None, procedures: Sequence[Do
 
 def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: str | None,
             procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]], *, relief_percent: int,
-            relief_months: int, min_days: int | None, limit: SessionLimit, today: date,
-            min_months: int | None = None, interval_days: Sequence[date] = ()) -> Candidacy | None:
+            relief_months: int, limit: SessionLimit, today: date,
+            interval_days: Sequence[date] = ()) -> Candidacy | None:
     """A repeat of `done`: the last one's relief and how long it lasted, the sessions in the last
-    12 months, and the time since the last one (or since any of `interval_days`): `min_days`
-    days or `min_months` calendar months."""
+    12 months, and the catalog's minimum interval since the last one (or since any of
+    `interval_days`)."""
     mine = sorted((p for p in procedures if p.kind is done and p.status in COUNTED), key=lambda p: p.day)
     completed = [p for p in mine if p.status == "completed"]
     if not completed or _is_booked(mine, today):
@@ -276,17 +276,18 @@ def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: 
     last = completed[-1]
     name = last.code
     rule = f"last {name} ≥ {relief_percent}% relief for ≥ {_months(relief_months)}"
-    if min_days:
-        rule += f", ≥ {min_days} days after it"
-    if min_months:
-        rule += f", ≥ {_months(min_months)} after it"
+    if limit.min_interval:
+        rule += f", ≥ {limit.min_interval} after it"
     if limit.max_per_year:
         rule += f", at most {limit.max_per_year} per region in 12 months"
+    interval_allows = _interval_allows(limit, [last.day, *interval_days])
+    free_from = _window_free_from([p.day for p in mine], limit, today)
     outcome = _best(outcomes.get(last.appointment_id, []))
     if outcome is None:
-        return Candidacy(kind, region, side, Eligibility.AWAITING,
-                         (Evidence(f"{name} {_label_day(last.day)}: no follow-up recorded yet", last.appointment_id),),
-                         rule)
+        # Waiting on two things: the follow-up, and the interval and yearly limit, named with their dates.
+        evidence = [Evidence(f"{name} {_label_day(last.day)}: no follow-up recorded yet", last.appointment_id)]
+        evidence += _waits(limit, interval_allows, free_from, today)
+        return Candidacy(kind, region, side, Eligibility.AWAITING, tuple(evidence), rule)
     evidence = [Evidence(f"{name} {_label_day(last.day)}: {_relief(outcome)}", last.appointment_id)]
     if outcome.percent_relief < relief_percent:
         evidence.append(Evidence(f"relief below {relief_percent}%"))
@@ -297,18 +298,28 @@ def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: 
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
     if qualifies_from > today:
         evidence.append(Evidence(f"relief must last {_months(relief_months)}: until {_label_day(qualifies_from)}"))
-    earliest = qualifies_from
-    since = max([last.day, *interval_days])
-    if min_days:
-        earliest = max(earliest, since + timedelta(days=min_days))
-    if min_months:
-        earliest = max(earliest, months_after(since, min_months))
-    free_from = _window_free_from([p.day for p in mine], limit, today)
+    earliest = max(qualifies_from, interval_allows or today)
     if free_from:
         evidence.append(Evidence(f"{limit.max_per_year} sessions in the last 12 months until {_label_day(free_from)}"))
         earliest = max(earliest, free_from)
     eligibility, eligible_from = _eligibility(earliest, today)
     return Candidacy(kind, region, side, eligibility, tuple(evidence), rule, eligible_from)
+
+
+def _interval_allows(limit: SessionLimit, since: Sequence[date]) -> date | None:
+    """The first day the catalog's minimum interval allows after the latest of `since`."""
+    return limit.min_interval.after(max(since)) if limit.min_interval else None
+
+
+def _waits(limit: SessionLimit, interval_allows: date | None, free_from: date | None, today: date) -> list[Evidence]:
+    """What else a repeat waits on, each with the date it allows the next one."""
+    waits = []
+    if limit.min_interval and interval_allows and interval_allows > today:
+        waits.append(Evidence(f"the {limit.min_interval.adjective} interval allows the next one from "
+                              f"{_label_day(interval_allows)}"))
+    if free_from:
+        waits.append(Evidence(f"{limit.max_per_year} sessions in the last 12 months until {_label_day(free_from)}"))
+    return waits
 
 
 def _scs(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]], psych_cleared_on: date | None,
@@ -370,13 +381,13 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
         elif repeat_rfa := _repeat(
                 CandidacyKind.REPEAT_RFA, ProcedureKind.ABLATION, region, side, here, by_outcome,
                 relief_percent=thresholds.rfa_repeat_relief_percent,
-                relief_months=thresholds.rfa_repeat_relief_months, min_days=None,
-                min_months=thresholds.rfa_repeat_months, limit=limits.get("ablation", SessionLimit()), today=today):
+                relief_months=thresholds.rfa_repeat_relief_months, limit=limits.get("ablation", SessionLimit()),
+                today=today):
             found.append(repeat_rfa)
         if facet := _repeat(
                 CandidacyKind.REPEAT_FACET, ProcedureKind.THERAPEUTIC_FACET, region, side, here, by_outcome,
                 relief_percent=thresholds.facet_repeat_relief_percent,
-                relief_months=thresholds.facet_repeat_relief_months, min_days=None,
+                relief_months=thresholds.facet_repeat_relief_months,
                 limit=limits.get("facet_therapeutic", SessionLimit()), today=today):
             found.append(facet)
     epidural_days = [p.day for p in counted if p.kind is ProcedureKind.EPIDURAL]
@@ -388,8 +399,7 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
         if candidacy := _repeat(
                 CandidacyKind.REPEAT_EPIDURAL, ProcedureKind.EPIDURAL, region, None, here, by_outcome,
                 relief_percent=thresholds.epidural_repeat_relief_percent,
-                relief_months=thresholds.epidural_repeat_relief_months, min_days=epidural_limit.min_days_between,
-                limit=epidural_limit, today=today,
+                relief_months=thresholds.epidural_repeat_relief_months, limit=epidural_limit, today=today,
                 interval_days=epidural_days if epidural_limit.interval_scope is IntervalScope.PATIENT else ()):
             found.append(candidacy)
     scs = _scs(counted, by_outcome, psych_cleared_on, thresholds)
@@ -400,19 +410,23 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
 
 
 def assessment_holds_until(procedures: Sequence[DoneProcedure], candidacies: Sequence[Candidacy], *,
-                           thresholds: Thresholds, today: date, history_days: int) -> date:
+                           thresholds: Thresholds, limits: dict[str, SessionLimit], today: date,
+                           history_days: int) -> date:
     """The first day after `today` on which `assess` may say something else about the same
     records: a booked procedure's day comes or passes, a session leaves the 12-month window,
-    ongoing relief reaches the length a repeat needs, a candidacy becomes eligible, or a record
+    ongoing relief reaches the length a repeat needs, a minimum interval ends, a candidacy becomes
+    eligible, or a record
     leaves the `history_days` the caller reads (its outcomes, recorded after it, leave later).
     `date.max` when nothing will change."""
     relief_months = (thresholds.rfa_repeat_relief_months, thresholds.epidural_repeat_relief_months,
-                     thresholds.facet_repeat_relief_months, thresholds.rfa_repeat_months)
+                     thresholds.facet_repeat_relief_months)
+    intervals = [limit.min_interval for limit in limits.values() if limit.min_interval]
     days: list[date] = [c.eligible_from for c in candidacies if c.eligible_from is not None]
     for procedure in procedures:
         days += [procedure.day, procedure.day + timedelta(days=1), one_year_after(procedure.day),
                  one_year_after(procedure.day) + timedelta(days=1)]
         days += [months_after(procedure.day, n) for n in relief_months]
+        days += [interval.after(procedure.day) for interval in intervals]
         # One day either side of the edge: the caller's window is cut at midnight UTC, not local.
         days += [procedure.day + timedelta(days=history_days + n) for n in range(3)]
     return min((day for day in days if day > today), default=date.max)

@@ -144,7 +144,6 @@ class ClinicalSettings(Audited, Versioned, Base):
     mbb_relief_percent: Mapped[int] = mapped_column(default=Thresholds.mbb_relief_percent)
     mbb_relief_hours: Mapped[int] = mapped_column(default=Thresholds.mbb_relief_hours)
     blocks_for_rfa: Mapped[int] = mapped_column(default=Thresholds.blocks_for_rfa)
-    rfa_repeat_months: Mapped[int] = mapped_column(default=Thresholds.rfa_repeat_months)
     rfa_repeat_relief_percent: Mapped[int] = mapped_column(default=Thresholds.rfa_repeat_relief_percent)
     rfa_repeat_relief_months: Mapped[int] = mapped_column(default=Thresholds.rfa_repeat_relief_months)
     epidural_repeat_relief_percent: Mapped[int] = mapped_column(default=Thresholds.epidural_repeat_relief_percent)

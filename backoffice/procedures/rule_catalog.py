@@ -21,11 +21,13 @@ class RuleCatalog:
 
 
 def _stricter(known: SessionLimit, procedure: ProcedureType) -> SessionLimit:
-    """The limit of a frequency group once `procedure`, one of the group, is counted in."""
+    """The limit of a frequency group once `procedure`, one of the group, is counted in: the fewest
+    per year and the longest interval its procedures set."""
+    intervals = [interval for interval in (known.min_interval, procedure.minimum_interval) if interval]
     return SessionLimit(
         max_per_year=min(filter(None, (known.max_per_year, procedure.max_per_year)), default=None),
-        min_days_between=min(filter(None, (known.min_days_between, procedure.min_days_between)), default=None),
-        interval_scope=known.interval_scope if known.min_days_between else procedure.interval_scope)
+        min_interval=max(intervals, key=lambda interval: interval.typical_days, default=None),
+        interval_scope=known.interval_scope if known.min_interval else procedure.interval_scope)
 
 
 def rule_catalog() -> RuleCatalog:

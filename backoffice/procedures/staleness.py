@@ -23,8 +23,8 @@ from backoffice.procedures.models import CandidacyCheck
 from backoffice.scheduling.events import AppointmentBooked, AppointmentStatusChanged
 
 # What the rules read from the catalog; a new name or duration changes no candidacy.
-CATALOG_COLUMNS_READ = frozenset({"code", "kind", "frequency_group", "max_per_year", "min_days_between",
-                                  "interval_scope", "active"})
+CATALOG_COLUMNS_READ = frozenset({"code", "kind", "frequency_group", "max_per_year", "min_interval",
+                                  "min_interval_unit", "interval_scope", "active"})
 
 
 def _stale_markers(dialect: str, patient_ids: set[int]) -> list[Executable]:

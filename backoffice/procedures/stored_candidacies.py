@@ -110,7 +110,8 @@ def _reassess(patient_ids: list[int], today: date) -> Thresholds:
         for candidacy in filter(_may_be_listed, found):
             if (anchor := _anchor(candidacy, done_by_id)) is not None:
                 rows.append(_stored_row(patient_id, candidacy, anchor, catalog))
-        holds_until = candidacy_rules.assessment_holds_until(procedures, found, thresholds=thresholds, today=today,
+        holds_until = candidacy_rules.assessment_holds_until(procedures, found, thresholds=thresholds,
+                                                             limits=catalog.limits, today=today,
                                                              history_days=HISTORY_DAYS)
         checks.append({"patient_id": patient_id, "assessed_on": today, "holds_until": holds_until})
     for start in range(0, len(patient_ids), MAX_LISTED_IDS):

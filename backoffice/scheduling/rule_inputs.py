@@ -40,7 +40,7 @@ def procedure_spec(procedure: ProcedureType) -> ProcedureSpec:
         asks_region=procedure.asks_region, asks_side=procedure.asks_side,
         asks_levels=procedure.asks_levels, max_levels=procedure.max_levels,
         frequency_group=procedure.frequency_group, max_per_year=procedure.max_per_year,
-        min_days_between=procedure.min_days_between, interval_scope=procedure.interval_scope,
+        min_interval=procedure.minimum_interval, interval_scope=procedure.interval_scope,
         active=procedure.active, kind=procedure.kind)
 
 

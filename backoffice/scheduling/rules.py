@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from backoffice.catalog.rules import IntervalScope, ProcedureKind
+from backoffice.catalog.rules import IntervalScope, MinimumInterval, ProcedureKind
 from backoffice.practice.rules import Capability, WorkBlock, periods_overlap
 
 
@@ -138,7 +138,7 @@ class ProcedureSpec:
     max_levels: int = 1
     frequency_group: str | None = None
     max_per_year: int | None = None
-    min_days_between: int | None = None
+    min_interval: MinimumInterval | None = None
     interval_scope: IntervalScope = IntervalScope.REGION
     active: bool = True
     kind: ProcedureKind = ProcedureKind.NONE  # what the candidacy rules take it for

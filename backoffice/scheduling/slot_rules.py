@@ -13,7 +13,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 
-from backoffice.catalog.rules import IntervalScope, group_label, one_year_after, one_year_before
+from backoffice.catalog.rules import (
+    IntervalScope,
+    MinimumInterval,
+    group_label,
+    one_year_after,
+    one_year_before,
+)
 from backoffice.scheduling.rules import (
     ACTIVE_STATUSES,
     Booked,
@@ -228,18 +234,24 @@ def frequency_problems(request: SlotRequest, history: Sequence[PriorProcedure]) 
                 f"This would make {len(crowded) + 1} {group_label(procedure.frequency_group)}{where} "
                 f"within 12 months (already {dates}); the limit is {procedure.max_per_year}. "
                 "A physician can override with a reason.", overridable=True))
-    if procedure.min_days_between is not None:
-        close = [p for p in _in_interval_scope(procedure, request, history)
-                 if abs((p.day - day).days) < procedure.min_days_between]
+    if procedure.min_interval is not None:
+        interval = procedure.min_interval
+        close = [p for p in _in_interval_scope(procedure, request, history) if interval.is_too_close(p.day, day)]
         if close:
             nearest = min(close, key=lambda p: abs((p.day - day).days))
             place = ", ".join(filter(None, [nearest.region, nearest.side]))
             problems.append(Problem(
                 "interval", "date",
                 f"{nearest.name} on {nearest.day:%m/%d/%Y}{f' ({place})' if place else ''} is less than "
-                f"{procedure.min_days_between} days away. A physician can override with a reason.",
+                f"{interval} away{_allowed_from(interval, nearest.day, day)}. "
+                "A physician can override with a reason.",
                 overridable=True))
     return problems
+
+
+def _allowed_from(interval: MinimumInterval, prior: date, day: date) -> str:
+    """When the prior procedure is the earlier one, the first day the interval allows."""
+    return f" (allowed from {interval.after(prior):%m/%d/%Y})" if prior <= day else ""
 
 
 def _in_interval_scope(procedure: ProcedureSpec, request: SlotRequest,

@@ -44,13 +44,14 @@ OUTCOME_BAD = {"recorded_on": ["", "2020-01-01", TOMORROW.isoformat(), "2026-02-
                "contact": ["fax", SCRIPT], "baseline_nrs": ["11", "-1", "abc"], "post_nrs": ["11", "2.5"],
                "percent_relief": ["150", "-5"], "relief_amount": ["0", "1000"], "relief_unit": ["fortnights"],
                "odi_0": ["6", "-1"], "complications": [LONG], "decision": ["amputate", SCRIPT], **VERSION}
-THRESHOLDS = {"mbb_relief_percent": "80", "mbb_relief_hours": "3", "blocks_for_rfa": "2", "rfa_repeat_months": "6",
+THRESHOLDS = {"mbb_relief_percent": "80", "mbb_relief_hours": "3", "blocks_for_rfa": "2",
               "rfa_repeat_relief_percent": "50", "rfa_repeat_relief_months": "6",
               "epidural_repeat_relief_percent": "50", "epidural_repeat_relief_months": "2",
               "facet_repeat_relief_percent": "50", "facet_repeat_relief_months": "2",
               "scs_trial_relief_percent": "50", "soon_days": "30", "version": "1"}
 THRESHOLDS_BAD = {"mbb_relief_percent": ["", "0", "101", "eighty", SCRIPT], "mbb_relief_hours": ["73"],
-                  "blocks_for_rfa": ["0", "5"], "rfa_repeat_months": ["0", "25"], "soon_days": ["0", "366"], **VERSION}
+                  "blocks_for_rfa": ["0", "5"], "rfa_repeat_relief_months": ["0", "25"], "soon_days": ["0", "366"],
+                  **VERSION}
 PSYCH = {"evaluated_on": YESTERDAY.isoformat(), "evaluator": "Dr. Ana Patel, PsyD", "cleared": "yes", "notes": ""}
 PSYCH_BAD = {"evaluated_on": ["", TOMORROW.isoformat(), "yesterday"], "evaluator": ["", LONG, SCRIPT],
              "cleared": ["maybe", ""], "notes": [LONG]}

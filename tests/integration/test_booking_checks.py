@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from backoffice.audit.models import AuditEvent
-from backoffice.catalog.rules import ProcedureKind
+from backoffice.catalog.rules import ProcedureKind, months_after
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.errors import FieldErrors
@@ -23,7 +23,6 @@ from backoffice.patients.models import Patient
 from backoffice.patients.services import allocate_mrn
 from backoffice.practice.models import Office, OfficeHours, Physician, PhysicianSchedule, Room
 from backoffice.procedures.booking_checks import candidacy_check
-from backoffice.procedures.candidacy_rules import months_after
 from backoffice.procedures.followups import OutcomeEntry, outcome_columns
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, ReliefUnit
@@ -123,6 +122,21 @@ def test_moving_a_repeat_epidural_before_the_relief_has_lasted_is_refused_for_th
                                      time(9, 0)), expected_version=repeat.version, by=SCHEDULER, now=now, limits=LIMITS)
     [problem] = refused.value.problems
     assert problem.code == "candidacy" and "relief must last 2 months" in problem.message
+
+
+def test_a_repeat_rhizotomy_182_days_on_is_refused_until_six_calendar_months_have_passed():
+    patient = patients()[0]
+    rfa = done("RFA", date(2026, 3, 2), patient=patient, override=RFA_OVERRIDE)   # a Monday
+    record(follow_ups_of(rfa)[0], 80, 6, ReliefUnit.WEEKS, ongoing=True)
+    after_182_days = date(2026, 8, 31)   # also a Monday; six calendar months on is 09/02
+    now = datetime.combine(date(2026, 8, 3), time(12), UTC)
+    with pytest.raises(services.BookingConflict) as refused:
+        services.book_appointment(_rfa_request(patient, after_182_days), by=SCHEDULER, now=now, limits=LIMITS)
+    problems = {problem.code: problem.message for problem in refused.value.problems}
+    assert "less than 6 months away (allowed from 09/02/2026)" in problems["interval"]
+    assert "09/02/2026" in problems["candidacy"]
+    repeat = services.book_appointment(_rfa_request(patient, date(2026, 9, 7)), by=SCHEDULER, now=now, limits=LIMITS)
+    assert repeat.status == Status.SCHEDULED.value
 
 
 def test_next_available_for_the_patient_offers_a_repeat_rhizotomy_from_its_eligible_date_only():

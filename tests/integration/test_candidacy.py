@@ -11,11 +11,12 @@ from sqlalchemy import delete, select
 
 from backoffice.audit.models import AuditEvent
 from backoffice.catalog.data import CATALOG
+from backoffice.catalog.rules import months_after
 from backoffice.catalog.services import update_procedure_type
 from backoffice.core.errors import StaleEdit
 from backoffice.core.extensions import db
 from backoffice.procedures import candidacy, clinical_settings, psych_evaluations, worklists
-from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility, Thresholds, months_after
+from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility, Thresholds
 from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
 from backoffice.procedures.psych_evaluations import PsychEntry
 from backoffice.procedures.rules import ReliefUnit

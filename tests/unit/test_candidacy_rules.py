@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backoffice.catalog.rules import IntervalScope, ProcedureKind
+from backoffice.catalog.rules import IntervalScope, IntervalUnit, MinimumInterval, ProcedureKind, months_after
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
@@ -21,15 +21,16 @@ from backoffice.procedures.candidacy_rules import (
     assess,
     assessment_holds_until,
     booking_refusal,
-    months_after,
     relief_lasts_until,
 )
 from backoffice.procedures.rules import ReliefUnit, odi_score, outcome_problems, percent_relief, relief_hours
 
 TODAY = date(2026, 11, 24)
 DEFAULTS = Thresholds()
-LIMITS = {"epidural": SessionLimit(4, 14, IntervalScope.PATIENT), "facet_diagnostic": SessionLimit(4),
-          "facet_therapeutic": SessionLimit(4), "ablation": SessionLimit(2, 182, IntervalScope.REGION_SIDE)}
+SIX_MONTHS = MinimumInterval(6, IntervalUnit.MONTHS)
+LIMITS = {"epidural": SessionLimit(4, MinimumInterval(14), IntervalScope.PATIENT),
+          "facet_diagnostic": SessionLimit(4), "facet_therapeutic": SessionLimit(4),
+          "ablation": SessionLimit(2, SIX_MONTHS, IntervalScope.REGION_SIDE)}
 CODES = {ProcedureKind.DIAGNOSTIC_FACET: "MBB", ProcedureKind.THERAPEUTIC_FACET: "FJI",
          ProcedureKind.EPIDURAL: "ILESI", ProcedureKind.ABLATION: "RFA", ProcedureKind.SCS_TRIAL: "SCS-TRIAL",
          ProcedureKind.SCS_IMPLANT: "SCS-IMPLANT"}
@@ -221,7 +222,7 @@ def test_a_candidate_at_the_yearly_ablation_limit_is_eligible_from_when_the_olde
     left_1, left_2 = (done(ProcedureKind.ABLATION, day, side="left") for day in (date(2026, 1, 12),
                                                                                  date(2026, 7, 20)))
     blocks = [mbb(date(2026, 10, 1)), mbb(date(2026, 10, 20))]
-    limits = {**LIMITS, "ablation": SessionLimit(2, 182, IntervalScope.REGION_SIDE)}
+    limits = {**LIMITS, "ablation": SessionLimit(2, SIX_MONTHS, IntervalScope.REGION_SIDE)}
     found = assess([left_1, left_2, *blocks], [relief(b, 90) for b in blocks], thresholds=DEFAULTS,
                    limits=limits, today=TODAY)
     right = next(c for c in found if c.side == "right")
@@ -430,7 +431,7 @@ def assessed_on(day: date, procedures: list[DoneProcedure], outcomes: list[Recor
 def holds_until(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], *, today: date = TODAY,
                 psych: date | None = None) -> date:
     return assessment_holds_until(procedures, assessed_on(today, procedures, outcomes, psych),
-                                  thresholds=DEFAULTS, today=today, history_days=HISTORY_DAYS)
+                                  thresholds=DEFAULTS, limits=LIMITS, today=today, history_days=HISTORY_DAYS)
 
 
 def epidural_with_ongoing_relief() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
@@ -451,7 +452,12 @@ def booked_confirmatory_block() -> tuple[list[DoneProcedure], list[RecordedOutco
 
 def repeat_rfa_waiting_for_six_months() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
     rfa = done(ProcedureKind.ABLATION, TODAY - timedelta(days=100))
-    return [rfa], [relief(rfa, 80, 24 * 200)], months_after(rfa.day, DEFAULTS.rfa_repeat_months)
+    return [rfa], [relief(rfa, 80, 24 * 200)], SIX_MONTHS.after(rfa.day)
+
+
+def epidural_awaiting_its_follow_up() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
+    epidural = done(ProcedureKind.EPIDURAL, TODAY - timedelta(days=5), side=None)
+    return [epidural], [], epidural.day + timedelta(days=14)  # the interval's date leaves the evidence
 
 
 def blocks_leaving_the_history() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
@@ -461,7 +467,8 @@ def blocks_leaving_the_history() -> tuple[list[DoneProcedure], list[RecordedOutc
 
 @pytest.mark.parametrize("history", [epidural_with_ongoing_relief, relief_long_enough_while_the_year_is_full,
                                      booked_confirmatory_block,
-                                     repeat_rfa_waiting_for_six_months, blocks_leaving_the_history])
+                                     repeat_rfa_waiting_for_six_months, epidural_awaiting_its_follow_up,
+                                     blocks_leaving_the_history])
 def test_an_assessment_is_redone_no_later_than_the_day_it_changes(history) -> None:
     procedures, outcomes, changes_on = history()
     until = holds_until(procedures, outcomes)
@@ -549,3 +556,24 @@ def test_a_repeat_rhizotomy_counts_six_calendar_months_from_the_last(last_rfa: d
     before = candidacies([rfa], [outcome], today=eligible_from - timedelta(days=1))
     assert (before[0].eligibility, before[0].eligible_from) == (Eligibility.ELIGIBLE_FROM, eligible_from)
     assert candidacies([rfa], [outcome], today=eligible_from)[0].eligibility is Eligibility.ELIGIBLE
+
+
+def test_an_epidural_awaiting_its_follow_up_also_says_when_the_fourteen_days_allow_the_next() -> None:
+    epidural = done(ProcedureKind.EPIDURAL, date(2026, 11, 20), side=None)
+    found, = candidacies([epidural], [])
+    assert found.eligibility is Eligibility.AWAITING
+    assert [e.text for e in found.evidence] == [
+        "ILESI 11/20/2026: no follow-up recorded yet",
+        "the 14-day interval allows the next one from 12/04/2026"]
+
+
+def test_a_repeat_rhizotomy_awaiting_its_follow_up_names_the_calendar_month_date() -> None:
+    rfa = done(ProcedureKind.ABLATION, date(2026, 8, 29))
+    found, = candidacies([rfa], [], today=date(2026, 10, 1))
+    assert "the 6-month interval allows the next one from 02/28/2027" in [e.text for e in found.evidence]
+
+
+def test_an_interval_already_passed_is_not_mentioned_while_awaiting_a_follow_up() -> None:
+    epidural = done(ProcedureKind.EPIDURAL, date(2026, 10, 1), side=None)
+    found, = candidacies([epidural], [])
+    assert [e.text for e in found.evidence] == ["ILESI 10/01/2026: no follow-up recorded yet"]

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backoffice.catalog.rules import IntervalScope
+from backoffice.catalog.rules import IntervalScope, IntervalUnit, MinimumInterval
 from backoffice.practice.rules import Capability, WorkBlock
 from backoffice.scheduling import availability_rules, rules
 from backoffice.scheduling.availability_rules import PartOfDay, Slot, find_slots
@@ -46,7 +46,7 @@ RFA = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), 
                     FLUORO | {Capability.SEDATION})
 ESI = ProcedureSpec(3, "Interlaminar epidural steroid injection", "ILESI", timedelta(minutes=30),
                     timedelta(minutes=15), FLUORO, asks_region=True, frequency_group="epidural",
-                    max_per_year=4, min_days_between=14, interval_scope=IntervalScope.PATIENT)
+                    max_per_year=4, min_interval=MinimumInterval(14), interval_scope=IntervalScope.PATIENT)
 # Dr. Reyes: Annapolis mornings and Glen Burnie afternoons on Mondays.
 REYES = PhysicianSpec(7, "Dr. Reyes", (
     WorkBlock(0, time(7, 0), time(12, 0), 1), WorkBlock(0, time(12, 0), time(17, 0), 2),
@@ -358,22 +358,31 @@ def test_any_earlier_epidural_counts_for_the_fourteen_days_between_whatever_its_
 
 RFA_REPEAT = ProcedureSpec(2, "Radiofrequency ablation", "RFA", timedelta(minutes=60), timedelta(minutes=15),
                            FLUORO | {Capability.SEDATION}, asks_region=True, asks_side=True, asks_levels=True,
-                           max_levels=3, frequency_group="ablation", max_per_year=2, min_days_between=182,
+                           max_levels=3, frequency_group="ablation", max_per_year=2,
+                           min_interval=MinimumInterval(6, IntervalUnit.MONTHS),
                            interval_scope=IntervalScope.REGION_SIDE)
 
 
-@pytest.mark.parametrize("region, side, days_before, expected", [
-    ("lumbar", "right", 100, ["interval"]),
-    ("lumbar", "right", 181, ["interval"]),
-    ("lumbar", "right", 182, []),                 # six months on
-    ("lumbar", "left", 100, []),                  # the other side is another target
-    ("cervical", "right", 100, []),
+@pytest.mark.parametrize("region, side, last_rfa, expected", [
+    ("lumbar", "right", date(2026, 8, 30), ["interval"]),
+    ("lumbar", "right", date(2026, 6, 9), ["interval"]),   # six calendar months on is 12/09
+    ("lumbar", "right", date(2026, 6, 8), []),              # six calendar months on is the day asked
+    ("lumbar", "left", date(2026, 8, 30), []),              # the other side is another target
+    ("cervical", "right", date(2026, 8, 30), []),
 ])
-def test_a_repeat_rfa_waits_six_months_on_the_same_region_and_side(region, side, days_before, expected):
-    history = [PriorProcedure(1, ESI_DAY - timedelta(days=days_before), "ablation", "lumbar",
-                              "Radiofrequency ablation", Status.COMPLETED, "right")]
+def test_a_repeat_rfa_waits_six_calendar_months_on_the_same_region_and_side(region, side, last_rfa, expected):
+    history = [PriorProcedure(1, last_rfa, "ablation", "lumbar", "Radiofrequency ablation", Status.COMPLETED, "right")]
     req = request(at(9, 0, day=ESI_DAY), procedure=RFA_REPEAT, region=region, side=side, levels=1)
     assert codes(req, history=history) == expected
+
+
+def test_the_interval_refusal_says_the_calendar_month_date_it_allows():
+    history = [PriorProcedure(1, date(2026, 6, 30), "ablation", "lumbar", "Radiofrequency ablation",
+                              Status.COMPLETED, "right")]
+    req = request(at(9, 0, day=ESI_DAY), procedure=RFA_REPEAT, region="lumbar", side="right", levels=1)
+    problem, = slot_problems(req, BusyIndex([]), now=NOW, limits=Limits(), history=history)
+    assert "Radiofrequency ablation on 06/30/2026 (lumbar, right) is less than 6 months away" in problem.message
+    assert "(allowed from 12/30/2026)" in problem.message
 
 
 def test_a_passed_appointment_that_nobody_attended_is_a_no_show_not_a_cancellation():
