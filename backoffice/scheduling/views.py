@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from backoffice.auth.sessions import current_actor, not_activity
@@ -385,8 +385,8 @@ def board_list(slug: str) -> Response:
     if board is None:
         return Response(status=304)
     page = url_for("scheduling.board", slug=slug, date=day.isoformat())
-    response = Response(render_template("scheduling/_board_list.html", board=board, office=board.office,
-                                        back=page, day=day))
+    response = make_response(render_template("scheduling/_board_list.html", board=board, office=board.office,
+                                             back=page, day=day))
     response.set_etag(board.digest)
     return response
 

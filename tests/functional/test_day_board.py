@@ -43,7 +43,9 @@ def test_the_board_list_is_sent_again_only_when_something_on_it_changed(app, sig
     client = signed_in("scheduler")
     url, digest = refresh_of(client.get(f"/offices/annapolis/board?date={day.isoformat()}").get_data(as_text=True))
     assert url == f"/offices/annapolis/board/list?date={day.isoformat()}"
-    first = client.get(url).get_data(as_text=True)
+    response = client.get(url)
+    assert response.mimetype == "text/html"
+    first = response.get_data(as_text=True)
     assert first.lstrip().startswith('<div id="board-list"') and "<html" not in first
     assert ">Confirm</button>" in first
     # Its buttons come back to the board, not to the list.
