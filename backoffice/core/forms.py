@@ -53,13 +53,17 @@ def empty_to_none(value: Any) -> Any:
 
 
 class NoMarkup:
-    """Refuse text that looks like HTML or carries control characters ("pain < 3" is fine)."""
+    """Refuse text that looks like HTML or carries control characters ("pain < 3" is fine), but
+    the control characters in `allowed_controls` (a barcode's group separator, say)."""
+
+    def __init__(self, allowed_controls: str = "") -> None:
+        self.allowed_controls = frozenset(allowed_controls)
 
     def __call__(self, form: Form, field: Field) -> None:
         value = field.data or ""
         if MARKUP.search(value):
             raise ValidationError("Remove the markup: text in angle brackets is not accepted.")
-        if CONTROL_CHARACTERS.search(value):
+        if any(found not in self.allowed_controls for found in CONTROL_CHARACTERS.findall(value)):
             raise ValidationError("Remove the control characters.")
 
 
@@ -77,12 +81,13 @@ def _in_sentence(label: str) -> str:
 def text(label: str, max_length: int, *, required: bool = True, validators: list[Any] | None = None,
          multiline: bool = False, render_kw: dict[str, Any] | None = None,
          field_class: type[StringField] | None = None, extra_filters: list[Any] | None = None,
-         **kwargs: Any) -> Any:
-    """A trimmed text field with a length limit, refusing markup. Optional ones store None."""
+         allowed_controls: str = "", **kwargs: Any) -> Any:
+    """A trimmed text field with a length limit, refusing markup and control characters (but
+    `allowed_controls`). Optional ones store None."""
     presence = DataRequired(message=f"Enter the {_in_sentence(label)}.") if required else Optional()
     field_class = field_class or (TextAreaField if multiline else StringField)
     filters = ([strip] if required else [strip, empty_to_none]) + (extra_filters or [])
-    return field_class(label, validators=[presence, Length(max=max_length), NoMarkup(),
+    return field_class(label, validators=[presence, Length(max=max_length), NoMarkup(allowed_controls),
                                           *(validators or [])],
                        filters=filters, render_kw={"maxlength": max_length, **(render_kw or {})},
                        **kwargs)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +11,9 @@ from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 from backoffice.catalog.forms import Gtin, volume
 from backoffice.catalog.rules import DeviceKind
 from backoffice.core.forms import FiniteDecimalField, VersionedForm, choices, date_field, text
+from backoffice.devices import rules
 from backoffice.devices.pump_refills import RefillEntry
-from backoffice.devices.rules import TrialDecision
+from backoffice.devices.rules import GS, TrialDecision, Udi, UdiError
 from backoffice.devices.services import DeviceEntry
 from backoffice.devices.trials import TrialEntry, TrialResult
 from backoffice.devices.worklists import RecallQuery
@@ -23,8 +25,15 @@ def _id(value: Any) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
+def _separators_as_scanned(value: Any) -> Any:
+    return rules.with_group_separators(value) if isinstance(value, str) else value
+
+
 class DeviceForm(FlaskForm):
-    udi = text("Scan or paste the UDI barcode", 200, required=False,
+    # A scanner types the raw barcode, group separators (GS) included; they stay in the box when
+    # the barcode is read, so the box accepts them (and no other control character) when saving.
+    udi = text("Scan or paste the UDI barcode", 200, required=False, allowed_controls=GS,
+               extra_filters=[_separators_as_scanned],
                description="The GS1 string from the label, such as (01)00643169001763(17)280131(10)LOT123(21)SN456. "
                            "It fills the fields below; you can also type them.",
                render_kw={"autocomplete": "off", "autofocus": True})
@@ -51,12 +60,37 @@ class DeviceForm(FlaskForm):
     notes = text("Notes", 500, required=False)
     submit = SubmitField("Save device")
 
+    scanned: Udi | None = None  # the barcode in the box, as read when the form was validated
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        """The fields, then the barcode still in the box: it must read, and agree with what the
+        fields say (saving fills the empty ones from it)."""
+        valid = super().validate(extra_validators)
+        if not self.udi.data or self.udi.errors:
+            return valid
+        try:
+            self.scanned = rules.parse_udi(self.udi.data)
+        except UdiError as error:
+            self.udi.errors = [*self.udi.errors, f"{error} To save without it, clear this box."]
+            return False
+        disagreements = rules.udi_disagreements(self.scanned, self._typed_udi())
+        for name, says in disagreements.items():
+            if not self[name].errors:
+                self[name].errors = [*self[name].errors, f"The scanned barcode says {says}: read the barcode "
+                                                         "again, or clear the barcode box to keep what you typed."]
+        return valid and not disagreements
+
+    def _typed_udi(self) -> Udi:
+        return Udi(gtin=self.gtin.data, lot=self.lot.data, serial=self.serial.data, expiry=self.expiry.data,
+                   manufactured=self.manufactured.data)
+
     def to_entry(self) -> DeviceEntry:
+        udi = rules.completed_from(self.scanned, self._typed_udi()) if self.scanned else self._typed_udi()
         return DeviceEntry(
             kind=DeviceKind(self.kind.data), manufacturer=self.manufacturer.data or "", model=self.model.data or "",
             implanted_on=self.implanted_on.data, device_model_id=_id(self.device_model_id.data),
-            gtin=self.gtin.data, lot=self.lot.data, serial=self.serial.data, expiry=self.expiry.data,
-            manufactured=self.manufactured.data, physician_id=_id(self.physician_id.data),
+            gtin=udi.gtin, lot=udi.lot, serial=udi.serial, expiry=udi.expiry,
+            manufactured=udi.manufactured, physician_id=_id(self.physician_id.data),
             appointment_id=_id(self.appointment_id.data), site=self.site.data,
             mri_conditional=self.mri_conditional.data, rechargeable=self.rechargeable.data,
             reservoir_ml=self.reservoir_ml.data, trial_id=_id(self.trial_id.data), notes=self.notes.data)

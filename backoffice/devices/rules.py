@@ -114,6 +114,9 @@ class Udi:
     manufactured: date | None
 
 
+UDI_FIELDS = ("gtin", "lot", "serial", "expiry", "manufactured")
+
+
 class UdiError(ValueError):
     """A barcode that cannot be read; str(e) is said to the nurse who scanned it."""
 
@@ -151,8 +154,31 @@ def parse_udi(text: str) -> Udi:
                manufactured=_date_of(found.get("11")))
 
 
+def with_group_separators(text: str) -> str:
+    """The text with each way of writing the group separator ("<GS>", "^]", "␝") as the character itself."""
+    return GS_SPELLINGS.sub(GS, text)
+
+
+def udi_disagreements(scanned: Udi, typed: Udi) -> dict[str, str]:
+    """The fields typed otherwise than the scanned barcode says (field name -> what the barcode says). An empty
+    field disagrees with nothing: it takes the barcode's value (`completed_from`)."""
+    said = {name: (getattr(scanned, name), getattr(typed, name)) for name in UDI_FIELDS}
+    return {name: _shown(barcode) for name, (barcode, field) in said.items()
+            if barcode is not None and field is not None and field != barcode}
+
+
+def completed_from(scanned: Udi, typed: Udi) -> Udi:
+    """What was typed, the fields left empty filled from the scanned barcode."""
+    return Udi(gtin=typed.gtin or scanned.gtin, lot=typed.lot or scanned.lot, serial=typed.serial or scanned.serial,
+               expiry=typed.expiry or scanned.expiry, manufactured=typed.manufactured or scanned.manufactured)
+
+
+def _shown(value: str | date) -> str:
+    return f"{value:%m/%d/%Y}" if isinstance(value, date) else value
+
+
 def _clean(text: str) -> str:
-    cleaned = GS_SPELLINGS.sub(GS, text).strip()
+    cleaned = with_group_separators(text).strip()
     if cleaned.startswith("]"):  # the scanner's symbology identifier, not data; GS1Message.parse does not drop it
         try:
             cleaned = cleaned[len(SymbologyIdentifier.extract(cleaned)):]

@@ -5,9 +5,10 @@ appointments are in `services.py`."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,6 +109,7 @@ class CalendarEntry:
     patient_last_name: str
     patient_date_of_birth: date
     patient_mrn: str
+    patient_phone: str | None  # E.164, as stored; the templates format it (`|phone`)
     patient_flags: tuple[PatientFlag, ...]
     procedure_code: str
     procedure_name: str
@@ -145,6 +147,7 @@ def _calendar_rows(flags: Collection[PatientFlag]) -> Select[*tuple[Any, ...]]:
                    Appointment.cancel_reason, Appointment.patient_id,
                    Patient.first_name.label("patient_first_name"), Patient.last_name.label("patient_last_name"),
                    Patient.date_of_birth.label("patient_date_of_birth"), Patient.mrn.label("patient_mrn"),
+                   Patient.phone.label("patient_phone"),
                    ProcedureType.code.label("procedure_code"), ProcedureType.name.label("procedure_name"),
                    ProcedureType.category.label("procedure_category"),
                    ProcedureType.prior_authorization.label("procedure_needs_prior_auth"),
@@ -165,7 +168,8 @@ def _entry(row: Row[Any], flags: Collection[PatientFlag]) -> CalendarEntry:
         levels=row.levels, prior_auth_ref=row.prior_auth_ref, notes=row.notes, cancel_reason=row.cancel_reason,
         patient_id=row.patient_id, patient_first_name=row.patient_first_name,
         patient_last_name=row.patient_last_name, patient_date_of_birth=row.patient_date_of_birth,
-        patient_mrn=row.patient_mrn, patient_flags=tuple(flag for flag in flags if getattr(row, flag.name)),
+        patient_mrn=row.patient_mrn, patient_phone=row.patient_phone,
+        patient_flags=tuple(flag for flag in flags if getattr(row, flag.name)),
         procedure_code=row.procedure_code, procedure_name=row.procedure_name,
         procedure_category=row.procedure_category, procedure_needs_prior_auth=row.procedure_needs_prior_auth,
         physician_last_name=row.physician_last_name, room_id=row.room_id, room_name=row.room_name,
@@ -319,29 +323,64 @@ def patient_appointments(patient_id: int) -> list[Appointment]:
 @dataclass(frozen=True)
 class BoardLine:
     entry: CalendarEntry
-    moves: list[Status]
+    moves: list[Status]         # the one-click moves possible now
+    at_the_start: list[Status]  # those possible from the appointment's start, still to come
 
 
 def moves_now(status: Status, start: datetime, timezone: str, now: datetime) -> list[Status]:
     """The one-click status moves an appointment in `status` starting at `start` allows now (no
-    check-in on another day, no no-show before the appointment time)."""
+    check-in on another day, no no-show before the appointment time, nothing in the room before it)."""
     return [move for move in one_click_moves(status)
             if status_move_problem(status, move, start=start, now=now, timezone=timezone) is None]
+
+
+def moves_at_the_start(status: Status, start: datetime, timezone: str, now: datetime) -> list[Status]:
+    """The one-click moves that wait only for the appointment's start (in room, complete)."""
+    return [move for move in one_click_moves(status)
+            if (problem := status_move_problem(status, move, start=start, now=now, timezone=timezone))
+            and problem.not_before is not None]
 
 
 @dataclass(frozen=True)
 class OfficeBoard:
     office: Office
+    day: date
     lines: list[BoardLine]
     closed_because: str | None
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of everything the board shows, the same in every process: a page that
+        shows the board with this digest has nothing to refresh."""
+        shown: list[tuple[object, ...]] = [(self.office.name, self.day, self.closed_because)]
+        for line in self.lines:
+            entry = line.entry
+            values = [getattr(entry, name.name) for name in fields(entry) if name.name != "patient_flags"]
+            shown.append((*values, [flag.name for flag in entry.patient_flags], line.moves, line.at_the_start))
+        return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+def _read_board(slug: str, day: date, now: datetime) -> OfficeBoard:
+    office = office_by_slug(slug)
+    start, end = local_day_bounds(day, office.timezone)
+    lines = [BoardLine(entry, moves_now(entry.status, entry.starts_at, office.timezone, now),
+                       moves_at_the_start(entry.status, entry.starts_at, office.timezone, now))
+             for entry in _entries(office.id, start, end, SHOWN_ON_BOARD)]
+    return OfficeBoard(office, day, lines, _closures(office.id, day, day).get(day))
 
 
 def office_board(slug: str, day: date, now: datetime, *, by: Actor) -> OfficeBoard:
     """The day's appointments at an office with the status moves each one allows now."""
-    office = office_by_slug(slug)
-    start, end = local_day_bounds(day, office.timezone)
-    lines = [BoardLine(entry, moves_now(entry.status, entry.starts_at, office.timezone,
-                                        now))
-             for entry in _entries(office.id, start, end, SHOWN_ON_BOARD)]
-    _record_shown(by, f"day board, {day.isoformat()}", office.id, len(lines))
-    return OfficeBoard(office, lines, _closures(office.id, day, day).get(day))
+    board = _read_board(slug, day, now)
+    _record_shown(by, f"day board, {day.isoformat()}", board.office.id, len(board.lines))
+    return board
+
+
+def changed_board(slug: str, day: date, now: datetime, shown: Collection[str], *, by: Actor) -> OfficeBoard | None:
+    """The board for a page that shows the one whose digest is among `shown`: None when nothing on
+    it would change (and nothing new was shown, so nothing is audited)."""
+    board = _read_board(slug, day, now)
+    if board.digest in shown:
+        return None
+    _record_shown(by, f"day board, {day.isoformat()}, refreshed", board.office.id, len(board.lines))
+    return board

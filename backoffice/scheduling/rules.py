@@ -81,18 +81,43 @@ def one_click_moves(status: Status) -> list[Status]:
     return [move for move in allowed_moves(status) if move is not Status.CANCELLED]
 
 
+# A patient may arrive and be checked in before the appointment's time; the procedure itself (the
+# room, then completing it) starts no earlier than booked.
+WAITS_FOR_THE_START = frozenset({Status.IN_ROOM, Status.COMPLETED})
+
+
+@dataclass(frozen=True)
+class StatusProblem:
+    """Why an appointment cannot move to a status now. `not_before` is set when only the time is
+    in the way: the move is possible from then, the appointment's start."""
+
+    message: str
+    not_before: datetime | None = None
+
+
+def waits_for_the_start(target: Status, *, start: datetime, now: datetime) -> bool:
+    """Whether moving to `target` must wait for the appointment's start, which is still to come."""
+    return target in WAITS_FOR_THE_START and now < start
+
+
 def status_move_problem(current: Status, target: Status, *, start: datetime, now: datetime,
-                        timezone: str) -> str | None:
+                        timezone: str) -> StatusProblem | None:
     """Why an appointment cannot move from `current` to `target` now; None when it can."""
     if target not in allowed_moves(current):
-        return f"An appointment that is {current.label.lower()} cannot become {target.label.lower()}."
+        return StatusProblem(f"An appointment that is {current.label.lower()} cannot become "
+                             f"{target.label.lower()}.")
     zone = ZoneInfo(timezone)
+    if waits_for_the_start(target, start=start, now=now):
+        local = start.astimezone(zone)
+        return StatusProblem(f"“{target.action}” is possible from the appointment's start, {local:%H:%M} on "
+                             f"{local:%m/%d/%Y}, not before.", not_before=start)
     if target in (Status.CHECKED_IN, Status.IN_ROOM) and now.astimezone(zone).date() != start.astimezone(zone).date():
-        return "Patients are checked in and taken to the room on the day of their appointment."
+        return StatusProblem("Patients are checked in and taken to the room on the day of their appointment.")
     if target is Status.NO_SHOW and now < start:
-        return "A patient is a no-show only once the appointment time has passed."
+        return StatusProblem("A patient is a no-show only once the appointment time has passed.")
     if target is Status.CANCELLED and current in (Status.SCHEDULED, Status.CONFIRMED) and now >= start:
-        return "The appointment time has passed and the patient did not arrive: mark a no-show instead."
+        return StatusProblem("The appointment time has passed and the patient did not arrive: mark a no-show "
+                             "instead.")
     return None
 
 

@@ -121,7 +121,22 @@ class BookingConflict(DomainError):
 
 
 class StatusRefused(DomainError):
-    pass
+    """A status change the flow or the clock does not allow now."""
+
+
+class BeforeTheStart(StatusRefused):
+    """In room or complete asked for before the appointment's start: possible from `starts_at`."""
+
+    def __init__(self, message: str, target: Status, starts_at: datetime) -> None:
+        super().__init__(message)
+        self.target = target
+        self.starts_at = starts_at
+
+
+def _status_refusal(problem: rules.StatusProblem, target: Status) -> StatusRefused:
+    if problem.not_before is not None:
+        return BeforeTheStart(problem.message, target, problem.not_before)
+    return StatusRefused(problem.message)
 
 
 # Loading what the rules need.
@@ -331,7 +346,7 @@ def change_status(appointment_id: int, target: Status, *, expected_version: int,
         problem = rules.status_move_problem(appointment.status, target, start=appointment.starts_at,
                                             now=now, timezone=appointment.office.timezone)
         if problem:
-            raise StatusRefused(problem)
+            raise _status_refusal(problem, target)
         was = appointment.status
         appointment.status = target
         appointment.status_changed_at = now
@@ -355,7 +370,7 @@ def cancel_appointment(appointment_id: int, reason: CancelReason, note: str | No
                                             start=appointment.starts_at, now=now,
                                             timezone=appointment.office.timezone)
         if problem:
-            raise StatusRefused(problem)
+            raise StatusRefused(problem.message)
         if reason is CancelReason.OTHER and not note:
             raise FieldErrors({"note": "Say why, when the reason is “other”."})
         was = appointment.status

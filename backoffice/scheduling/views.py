@@ -6,10 +6,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from backoffice.auth.sessions import current_actor
+from backoffice.auth.sessions import current_actor, not_activity
 from backoffice.catalog.models import ProcedureType
 from backoffice.catalog.services import list_procedure_types
 from backoffice.core.access import allow
@@ -136,12 +136,17 @@ def appointment(appointment_id: int) -> str:
     actor = current_actor()
     appointment = queries.open_appointment(appointment_id, by=actor)
     zone = ZoneInfo(appointment.office.timezone)
-    moves = (calendars.moves_now(appointment.status, appointment.starts_at, appointment.office.timezone, utcnow())
-             if actor.can(Permission.WORK_THE_FRONT_DESK) else [])
+    moves: list[Status] = []
+    at_the_start: list[Status] = []
+    if actor.can(Permission.WORK_THE_FRONT_DESK):
+        now = utcnow()
+        moves = calendars.moves_now(appointment.status, appointment.starts_at, appointment.office.timezone, now)
+        at_the_start = calendars.moves_at_the_start(appointment.status, appointment.starts_at,
+                                                    appointment.office.timezone, now)
     return render_template("scheduling/appointment.html", appointment=appointment,
                            local_start=appointment.starts_at.astimezone(zone),
                            local_end=appointment.ends_at.astimezone(zone),
-                           moves=moves,
+                           moves=moves, at_the_start=at_the_start,
                            can_book=actor.can(Permission.BOOK_APPOINTMENTS),
                            sections=queries.appointment_sections(appointment, by=actor))
 
@@ -363,9 +368,27 @@ def day_sheet(slug: str) -> str:
 def board(slug: str) -> str:
     day, problem = _requested_day()
     board = calendars.office_board(slug, day, utcnow(), by=current_actor())
-    return render_template("scheduling/board.html", office=board.office, lines=board.lines,
-                           closed_because=board.closed_because, day=day, problem=problem,
-                           today=practice_today(utcnow()), offices=practice.office_links(), step=timedelta(days=1))
+    return render_template("scheduling/board.html", board=board, office=board.office, back=request.full_path,
+                           day=day, problem=problem, today=practice_today(utcnow()),
+                           offices=practice.office_links(), step=timedelta(days=1))
+
+
+@bp.get("/offices/<slug>/board/list")
+@allow(Permission.WORK_THE_FRONT_DESK)
+@not_activity  # a board left open must not keep an idle session signed in
+def board_list(slug: str) -> Response:
+    """The board's list again, for the page's script that keeps it current: 304 Not Modified when
+    nothing on it changed since the page got it (its digest is the ETag)."""
+    day, _ = _requested_day()
+    shown = request.if_none_match.as_set()
+    board = calendars.changed_board(slug, day, utcnow(), shown, by=current_actor())
+    if board is None:
+        return Response(status=304)
+    page = url_for("scheduling.board", slug=slug, date=day.isoformat())
+    response = make_response(render_template("scheduling/_board_list.html", board=board, office=board.office,
+                                             back=page, day=day))
+    response.set_etag(board.digest)
+    return response
 
 
 @bp.get("/my-day")

@@ -220,3 +220,109 @@ document.addEventListener("DOMContentLoaded", () => {
   procedure.addEventListener("change", showQuestions);
   showQuestions();
 });
+
+// Day board: keeps itself current, every minute and when its tab comes back, without throwing away
+// what someone is doing on it. The server sends the list again only when it changed (the list's
+// digest is its ETag); while a field on it has the cursor or holds something typed, it waits.
+function setUpBoardRefresh(list) {
+  const EVERY_MS = 60000;
+  const note = document.getElementById("board-live");
+  let current = list;
+  let fetching = false;
+  let leaving = false;
+
+  function isTypedInto(field) {
+    if (field.type === "checkbox" || field.type === "radio") {
+      return field.checked !== field.defaultChecked;
+    }
+    if (field.tagName === "SELECT") {
+      return Array.from(field.options).some((option) => option.selected !== option.defaultSelected);
+    }
+    return field.value !== field.defaultValue;
+  }
+
+  function isInUse() {
+    const active = document.activeElement;
+    if (active && current.contains(active) && active.matches("input, select, textarea")) {
+      return true;
+    }
+    return Array.from(current.querySelectorAll("input:not([type=hidden]), select, textarea")).some(isTypedInto);
+  }
+
+  function say(text) {
+    if (note && note.textContent !== text) {
+      note.textContent = text;
+    }
+    if (note) {
+      note.hidden = false;
+    }
+  }
+
+  // The link or button that had the cursor keeps it in the new list (a keyboard user's place).
+  function replace(fresh) {
+    const active = document.activeElement;
+    const keyOf = (element) => element.getAttribute("aria-label") || element.getAttribute("href");
+    const focused = active && current.contains(active) ? keyOf(active) : null;
+    current.replaceWith(fresh);
+    current = fresh;
+    if (focused) {
+      const again = Array.from(fresh.querySelectorAll("a, button")).find((element) => keyOf(element) === focused);
+      again?.focus();
+    }
+  }
+
+  async function refresh() {
+    if (fetching || leaving || document.hidden) {
+      return;
+    }
+    if (isInUse()) {
+      say("Not updated while you fill in a form on the board: it updates again once the form is sent or cleared.");
+      return;
+    }
+    fetching = true;
+    try {
+      const response = await fetch(current.dataset.refreshUrl, {
+        credentials: "same-origin", redirect: "manual", cache: "no-store",
+        headers: {"If-None-Match": `"${current.dataset.digest}"`},
+      });
+      if (response.status === 200) {
+        const template = document.createElement("template");
+        template.innerHTML = await response.text();
+        const fresh = template.content.getElementById(current.id);
+        if (fresh && !leaving && !isInUse()) {
+          replace(fresh);
+        }
+      }
+      if (response.status === 200 || response.status === 304) {
+        say("This board updates itself every minute.");
+      }
+      // Anything else (signed out: a redirect) leaves the board as it is; idle.js handles signing out.
+    } catch {
+      // Offline for a moment: the next minute tries again.
+    } finally {
+      fetching = false;
+    }
+  }
+
+  // A form sent from the board is on its way to another page: nothing more to refresh.
+  document.addEventListener("submit", (event) => {
+    if (!event.defaultPrevented) {
+      leaving = true;
+    }
+  });
+  window.addEventListener("focus", refresh);
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) {
+      refresh();
+    }
+  });
+  setInterval(refresh, EVERY_MS);
+  say("This board updates itself every minute.");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const board = document.getElementById("board-list");
+  if (board && board.dataset.refreshUrl) {
+    setUpBoardRefresh(board);
+  }
+});

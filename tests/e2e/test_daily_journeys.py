@@ -6,7 +6,7 @@ rhizotomy booked from /candidates, is in test_physician_journey.py.)"""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,9 @@ from backoffice.core.extensions import db
 from backoffice.demo import CLOSED_DAYS
 from backoffice.practice import services as practice
 from backoffice.practice.models import OfficeClosure, PhysicianLeave, PhysicianSchedule
+from backoffice.scheduling import services
 from backoffice.scheduling.models import Appointment
+from backoffice.scheduling.rules import Status
 from tests.conftest import make_app
 from tests.integration.scheduling_helpers import book, office, patients, physician
 
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.browser
 
 ZONE = ZoneInfo("America/New_York")
 SETUP = Actor.system("test-setup")
+NURSE = Actor(2, "nurse", frozenset({"nurse"}), "192.0.2.22")
 
 
 def shown_name(appointment: Appointment) -> str:
@@ -150,24 +153,91 @@ def patients_name(database_url: str, index: int) -> str:
     return name
 
 
+def set_office_clock(monkeypatch, day: date, at: time) -> datetime:
+    """The time the served pages take it to be (the front desk's pages ask scheduling.views)."""
+    now = datetime.combine(day, at, ZONE).astimezone(UTC)
+    monkeypatch.setattr("backoffice.scheduling.views.utcnow", lambda: now)
+    return now
+
+
 def test_the_front_desk_checks_a_patient_in_and_completes_the_procedure_from_the_day_board(
-        page, live_server, database_url):
+        page, live_server, database_url, monkeypatch):
     today = open_today(database_url)
     [(appointment_id, name)] = booked_on(database_url, today, (5, time(7, 30)))
+    set_office_clock(monkeypatch, today, time(7, 10))     # the patient arrives early
     page.on("dialog", lambda dialog: dialog.accept())     # "Complete: …? This cannot be undone."
     page.goto("/offices/annapolis/board")
     sign_in(page, "scheduler")
     page.wait_for_url("**/offices/annapolis/board")
     row = page.locator(f"#appointment-{appointment_id}")
     assert name in row.inner_text()
-    for step, status in (("Confirm", "Confirmed"), ("Check in", "Checked in"), ("In room", "In room"),
-                         ("Complete", "Completed")):
-        row.get_by_role("button", name=f"{step}: {name}, 07:30").click()
+
+    def step(button: str, status: str) -> None:
+        row.get_by_role("button", name=f"{button}: {name}, 07:30").click()
         page.wait_for_url("**/board**")
         assert row.locator(".status-badge").inner_text() == status
+
+    step("Confirm", "Confirmed")
+    step("Check in", "Checked in")
+    # Not in the room before its 07:30 start: the board says from when.
+    assert row.get_by_role("button").count() == 0 and "In room from 07:30" in row.inner_text()
+    set_office_clock(monkeypatch, today, time(7, 31))
+    page.evaluate("window.dispatchEvent(new Event('focus'))")    # back to the board: it brings itself up to date
+    step("In room", "In room")
+    step("Complete", "Completed")
     assert row.get_by_role("button").count() == 0     # nothing more to do today
     row.get_by_role("link", name="07:30-08:00").click()
     assert page.locator("main .status-badge").first.inner_text() == "Completed"
+    assert page.console_errors == []
+
+
+def moved_elsewhere(database_url: str, appointment_id: int, target: Status, now: datetime) -> None:
+    """Another member of staff moves the appointment on, from another screen."""
+    app = make_app(database_url)
+    with app.app_context():
+        version = db.session.get(Appointment, appointment_id).version
+        services.change_status(appointment_id, target, expected_version=version, by=NURSE, now=now)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_board_keeps_itself_current_but_never_over_a_half_typed_pain_score(
+        page, live_server, database_url, monkeypatch):
+    from playwright.sync_api import expect
+
+    today = open_today(database_url)
+    [(first, _), (second, second_name)] = booked_on(database_url, today, (5, time(10, 0)), (6, time(11, 0)))
+    now = set_office_clock(monkeypatch, today, time(7, 45))
+    page.clock.install()
+    page.goto("/offices/annapolis/board")
+    sign_in(page, "nurse")
+    page.wait_for_url("**/offices/annapolis/board")
+    page.evaluate("window.sameBoard = true")            # gone if the page were loaded again
+    first_status = page.locator(f"#appointment-{first} .status-badge")
+    second_row = page.locator(f"#appointment-{second}")
+    live = page.locator("#board-live")
+    assert live.inner_text() == "This board updates itself every minute."
+
+    moved_elsewhere(database_url, first, Status.CONFIRMED, now)
+    page.clock.run_for(60_000)                          # a minute later
+    expect(first_status).to_have_text("Confirmed")
+    moved_elsewhere(database_url, second, Status.CONFIRMED, now)
+    page.evaluate("window.dispatchEvent(new Event('focus'))")   # the tab comes back to the front
+    expect(second_row.locator(".status-badge")).to_have_text("Confirmed")
+    assert page.evaluate("window.sameBoard") is True
+
+    second_row.get_by_label("Pain now (0-10)").fill("7")       # checking the second patient in
+    page.get_by_role("heading", level=1).click()                # ... and looking elsewhere for a moment
+    moved_elsewhere(database_url, first, Status.CHECKED_IN, now)
+    page.clock.run_for(60_000)
+    page.evaluate("window.dispatchEvent(new Event('focus'))")
+    expect(live).to_contain_text("Not updated while you fill in a form on the board")
+    assert second_row.get_by_label("Pain now (0-10)").input_value() == "7"
+    assert first_status.inner_text() == "Confirmed"
+
+    second_row.get_by_role("button", name=f"Check in: {second_name}, 11:00").click()
+    page.wait_for_url("**/board**")
+    assert first_status.inner_text() == second_row.locator(".status-badge").inner_text() == "Checked in"
     assert page.console_errors == []
 
 

@@ -14,6 +14,8 @@ from backoffice.audit.models import AuditEvent
 from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
 
+from .browser_form import form_values
+
 TODAY = date.today()
 HRI = "(01)00643169001763(17)280131(10)LOT123(21)SN456"
 GS = chr(29)
@@ -60,6 +62,54 @@ def test_a_udi_with_a_wrong_check_digit_is_refused_next_to_the_field_and_nothing
     assert "check digit" in html
     with app.app_context():
         assert db.session.scalars(select(Device)).first() is None
+
+
+def read_then_save(client, udi: str, **changes: str):
+    """As a nurse with a scanner does it: the scan (ending with Enter) reads the barcode, then the
+    form the page shows, barcode box included, is saved with `changes` made by hand."""
+    blank_form = {**{name: "" for name in NEW_PUMP}, "kind": "pump", "implanted_on": TODAY.isoformat()}
+    read = client.post("/patients/2/devices/new", data={**blank_form, "udi": udi, "read_udi": "Read barcode"})
+    assert read.status_code == 200
+    shown = form_values(read.get_data(as_text=True))
+    return client.post("/patients/2/devices/new", data={**shown, "site": "Right lower abdomen", **changes,
+                                                        "submit": "Save device"})
+
+
+def test_a_raw_scan_with_group_separators_is_read_then_saved_without_clearing_the_barcode_box(signed_in, app):
+    for udi in (RAW, RAW.replace(GS, "<GS>")):
+        saved = read_then_save(signed_in("nurse"), udi)
+        assert saved.status_code == 302, saved.get_data(as_text=True)
+    with app.app_context():
+        devices = db.session.scalars(select(Device).order_by(Device.id)).all()
+        assert [(d.gtin, d.lot, d.serial, d.expiry, d.model) for d in devices] == 2 * [
+            ("00643169001763", "LOT123", "SN456", date(2028, 1, 31), "SynchroMed II 40 mL")]
+
+
+def test_the_barcode_box_holds_group_separators_but_no_other_control_character(signed_in, app):
+    refused = signed_in("nurse").post("/patients/2/devices/new", data={**NEW_PUMP, "udi": RAW.replace(GS, "\x07")})
+    assert refused.status_code == 400
+    assert "Remove the control characters." in refused.get_data(as_text=True)
+    elsewhere = signed_in("nurse").post("/patients/2/devices/new", data={**NEW_PUMP, "notes": f"a{GS}b"})
+    assert elsewhere.status_code == 400 and "Remove the control characters." in elsewhere.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Device)).first() is None
+
+
+def test_saving_fills_empty_fields_from_the_barcode_and_refuses_a_field_typed_otherwise(signed_in, app):
+    nurse = signed_in("nurse")
+    conflict = read_then_save(nurse, RAW, lot="LOT999")
+    html = conflict.get_data(as_text=True)
+    assert conflict.status_code == 400
+    assert "The scanned barcode says LOT123: read the barcode again, or clear the barcode box" in html
+    assert re.search(r'name="lot"[^>]*is-invalid|is-invalid[^>]*name="lot"', html)
+    filled = nurse.post("/patients/2/devices/new", data={**NEW_PUMP, "udi": RAW, "lot": "", "serial": ""})
+    assert filled.status_code == 302
+    unreadable = nurse.post("/patients/2/devices/new", data={**NEW_PUMP, "udi": "(01)00643169001764"})
+    assert unreadable.status_code == 400
+    assert "To save without it, clear this box." in unreadable.get_data(as_text=True)
+    with app.app_context():
+        [device] = db.session.scalars(select(Device)).all()
+        assert (device.lot, device.serial) == ("LOT123", "SN456")
 
 
 def test_a_nurse_records_a_pump_and_its_refill_and_sees_the_next_due_date(signed_in, app):

@@ -34,6 +34,8 @@ AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "scheduling.office_calendar": ("scheduler", "/offices/annapolis/calendar", ("view", "appointment")),
     "scheduling.day_sheet": ("scheduler", "/offices/annapolis/day-sheet", ("view", "appointment")),
     "scheduling.board": ("nurse", "/offices/annapolis/board", ("view", "appointment")),
+    # Sent again only when it changed: an unchanged list (304) shows nothing new and is not audited.
+    "scheduling.board_list": ("nurse", "/offices/annapolis/board/list", ("view", "appointment")),
     "scheduling.physician_day": ("physician", "/physicians/1/day", ("view", "appointment")),
     "procedures.follow_ups": ("nurse", "/followups", ("view", "follow_up")),
     "procedures.follow_up": ("nurse", "/followups/1", ("view", "follow_up")),

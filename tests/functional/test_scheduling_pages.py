@@ -172,22 +172,32 @@ def test_times_are_typed_as_24_hour_text_not_the_browsers_am_pm_picker(signed_in
     assert 'type="text"' in tag and 'placeholder="HH:MM"' in tag
 
 
+def at_annapolis(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), ZoneInfo("America/New_York")).astimezone(UTC)
+
+
 def test_the_day_board_moves_an_appointment_through_the_day(app, signed_in, monkeypatch):
     client = signed_in("scheduler")
     appointment_url = client.post("/appointments/new", data=booking(app)).location
     appointment_id = appointment_url.rsplit("/", 1)[1]
-    # It is now the morning of the appointment.
-    morning = datetime.combine(MONDAY, time(8, 50), ZoneInfo("America/New_York")).astimezone(UTC)
-    monkeypatch.setattr("backoffice.scheduling.views.utcnow", lambda: morning)
-    labels = {"confirmed": "Confirm", "checked_in": "Check in", "in_room": "In room", "completed": "Complete"}
-    for target, button in labels.items():
+    clock = {"now": at_annapolis(MONDAY, 8, 50)}   # the morning of the 09:00 appointment
+    monkeypatch.setattr("backoffice.scheduling.views.utcnow", lambda: clock["now"])
+
+    def move(target: str, button: str) -> str:
         board = client.get("/offices/annapolis/board").get_data(as_text=True)
         assert f">{button}</button>" in board
         version = form_values(board, action=f"/appointments/{appointment_id}/status")["version"][0]
         moved = client.post(f"/appointments/{appointment_id}/status",
                             data={"version": version, "target": target, "back": "/offices/annapolis/board"})
         assert moved.location == f"/offices/annapolis/board#appointment-{appointment_id}"  # back to its row
-    assert "Completed" in client.get("/offices/annapolis/board").get_data(as_text=True)
+        return client.get("/offices/annapolis/board").get_data(as_text=True)
+
+    move("confirmed", "Confirm")
+    board = move("checked_in", "Check in")    # patients arrive early
+    assert ">In room</button>" not in board and "In room from 09:00" in board
+    clock["now"] = at_annapolis(MONDAY, 9, 0)
+    move("in_room", "In room")
+    assert "Completed" in move("completed", "Complete")
 
 
 def test_a_move_from_an_old_board_is_refused_with_a_message(app, signed_in, monkeypatch):

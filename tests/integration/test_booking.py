@@ -169,6 +169,26 @@ def test_the_status_flow_refuses_skipped_steps():
                                     by=SCHEDULER, now=start)
 
 
+def test_in_room_and_complete_before_the_start_are_refused_with_the_start_and_nothing_changes():
+    appointment = book()
+    start = appointment.starts_at
+    early = start - timedelta(hours=2)
+    for target in (Status.CONFIRMED, Status.CHECKED_IN):    # arriving early is fine
+        appointment = services.change_status(appointment.id, target, expected_version=appointment.version,
+                                             by=SCHEDULER, now=early)
+    with pytest.raises(services.BeforeTheStart) as refused:
+        services.change_status(appointment.id, Status.IN_ROOM, expected_version=appointment.version,
+                               by=SCHEDULER, now=start - timedelta(minutes=1))
+    assert (refused.value.target, refused.value.starts_at) == (Status.IN_ROOM, start)
+    assert "possible from the appointment's start, 09:00" in refused.value.message
+    assert isinstance(refused.value, services.StatusRefused)
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "checked_in"
+    appointment = services.change_status(appointment.id, Status.IN_ROOM, expected_version=appointment.version,
+                                         by=SCHEDULER, now=start)
+    assert appointment.status == "in_room"
+
+
 def test_next_available_for_rfa_with_a_named_physician_offers_only_their_hours_with_a_fluoroscopy_room():
     doctor = physician("Reyes")
     book(code="RFA", at=time(7, 30), by=PHYSICIAN, override="Two qualifying blocks at the referring practice")

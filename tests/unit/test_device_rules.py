@@ -20,6 +20,7 @@ from backoffice.devices.rules import (
     UdiError,
     check_refill,
     check_status_change,
+    completed_from,
     daily_volume,
     expected_residual,
     is_due_for_replacement_planning,
@@ -28,6 +29,8 @@ from backoffice.devices.rules import (
     planned_trial_end,
     replacement_due,
     trial_state,
+    udi_disagreements,
+    with_group_separators,
     years_in_service,
 )
 
@@ -159,6 +162,29 @@ def test_a_barcode_that_cannot_be_read_says_why_to_the_nurse(text: str, message:
         parse_udi(text)
     assert str(error.value).startswith(message)
     assert isinstance(error.value, ValueError)
+
+
+NOTHING_TYPED = Udi(None, None, None, None, None)
+
+
+@pytest.mark.parametrize("typed, disagreements", [
+    (NOTHING_TYPED, {}),
+    (FULL, {}),
+    (Udi("00643169001763", "LOT999", None, None, None), {"lot": "LOT123"}),
+    (Udi(None, None, "SN456", date(2028, 2, 1), date(2025, 1, 1)), {"expiry": "01/31/2028"}),  # it has no (11)
+])
+def test_fields_typed_otherwise_than_the_scanned_barcode_are_named_with_what_it_says(typed, disagreements):
+    assert udi_disagreements(FULL, typed) == disagreements
+
+
+def test_fields_left_empty_take_the_scanned_barcodes_values_and_typed_ones_are_kept():
+    assert completed_from(FULL, NOTHING_TYPED) == FULL
+    typed = Udi(None, None, "SN456", None, date(2025, 1, 1))
+    assert completed_from(FULL, typed) == Udi("00643169001763", "LOT123", "SN456", date(2028, 1, 31), date(2025, 1, 1))
+
+
+def test_group_separators_written_out_become_the_character_a_scanner_sends():
+    assert with_group_separators("10LOT<GS>21SN^]30 2\N{SYMBOL FOR GROUP SEPARATOR}") == f"10LOT{GS}21SN{GS}30 2{GS}"
 
 
 @pytest.mark.parametrize("gtin, problem", [

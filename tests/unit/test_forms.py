@@ -16,6 +16,7 @@ from backoffice.core.forms import (
     page_number,
     parse_int,
     query_int,
+    text,
     tidy_name,
 )
 
@@ -87,3 +88,20 @@ def test_the_snapshot_the_form_wrote_is_read_back():
                                   "//evil.example", "https://evil.example/", "/offices/a\x00", "offices/a"])
 def test_a_path_to_go_back_to_refuses_anything_but_a_plain_local_path(back):
     assert local_path(back) is None
+
+
+class Notes(Form):
+    note = text("Note", 200, required=False)
+    barcode = text("Barcode", 200, required=False, allowed_controls="\x1d")
+
+
+@pytest.mark.parametrize("note, barcode, refused", [
+    ("pain < 3", "0100643169001763\x1d21SN1", set()),
+    ("a\x1db", "", {"note"}),                      # a group separator only where it is allowed
+    ("", "01006431690017631\x07", {"barcode"}),     # and no other control character there
+    ("", "<b>0100643169001763", {"barcode"}),       # nor markup
+])
+def test_text_refuses_control_characters_but_those_a_field_allows(note, barcode, refused):
+    form = Notes(MultiDict({"note": note, "barcode": barcode}))
+    form.validate()
+    assert set(form.errors) == refused

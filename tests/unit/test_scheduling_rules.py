@@ -338,9 +338,41 @@ def test_check_in_is_on_the_day_and_no_show_after_the_time():
     start = at(9, 0)
     day_before = start - timedelta(days=1)
     assert "on the day" in rules.status_move_problem(Status.CONFIRMED, Status.CHECKED_IN, start=start,
-                                                      now=day_before, timezone=EASTERN)
+                                                      now=day_before, timezone=EASTERN).message
     assert "has passed" in rules.status_move_problem(Status.CONFIRMED, Status.NO_SHOW, start=start,
-                                                      now=start - timedelta(minutes=1), timezone=EASTERN)
+                                                      now=start - timedelta(minutes=1), timezone=EASTERN).message
+
+
+@pytest.mark.parametrize("current, target, now, allowed", [
+    (Status.CONFIRMED, Status.CHECKED_IN, at(6, 0), True),       # patients arrive early: check-in waits for nothing
+    (Status.CHECKED_IN, Status.IN_ROOM, at(7, 29), False),
+    (Status.CHECKED_IN, Status.IN_ROOM, at(7, 30), True),        # from the start
+    (Status.CHECKED_IN, Status.IN_ROOM, at(11, 0), True),        # late, the same day
+    (Status.IN_ROOM, Status.COMPLETED, at(3, 7), False),         # the case that was completed at 03:07
+    (Status.IN_ROOM, Status.COMPLETED, at(7, 29, day=MONDAY - timedelta(days=1)), False),
+    (Status.IN_ROOM, Status.COMPLETED, at(7, 30), True),
+    (Status.IN_ROOM, Status.COMPLETED, at(9, 0, day=MONDAY + timedelta(days=1)), True),  # completed late
+])
+def test_in_room_and_complete_wait_for_the_appointments_start(current, target, now, allowed):
+    problem = rules.status_move_problem(current, target, start=at(7, 30), now=now, timezone=EASTERN)
+    assert (problem is None) is allowed
+    assert rules.waits_for_the_start(target, start=at(7, 30), now=now) is not allowed
+
+
+def test_a_move_refused_before_the_start_says_from_when_it_is_possible():
+    start = at(7, 30)
+    problem = rules.status_move_problem(Status.IN_ROOM, Status.COMPLETED, start=start, now=at(3, 7), timezone=EASTERN)
+    assert problem == rules.StatusProblem(
+        "“Complete” is possible from the appointment's start, 07:30 on 12/07/2026, not before.", not_before=start)
+    day_before = rules.status_move_problem(Status.CHECKED_IN, Status.IN_ROOM, start=start,
+                                           now=start - timedelta(days=1), timezone=EASTERN)
+    assert day_before.not_before == start and "07:30 on 12/07/2026" in day_before.message
+
+
+def test_a_move_the_flow_refuses_is_not_a_matter_of_time():
+    problem = rules.status_move_problem(Status.SCHEDULED, Status.COMPLETED, start=at(7, 30), now=at(3, 7),
+                                        timezone=EASTERN)
+    assert problem.not_before is None and "cannot become completed" in problem.message
 
 
 def test_touching_blocks_at_one_office_make_one_working_span():
@@ -389,7 +421,7 @@ def test_a_passed_appointment_that_nobody_attended_is_a_no_show_not_a_cancellati
     start = at(9, 0)
     late = start + timedelta(minutes=20)
     assert "no-show" in rules.status_move_problem(Status.CONFIRMED, Status.CANCELLED, start=start, now=late,
-                                                  timezone=EASTERN)
+                                                  timezone=EASTERN).message
     assert rules.status_move_problem(Status.IN_ROOM, Status.CANCELLED, start=start, now=late,
                                      timezone=EASTERN) is None
 
