@@ -8,10 +8,12 @@ each thing is looked up by its natural key before it is created.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
+from typing import Any
 
 from faker import Faker
+from faker.providers.person.en_US import Provider as PersonNames
 from sqlalchemy import func, select
 
 from backoffice.auth import services as accounts
@@ -29,7 +31,7 @@ from backoffice.devices import demo as device_demo
 from backoffice.devices.rules import DeviceSettings
 from backoffice.patients import rules as patient_rules
 from backoffice.patients.models import Patient
-from backoffice.patients.services import PatientData, allocate_mrn
+from backoffice.patients.services import PatientData, allocate_mrn, store_name_tokens
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures import demo_courses
@@ -99,6 +101,7 @@ LEAVE = (("Whitfield", date(2026, 12, 21), date(2026, 12, 31), "Vacation"),)
 PAYERS = ("Medicare", "Medicare", "Medicare", "CareFirst BlueCross BlueShield", "Aetna",
           "UnitedHealthcare", "Cigna", "Maryland Medicaid", "TRICARE", "Johns Hopkins EHP",
           "Self-pay")
+RELATIONSHIPS = ("Spouse", "Daughter", "Son", "Sister", "Brother", "Partner", "Friend", "Parent")
 TOWNS = (("Annapolis", "21401"), ("Annapolis", "21403"), ("Glen Burnie", "21061"),
          ("Pasadena", "21122"), ("Severna Park", "21146"), ("Arnold", "21012"),
          ("Millersville", "21108"), ("Odenton", "21113"), ("Edgewater", "21037"))
@@ -176,14 +179,17 @@ def _load_physicians(offices: dict[str, Office], users: dict[str, User], now: da
 
 
 def synthetic_patients(count: int, office_ids: list[int]) -> list[PatientData]:
-    """`count` made-up patients, the same ones every time."""
-    fake = Faker("en_US")
+    """`count` made-up patients, the same ones every time. What the record gained later (sex,
+    emergency contact, outside physicians, two-part surnames) comes from a second generator, so
+    the names and details drawn before stay as they were."""
+    fake, more = Faker("en_US"), Faker("en_US")
     fake.seed_instance(SEED)
+    more.seed_instance(SEED + 1)
     patients = []
     for number in range(count):
         town, postal_code = TOWNS[number % len(TOWNS)]
         area_code = ("410", "443", "667")[number % 3]
-        patients.append(PatientData(
+        data = PatientData(
             first_name=fake.first_name(), last_name=fake.last_name(),
             date_of_birth=fake.date_of_birth(minimum_age=25, maximum_age=90),
             phone=parse_phone(f"{area_code}-555-01{number % 100:02d}"),
@@ -191,8 +197,55 @@ def synthetic_patients(count: int, office_ids: list[int]) -> list[PatientData]:
             address=fake.street_address(), city=town, state="MD", postal_code=postal_code,
             preferred_office_id=office_ids[number % len(office_ids)],
             payer=PAYERS[number % len(PAYERS)],
-            member_id=fake.bothify("???#########").upper()))
+            member_id=fake.bothify("???#########").upper())
+        patients.append(replace(data, last_name=_two_part_surname(data.last_name, number, more),
+                                **_record_details(data.first_name, number, more)))
     return patients
+
+
+def _two_part_surname(last_name: str, number: int, fake: Faker) -> str:
+    """One patient in ten carries a hyphenated or a two-word surname, as search must find by
+    either word."""
+    if number % 10 == 9:
+        return f"{last_name}{'-' if number % 20 == 9 else ' '}{fake.last_name()}"
+    return last_name
+
+
+def sex_of(first_name: str, number: int) -> patient_rules.Sex:
+    """The sex a given name suggests, Unknown for one patient in fifty (not asked, not given)."""
+    if number % 50 == 49:
+        return patient_rules.Sex.UNKNOWN
+    female = first_name in PersonNames.first_names_female
+    return patient_rules.Sex.FEMALE if female else patient_rules.Sex.MALE
+
+
+def _outside_physician(fake: Faker, practice: str, area_code: str, number: int) -> tuple[str, str, str | None,
+                                                                                       str | None]:
+    """Name, practice, phone and fax of a made-up physician outside the practice."""
+    return (f"Dr. {fake.first_name()} {fake.last_name()}", practice,
+            parse_phone(f"{area_code}-555-01{number % 100:02d}"),
+            parse_phone(f"{area_code}-555-01{(number + 1) % 100:02d}"))
+
+
+def _record_details(first_name: str, number: int, fake: Faker) -> dict[str, Any]:
+    """Sex for everyone, an emergency contact for three in four, a primary care physician for two
+    in three, and a referring physician (the primary care one, or an orthopedic surgeon) for most."""
+    town = TOWNS[number % len(TOWNS)][0]
+    details: dict[str, Any] = {"sex": sex_of(first_name, number)}
+    if number % 4:
+        details |= {"emergency_contact_name": f"{fake.first_name()} {fake.last_name()}",
+                    "emergency_contact_relationship": RELATIONSHIPS[number % len(RELATIONSHIPS)],
+                    "emergency_contact_phone": parse_phone(f"410-555-01{(number * 7) % 100:02d}")}
+    primary_care = _outside_physician(fake, f"{fake.last_name()} Family Medicine, {town}", "443", number * 3)
+    surgeon = _outside_physician(fake, f"Chesapeake Orthopedics, {town}", "667", number * 11)
+    if number % 3:
+        details |= dict(zip(("primary_care_name", "primary_care_practice", "primary_care_phone",
+                             "primary_care_fax"), primary_care, strict=True))
+    if number % 5:
+        referring = primary_care if number % 3 == 1 else surgeon
+        details |= dict(zip(("referring_name", "referring_practice", "referring_phone", "referring_fax"),
+                            referring, strict=True))
+    return details
 
 
 def _load_patients(count: int, offices: dict[str, Office], now: datetime) -> int:
@@ -208,9 +261,9 @@ def _load_patients(count: int, offices: dict[str, Office], now: datetime) -> int
             if key in known:
                 continue
             known.add(key)
-            db.session.add(Patient(mrn=allocate_mrn(), **data.columns(), created_at=now,
-                                   updated_at=now))
-            db.session.flush()
+            patient = Patient(mrn=allocate_mrn(), **data.columns(), created_at=now, updated_at=now)
+            db.session.add(patient)
+            store_name_tokens(patient, replacing=False)
             added += 1
     return added
 

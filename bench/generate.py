@@ -68,9 +68,9 @@ from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules as device_rules
 from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.devices.rules import DeviceSettings, DeviceStatus, TrialDecision
-from backoffice.patients.models import Patient
+from backoffice.patients.models import Patient, PatientNameToken
 from backoffice.patients.rules import mrn_from_number
-from backoffice.patients.services import PatientData
+from backoffice.patients.services import PatientData, name_token_rows
 from backoffice.practice import services as practice
 from backoffice.practice.models import Office, OfficeClosure, PhysicianLeave, Room
 from backoffice.practice.models import Physician as PhysicianModel
@@ -1685,17 +1685,22 @@ def _home(number: int) -> tuple[str, str, str]:
 
 
 def _patient_rows(states: list[PatientState], window: Window, seed: int, scheduler: int) -> list[dict[str, Any]]:
-    """Synthetic people (Faker, seeded): names, a birth date, a 555-01xx phone number, an
-    example.com address, a payer; the search keys as the app computes them. Names and streets come
-    from pools drawn once (Faker takes a fifth of a millisecond a name)."""
+    """Synthetic people (Faker, seeded): names (one in ten with a hyphenated or two-word surname),
+    a birth date, sex, a 555-01xx phone number, an example.com address, a payer, an emergency
+    contact and the physicians outside the practice; the search keys as the app computes them.
+    Names, streets and outside physicians come from pools drawn once (Faker takes a fifth of a
+    millisecond a name); what the record gained later is drawn by a generator of its own, so the
+    rest stays as it was."""
     fake = Faker("en_US")
     fake.seed_instance(seed)
-    rng = random.Random(seed)
+    rng, more = random.Random(seed), random.Random(seed + 1)
     pool = min(len(states), 4000)
     first_names = [fake.first_name() for _ in range(pool)]
     last_names = [fake.last_name() for _ in range(pool)]
     streets = [fake.street_address() for _ in range(pool)]
+    outside = _outside_physicians(fake, min(len(states) // 20 + 1, 400))
     phones: dict[str, tuple[str | None, str | None]] = {}
+    numbers: dict[int, str | None] = {}
     rows = []
     for state in states:
         number = state.id
@@ -1706,18 +1711,52 @@ def _patient_rows(states: list[PatientState], window: Window, seed: int, schedul
             phones[raw_phone] = phone, search_digits(phone)
         phone, digits = phones[raw_phone]
         first_name, last_name = rng.choice(first_names), rng.choice(last_names)
+        if number % 10 == 9:
+            last_name += ("-" if number % 20 == 9 else " ") + more.choice(last_names)
         born = window.today - timedelta(days=rng.randint(25 * 365, 90 * 365))
         email = f"{first_name}.{last_name}{number}@example.com".lower().replace("'", "").replace(" ", "")
         data = PatientData(
             first_name=first_name, last_name=last_name, date_of_birth=born, phone=None,
             email=email if number % 3 else None, address=rng.choice(streets), city=town, state="MD",
             postal_code=postal_code, preferred_office_id=state.office_id, payer=demo.PAYERS[number % len(demo.PAYERS)],
-            member_id=f"{rng.choice('ABCDEFGHJKMNPRSTUVWXYZ')}{rng.randint(10**9, 10**10 - 1)}")
+            member_id=f"{rng.choice('ABCDEFGHJKMNPRSTUVWXYZ')}{rng.randint(10**9, 10**10 - 1)}",
+            sex=demo.sex_of(first_name, number))
         registered = min(window.now, state.first_seen or _at(max(state.arrival, window.first), 9 * 60, window.timezone))
-        rows.append({**data.columns(), "phone": phone, "phone_digits": digits, "id": state.id,
+        rows.append({**data.columns(), **_contacts(number, first_names, last_names, outside, numbers, more),
+                     "phone": phone, "phone_digits": digits, "id": state.id,
                      "mrn": mrn_from_number(1_000_000 + number), "version": 1, "created_at": registered,
                      "updated_at": registered, "updated_by_id": scheduler})
     return rows
+
+
+def _outside_physicians(fake: Faker, count: int) -> list[tuple[str, str]]:
+    """Names and practices of the physicians who refer patients or are their primary care."""
+    kinds = ("Family Medicine", "Internal Medicine", "Orthopedics", "Neurosurgery")
+    return [(f"Dr. {fake.first_name()} {fake.last_name()}", f"{fake.last_name()} {kinds[number % len(kinds)]}")
+            for number in range(count)]
+
+
+def _contacts(number: int, first_names: list[str], last_names: list[str], outside: list[tuple[str, str]],
+              numbers: dict[int, str | None], rng: random.Random) -> dict[str, Any]:
+    """An emergency contact for three patients in four, a primary care physician for two in three,
+    a referring physician for four in five; the outside physicians' numbers follow their index."""
+    def number_of(index: int) -> str | None:
+        if index % 100 not in numbers:  # parsing is slow
+            numbers[index % 100] = parse_phone(f"443-555-01{index % 100:02d}")
+        return numbers[index % 100]
+
+    values: dict[str, Any] = {}
+    if number % 4:
+        values |= {"emergency_contact_name": f"{rng.choice(first_names)} {rng.choice(last_names)}",
+                   "emergency_contact_relationship": demo.RELATIONSHIPS[number % len(demo.RELATIONSHIPS)],
+                   "emergency_contact_phone": number_of(number * 7)}
+    for prefix, wanted in (("primary_care", number % 3), ("referring", number % 5)):
+        if wanted:
+            index = rng.randrange(len(outside))
+            name, practice_name = outside[index]
+            values |= {f"{prefix}_name": name, f"{prefix}_practice": practice_name,
+                       f"{prefix}_phone": number_of(index), f"{prefix}_fax": number_of(index + 1)}
+    return values
 
 
 # The practice's base, through the services.
@@ -1856,6 +1895,7 @@ def _write(ledger: Ledger, patients: list[dict[str, Any]]) -> None:
         started = stopwatch.perf_counter()
         _insert(_table(model), rows)
         _say(f"  {model.__tablename__}: {count:,} rows in {stopwatch.perf_counter() - started:.1f} s")
+    _insert_name_tokens(patients)
     if successors:
         devices = _table(Device)
         db.session.execute(update(devices).where(devices.c.id == bindparam("b_id"))
@@ -1868,6 +1908,15 @@ def _write(ledger: Ledger, patients: list[dict[str, Any]]) -> None:
             name = model.__tablename__
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                     f"coalesce((SELECT max(id) FROM \"{name}\"), 1))"))
+
+
+def _insert_name_tokens(patients: list[dict[str, Any]]) -> None:
+    """The words of each patient's names the search finds them by, as the patient services write them."""
+    started = stopwatch.perf_counter()
+    rows = [row for patient in patients
+            for row in name_token_rows(patient["id"], patient["first_name"], patient["last_name"])]
+    _insert(_table(PatientNameToken), rows)
+    _say(f"  patient_name_token: {len(rows):,} rows in {stopwatch.perf_counter() - started:.1f} s")
 
 
 def _fast_load(on: bool) -> None:

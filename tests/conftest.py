@@ -165,7 +165,7 @@ def _restore(connection: Any, snapshot: dict[str, list[dict[str, Any]]]) -> None
         if rows:
             connection.execute(table.delete())  # rows the migrations seed (the clinical settings)
             connection.execute(table.insert(), rows)
-            if connection.dialect.name == "postgresql":
+            if connection.dialect.name == "postgresql" and "id" in table.c:
                 connection.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"(SELECT max(id) FROM \"{table.name}\"))"))

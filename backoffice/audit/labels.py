@@ -100,6 +100,13 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "date_of_birth": "Date of birth", "preferred_office_id": "Preferred office", "payer": "Payer",
         "member_id": "Member ID", "last_name_key": "Last name (for search)",
         "first_name_key": "First name (for search)", "phone_digits": "Phone (for search)",
+        "sex": "Sex", "emergency_contact_name": "Emergency contact",
+        "emergency_contact_relationship": "Emergency contact's relationship",
+        "emergency_contact_phone": "Emergency contact's phone", "referring_name": "Referring physician",
+        "referring_practice": "Referring practice", "referring_phone": "Referring physician's phone",
+        "referring_fax": "Referring physician's fax", "primary_care_name": "Primary care physician",
+        "primary_care_practice": "Primary care practice", "primary_care_phone": "Primary care physician's phone",
+        "primary_care_fax": "Primary care physician's fax",
     },
     "appointment": {
         "procedure_type_id": "Procedure", "room_id": "Room", "starts_at": "Starts", "ends_at": "Ends",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -7,8 +8,9 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.audit.trail import Audited
-from backoffice.core.db import Base, Versioned, key_string
+from backoffice.core.db import Base, Versioned, enum_column_type, key_string
 from backoffice.core.phones import format_phone
+from backoffice.patients.rules import KEY_LENGTH, NamePart, Sex
 from backoffice.practice.models import Office
 
 
@@ -17,7 +19,6 @@ class Patient(Audited, Versioned, Base):
     __audit_skip__ = frozenset({"last_name_key", "first_name_key", "phone_digits"})
     __table_args__ = (
         Index("ix_patient_name", "last_name_key", "first_name_key"),
-        Index("ix_patient_first_name", "first_name_key"),
         Index("ix_patient_phone", "phone_digits"),
         Index("ix_patient_dob", "date_of_birth"),
     )
@@ -27,6 +28,7 @@ class Patient(Audited, Versioned, Base):
     first_name: Mapped[str] = mapped_column(String(60))
     last_name: Mapped[str] = mapped_column(String(60))
     date_of_birth: Mapped[date]
+    sex: Mapped[Sex | None] = mapped_column(enum_column_type(Sex, 7))  # None: registered before it was asked
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(120))
@@ -36,6 +38,18 @@ class Patient(Audited, Versioned, Base):
     preferred_office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     payer: Mapped[str | None] = mapped_column(String(80))
     member_id: Mapped[str | None] = mapped_column(String(40))
+    emergency_contact_name: Mapped[str | None] = mapped_column(String(80))
+    emergency_contact_relationship: Mapped[str | None] = mapped_column(String(40))
+    emergency_contact_phone: Mapped[str | None] = mapped_column(String(30))
+    # The physicians outside the practice: who sent the patient, and who looks after them.
+    referring_name: Mapped[str | None] = mapped_column(String(80))
+    referring_practice: Mapped[str | None] = mapped_column(String(120))
+    referring_phone: Mapped[str | None] = mapped_column(String(30))
+    referring_fax: Mapped[str | None] = mapped_column(String(30))
+    primary_care_name: Mapped[str | None] = mapped_column(String(80))
+    primary_care_practice: Mapped[str | None] = mapped_column(String(120))
+    primary_care_phone: Mapped[str | None] = mapped_column(String(30))
+    primary_care_fax: Mapped[str | None] = mapped_column(String(30))
     # Normalised copies the search uses (lower case, no accents or punctuation, digits only).
     last_name_key: Mapped[str] = mapped_column(key_string(60))
     first_name_key: Mapped[str] = mapped_column(key_string(60))
@@ -62,6 +76,14 @@ class Patient(Audited, Versioned, Base):
     def phone_display(self) -> str:
         return format_phone(self.phone)
 
+    @property
+    def outside_physicians(self) -> list[OutsidePhysician]:
+        """The referring and the primary care physician, as the patient page shows them."""
+        return [OutsidePhysician("Referring physician", self.referring_name, self.referring_practice,
+                                 self.referring_phone, self.referring_fax),
+                OutsidePhysician("Primary care physician", self.primary_care_name, self.primary_care_practice,
+                                 self.primary_care_phone, self.primary_care_fax)]
+
     def audit_patient_id(self) -> int | None:
         return self.id
 
@@ -70,3 +92,30 @@ class Patient(Audited, Versioned, Base):
 
     def audit_details(self) -> dict[str, Any]:
         return {"mrn": self.mrn}
+
+
+@dataclass(frozen=True)
+class OutsidePhysician:
+    role: str
+    name: str | None
+    practice: str | None
+    phone: str | None
+    fax: str | None
+
+    @property
+    def is_known(self) -> bool:
+        return any((self.name, self.practice, self.phone, self.fax))
+
+
+class PatientNameToken(Base):
+    """One word of a patient's name, normalised (see rules.name_tokens), so that a search finds
+    each word of "O'Brien-Nguyen" or "Garcia Lopez" by an index range on `token`, as it finds
+    a whole name. Derived from the names, written by the services with them; not audited (the
+    names are)."""
+
+    __tablename__ = "patient_name_token"
+    __table_args__ = (Index("ix_patient_name_token", "token", "part", "patient_id"),)
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True)
+    part: Mapped[NamePart] = mapped_column(enum_column_type(NamePart, 6), primary_key=True)
+    token: Mapped[str] = mapped_column(key_string(KEY_LENGTH), primary_key=True)

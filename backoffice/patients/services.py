@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, insert, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from backoffice.audit.readings import record_reading
@@ -20,7 +20,7 @@ from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.core.phones import search_digits
 from backoffice.patients import rules
-from backoffice.patients.models import Patient
+from backoffice.patients.models import Patient, PatientNameToken
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ class PatientData:
     preferred_office_id: int | None
     payer: str | None
     member_id: str | None
+    sex: rules.Sex | None = None
+    emergency_contact_name: str | None = None
+    emergency_contact_relationship: str | None = None
+    emergency_contact_phone: str | None = None
+    referring_name: str | None = None
+    referring_practice: str | None = None
+    referring_phone: str | None = None
+    referring_fax: str | None = None
+    primary_care_name: str | None = None
+    primary_care_practice: str | None = None
+    primary_care_phone: str | None = None
+    primary_care_fax: str | None = None
 
     def columns(self) -> dict[str, Any]:
         """The stored columns, with the search keys derived from the names and phone."""
@@ -100,40 +112,38 @@ def _prefix(column: InstrumentedAttribute[Any], prefix: str) -> ColumnElement[bo
     return and_(column >= prefix, column < rules.prefix_upper_bound(prefix))
 
 
-def _name_condition(terms: rules.SearchTerms) -> ColumnElement[bool] | None:
-    names = terms.names
-    last, first = Patient.last_name_key, Patient.first_name_key
-    if not names:
-        return None
-    if len(names) == 1:
-        return or_(_prefix(last, names[0]), _prefix(first, names[0]))
-    if terms.last_name_first:
-        return and_(_prefix(last, names[0]), _prefix(first, names[1]))
-    given, family = names[0], names[-1]
-    return or_(and_(_prefix(first, given), _prefix(last, family)),
-               and_(_prefix(last, given), _prefix(first, family)))
+def _has_name_word(prefix: str, part: rules.NamePart | None) -> ColumnElement[bool]:
+    """The patient has a name token starting with `prefix` (in the given or family name)."""
+    tokens = select(PatientNameToken.patient_id).where(_prefix(PatientNameToken.token, prefix))
+    if part is not None:
+        tokens = tokens.where(PatientNameToken.part == part)
+    return Patient.id.in_(tokens)
 
 
-def search_patients(terms: rules.SearchTerms, *, by: Actor, limit: int = rules.MAX_RESULTS,
-                    searched_on: str = "patient search") -> list[Patient]:
-    """Prefix search on names, exact date of birth, MRN or phone prefix; every part must match.
-    Each condition is an index range scan, so it stays fast on a large practice. Each search is
-    audited: that it happened, on which page (`searched_on`) and how many it found, never what was
-    typed (a name or a birth date is itself patient data)."""
-    if terms.is_empty or not _may_see_patients(by):
-        return []
-    conditions: list[ColumnElement[bool]] = []
-    name_condition = _name_condition(terms)
-    if name_condition is not None:
-        conditions.append(name_condition)
+def search_statement(terms: rules.SearchTerms, limit: int) -> Select[Patient]:
+    """The patients `terms` find, first `limit` in name order."""
+    conditions = [_has_name_word(name, part) for name, part in terms.name_parts()]
     if terms.date_of_birth is not None:
         conditions.append(Patient.date_of_birth == terms.date_of_birth)
     if terms.digits:
         conditions.append(or_(_prefix(Patient.mrn, terms.digits),
                               _prefix(Patient.phone_digits, terms.digits)))
-    query = (select(Patient).where(*conditions).options(joinedload(Patient.preferred_office))
-             .order_by(Patient.last_name_key, Patient.first_name_key, Patient.date_of_birth)
-             .limit(limit))
+    return (select(Patient).where(*conditions).options(joinedload(Patient.preferred_office))
+            .order_by(Patient.last_name_key, Patient.first_name_key, Patient.date_of_birth)
+            .limit(limit))
+
+
+def search_patients(terms: rules.SearchTerms, *, by: Actor, limit: int = rules.MAX_RESULTS,
+                    searched_on: str = "patient search") -> list[Patient]:
+    """Prefix search on names, exact date of birth, MRN or phone prefix; every part must match.
+    Each name typed must begin a word of the given or family name ("nguyen" finds O'Brien-Nguyen;
+    in "last, first" the comma says which). Each condition is an index range scan (the names' on
+    their tokens), so it stays fast on a large practice. Each search is audited: that it happened,
+    on which page (`searched_on`) and how many it found, never what was typed (a name or a birth
+    date is itself patient data)."""
+    if terms.is_empty or not _may_see_patients(by):
+        return []
+    query = search_statement(terms, limit)
     found = list(db.session.scalars(query))
     record_reading(by, "patient", action="search",
                    subject=f"{searched_on}: {len(found)} found" + (" (the first shown)" if len(found) == limit else ""))
@@ -148,6 +158,23 @@ def find_same_person(first_name: str, last_name: str, date_of_birth: date,
     if exclude_id is not None:
         query = query.where(Patient.id != exclude_id)
     return list(db.session.scalars(query))
+
+
+def name_token_rows(patient_id: int, first_name: str, last_name: str) -> list[dict[str, Any]]:
+    """The patient_name_token rows of a patient with these names (also for bulk loads)."""
+    return [{"patient_id": patient_id, "part": part, "token": token}
+            for part, token in rules.patient_name_tokens(first_name, last_name)]
+
+
+def store_name_tokens(patient: Patient, *, replacing: bool) -> None:
+    """Write the tokens the search finds `patient` by, in the caller's transaction; `replacing`
+    removes those of the names the patient had."""
+    db.session.flush()
+    if replacing:
+        db.session.execute(delete(PatientNameToken).where(PatientNameToken.patient_id == patient.id))
+    rows = name_token_rows(patient.id, patient.first_name, patient.last_name)
+    if rows:
+        db.session.execute(insert(PatientNameToken), rows)
 
 
 def allocate_mrn() -> str:
@@ -167,6 +194,7 @@ def create_patient(data: PatientData, *, confirm_duplicate: bool, by: Actor,
             raise PossibleDuplicate(matches)
         patient = Patient(mrn=allocate_mrn(), **data.columns(), **stamps(by, now))
         db.session.add(patient)
+        store_name_tokens(patient, replacing=False)
     return patient
 
 
@@ -174,6 +202,7 @@ def update_patient(patient_id: int, data: PatientData, *, expected_version: int,
                    confirm_duplicate: bool, by: Actor, now: datetime) -> Patient:
     with transaction(db.session, by):
         patient = get_patient(patient_id, by=by, lock=True)
+        names_changed = (data.first_name, data.last_name) != (patient.first_name, patient.last_name)
         identity_changed = (rules.name_key(data.first_name) != patient.first_name_key
                             or rules.name_key(data.last_name) != patient.last_name_key
                             or data.date_of_birth != patient.date_of_birth)
@@ -184,4 +213,6 @@ def update_patient(patient_id: int, data: PatientData, *, expected_version: int,
                 raise PossibleDuplicate(matches)
         apply_edit(db.session, patient, data.columns(), expected_version=expected_version,
                    by=by, now=now, what=f"The record of {patient.full_name}")
+        if names_changed:
+            store_name_tokens(patient, replacing=True)
     return patient

@@ -29,12 +29,23 @@ PHYSICIAN_BAD = {"first_name": ["", LONG, SCRIPT, "Ada1"], "last_name": ["", SCR
                  "user_id": ["99999", SCRIPT]}
 PATIENT = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1960-12-10",
            "phone": "410-555-0111", "email": "", "address": "", "city": "", "state": "MD",
-           "postal_code": "21401", "preferred_office_id": "1", "payer": "Aetna", "member_id": "ABC123"}
+           "postal_code": "21401", "preferred_office_id": "1", "payer": "Aetna", "member_id": "ABC123",
+           "sex": "female", "emergency_contact_name": "William King", "emergency_contact_relationship": "Spouse",
+           "emergency_contact_phone": "410-555-0112", "referring_name": "Dr. Ruth Park",
+           "referring_practice": "Severn Orthopedics", "referring_phone": "", "referring_fax": "410-555-0113",
+           "primary_care_name": "", "primary_care_practice": "", "primary_care_phone": "", "primary_care_fax": ""}
 PATIENT_BAD = {"first_name": ["", LONG, SCRIPT, "Ada1"], "last_name": ["", LONG, SCRIPT],
                "date_of_birth": ["", "12/10/1960x", "1960-02-30", "2999-01-01", "1800-01-01"],
+               "sex": ["", "f", SCRIPT],
                "phone": ["12", SCRIPT], "email": ["ada@", SCRIPT + "@example.com"],
                "address": [LONG, SCRIPT], "state": ["Maryland"], "postal_code": ["2140", SCRIPT],
-               "preferred_office_id": ["99", SCRIPT], "payer": [LONG, SCRIPT], "member_id": ["A B", SCRIPT]}
+               "preferred_office_id": ["99", SCRIPT], "payer": [LONG, SCRIPT], "member_id": ["A B", SCRIPT],
+               "emergency_contact_name": [LONG, SCRIPT, "Bill 2", {"emergency_contact_name": "",
+                                                                   "emergency_contact_relationship": ""}],
+               "emergency_contact_relationship": [LONG, SCRIPT],
+               "emergency_contact_phone": ["12", SCRIPT, ""],
+               "referring_name": [LONG, SCRIPT], "referring_practice": [LONG + LONG, SCRIPT],
+               "referring_fax": ["555-0113", SCRIPT], "primary_care_phone": ["1234", SCRIPT]}
 NEW_PASSWORD = "blue-heron-marsh-walk"
 YESTERDAY, TOMORROW = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
 OUTCOME = {"recorded_on": date.today().isoformat(), "contact": "phone", "baseline_nrs": "8", "post_nrs": "2",

@@ -12,7 +12,7 @@ from .browser_form import form_values
 NEW = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1960-12-10",
        "phone": "410-555-0111", "email": "ada@example.com", "address": "12 Main St",
        "city": "Annapolis", "state": "MD", "postal_code": "21401", "preferred_office_id": "1",
-       "payer": "Aetna", "member_id": "ABC123"}
+       "payer": "Aetna", "member_id": "ABC123", "sex": "female"}
 
 
 def patient_events(app, patient_id):

@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 from backoffice import demo
 from backoffice.auth.models import User
 from backoffice.auth.sessions import auth_policy
+from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.models import AuditEvent, Office, Patient, Physician, PhysicianSchedule, Room
+from backoffice.patients import rules, services
 
 from .helpers import NOW
 
@@ -42,6 +44,22 @@ def test_demo_patients_are_synthetic():
     for patient in demo.synthetic_patients(50, [1, 2]):
         assert patient.phone is None or patient.phone[5:9] == "5550"  # 555-01xx is fiction
         assert patient.email is None or patient.email.endswith("@example.com")
+        for number in (patient.emergency_contact_phone, patient.referring_phone, patient.primary_care_fax):
+            assert number is None or number[5:9] == "5550"
+
+
+def test_demo_patients_have_a_full_record_and_some_two_part_surnames_found_by_either_word():
+    demo.load(patient_count=40, policy=auth_policy(), now=NOW, appointments=False)
+    registered = list(db.session.scalars(select(Patient)))
+    assert all(patient.sex is not None for patient in registered)
+    assert sum(patient.emergency_contact_name is not None for patient in registered) == 30
+    two_part = [p for p in registered if "-" in p.last_name or " " in p.last_name]
+    assert len(two_part) == 4
+    scheduler = Actor(1, "scheduler", frozenset({"scheduler"}))
+    for patient in two_part:
+        second_word = patient.last_name.replace("-", " ").split()[1]
+        found = services.search_patients(rules.parse_search(f"{second_word}, {patient.first_name}"), by=scheduler)
+        assert patient.id in {p.id for p in found}
 
 
 def test_printed_demo_passwords_work():

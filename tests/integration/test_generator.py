@@ -16,8 +16,12 @@ from sqlalchemy import func, select
 from backoffice.auth.models import User
 from backoffice.catalog.models import ProcedureType
 from backoffice.catalog.rules import parse_follow_ups
+from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
+from backoffice.patients import rules as patient_rules
+from backoffice.patients import services as patient_services
+from backoffice.patients.models import Patient, PatientNameToken
 from backoffice.practice.models import Room
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.scheduling import rule_inputs
@@ -129,3 +133,19 @@ def test_follow_ups_come_from_completed_procedures_and_refills_from_pumps_in_ser
         for device, _ in refills:
             if device.status == "implanted":  # the refill worklist reads the date the last refill planned
                 assert device.next_refill_on == last[device.id].next_due_on, device.id
+
+
+def test_generated_patients_are_found_by_each_word_of_their_names_and_have_a_full_record(app: Flask):
+    generated(app)
+    with app.app_context():
+        untokened = db.session.scalar(select(func.count()).select_from(Patient).where(
+            ~Patient.id.in_(select(PatientNameToken.patient_id))))
+        hyphenated = db.session.scalars(select(Patient).where(Patient.last_name.like("%-%"))).first()
+        assert untokened == 0 and hyphenated is not None
+        second_word = hyphenated.last_name.split("-")[1]
+        scheduler = Actor(1, "scheduler", frozenset({"scheduler"}))
+        found = patient_services.search_patients(patient_rules.parse_search(second_word), by=scheduler, limit=1000)
+        assert hyphenated.id in {p.id for p in found}
+        assert db.session.scalar(select(func.count()).select_from(Patient).where(Patient.sex.is_(None))) == 0
+        assert db.session.scalar(select(func.count()).select_from(Patient).where(
+            Patient.emergency_contact_phone.is_not(None))) > TINY.patients / 2

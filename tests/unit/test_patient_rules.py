@@ -15,9 +15,49 @@ from backoffice.patients import rules
     ("Núñez", "nunez"),
     ("  van der Berg ", "vanderberg"),
     ("<script>", "script"),
+    ("ß" * 60, "ss" * 30),  # folding lengthens a name; the key still fits its column
 ])
 def test_names_compare_without_case_accents_or_punctuation(raw, key):
     assert rules.name_key(raw) == key
+
+
+@pytest.mark.parametrize("raw, tokens", [
+    ("Smith", ("smith",)),
+    ("O'Brien", ("obrien",)),                                   # an apostrophe keeps the word whole
+    ("D’Angelo", ("dangelo",)),                                 # typographic apostrophe too
+    ("O'Brien-Nguyen", ("obriennguyen", "obrien", "nguyen")),
+    ("Garcia Lopez", ("garcialopez", "garcia", "lopez")),
+    ("  van der  Berg ", ("vanderberg", "van", "der", "berg")),
+    ("Núñez-GARCÍA", ("nunezgarcia", "nunez", "garcia")),      # accents folded, case ignored
+    ("McDonald", ("mcdonald",)),                                # mixed case is one word
+    ("St. John", ("stjohn", "st", "john")),
+    ("Jean–Luc", ("jeanluc", "jean", "luc")),                   # an en dash typed for a hyphen
+    ("Smith-Smith", ("smithsmith", "smith")),                   # no token twice
+    ("Mary-", ("mary",)),
+    ("-", ()),
+])
+def test_a_name_is_found_by_each_of_its_words_and_by_the_whole(raw, tokens):
+    assert rules.name_tokens(raw) == tokens
+
+
+def test_a_patient_is_found_by_the_tokens_of_each_part_of_the_name():
+    assert rules.patient_name_tokens("Mary Ann", "O'Brien") == [
+        (rules.NamePart.GIVEN, "maryann"), (rules.NamePart.GIVEN, "mary"), (rules.NamePart.GIVEN, "ann"),
+        (rules.NamePart.FAMILY, "obrien")]
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("nguyen", (("nguyen", None),)),
+    ("john smith", (("john", None), ("smith", None))),
+    ("Smith, Jo", (("smith", "family"), ("jo", "given"))),
+    ("lopez garcia, maria jose", (("lopez", "family"), ("garcia", "family"), ("maria", "given"))),
+    ("O'Brien-Nguyen, Linh", (("obriennguyen", "family"), ("linh", "given"))),
+    ("smith,", (("smith", "family"),)),
+    (", ann", (("ann", "given"),)),
+    ("smith 1950-11-24, john", (("smith", "family"), ("john", "given"))),
+])
+def test_a_comma_says_which_names_are_family_names(text, parts):
+    assert rules.parse_search(text).name_parts() == parts
 
 
 @pytest.mark.parametrize("text, names, last_first, dob, digits", [
