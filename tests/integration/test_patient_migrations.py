@@ -1,4 +1,4 @@
-"""Migration 0026 gives the patients registered before it the name tokens search finds them by."""
+"""Migration 0024 gives the patients registered before it the name tokens search finds them by."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ PATIENT = ("INSERT INTO patient (mrn, first_name, last_name, date_of_birth, last
 def test_patients_registered_before_the_tokens_are_found_by_each_word_of_their_names(database_url):
     app = make_app(database_url)
     with app.app_context():
-        flask_migrate.downgrade(revision="0022")
+        flask_migrate.downgrade(revision="0023")
         with db.engine.begin() as connection:
             for mrn, first, last in REGISTERED:
                 connection.execute(text(PATIENT), {"mrn": mrn, "first": first, "last": last,

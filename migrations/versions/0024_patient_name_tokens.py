@@ -1,7 +1,7 @@
 """patient name tokens: search finds each word of a name
 
-Revision ID: 0026
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-12-03 15:07:20
 
 Search found names by the prefix of the whole name's key, so "nguyen" missed O'Brien-Nguyen and
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0026'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 

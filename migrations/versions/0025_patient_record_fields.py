@@ -1,7 +1,7 @@
 """a thin patient record: sex, emergency contact, referring and primary care physicians
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-03 15:20:00
 
 Administrative sex (female, male, other, unknown; the pregnancy checks will read it) stays empty
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0027'
-down_revision = '0026'
+revision = '0025'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
