@@ -105,7 +105,7 @@ def _in_chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
 def _patients_by_mrn(mrns: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _in_chunks(mrns):
-        found |= dict(db.session.execute(select(Patient.mrn, Patient.id).where(Patient.mrn.in_(chunk))).tuples())
+        found |= dict(db.session.execute(select(Patient.mrn, Patient.id).where(Patient.mrn.in_(chunk))).all())
     return found
 
 
@@ -115,7 +115,7 @@ def _kept(patient_ids: Iterable[int]) -> set[Key]:
     for chunk in _in_chunks(patient_ids):
         query = select(OutsideProcedure.patient_id, OutsideProcedure.procedure_type_id, OutsideProcedure.performed_on,
                        OutsideProcedure.region, OutsideProcedure.side).where(OutsideProcedure.patient_id.in_(chunk))
-        kept |= {(p, t, d, r, s) for p, t, d, r, s in db.session.execute(query).tuples()}
+        kept |= {(p, t, d, r, s) for p, t, d, r, s in db.session.execute(query)}
     return kept
 
 

@@ -87,10 +87,10 @@ def block_with_relief(on_or_after: date, relief: int, hours: int, *, patient: Pa
     return appointment
 
 
-def outside_done(code: str, on: date, *, patient: Patient, region: str | None = "lumbar", side: str | None = "right",
-                 levels: str | None = "L4-L5, L5-S1", facility: str = "Valley Pain", performed_by: str | None = "Dr Lee",
-                 percent_relief: int | None = None, relief_amount: int | None = None,
-                 relief_unit: str | None = None) -> OutsideProcedure:
+def outside_done(code: str, on: date, *, patient: Patient, region: str | None = "lumbar",
+                 side: str | None = "right", levels: str | None = "L4-L5, L5-S1", facility: str = "Valley Pain",
+                 performed_by: str | None = "Dr Lee", percent_relief: int | None = None,
+                 relief_amount: int | None = None, relief_unit: str | None = None) -> OutsideProcedure:
     """A procedure done elsewhere on day `on`, recorded by a nurse (with only the details its
     procedure asks for)."""
     kind = procedure(code)
