@@ -40,8 +40,10 @@ class OutsideProcedureFields:
     side = SelectField("Side", choices=SIDES, default="")
     levels_count = IntegerField("Levels", validators=[Optional(), NumberRange(1, 3, message="Give 1, 2 or 3 levels.")])
     levels = text("Which levels", 60, required=False, render_kw={"placeholder": "L4-L5, L5-S1"})
-    facility = text("Where", 120, description="The practice or hospital, or this practice before it used the app.")
-    performed_by = text("By whom", 120, required=False, render_kw={"placeholder": "Dr Lee"})
+    facility = text("Practice or hospital", 120,
+                    description="Where it was done: this practice itself for one done before it used the app.")
+    performed_by = text("Physician", 120, required=False, render_kw={"placeholder": "Dr Lee"},
+                        description="Who did it, as their record names them.")
     percent_relief = IntegerField("Relief (%)", validators=[
         Optional(), NumberRange(0, 100, message="Relief is 0 to 100 percent.")],
         description="When known: the rules read it like a follow-up's.")
@@ -78,7 +80,7 @@ class OutsideProcedureForm(OutsideProcedureFields, VersionedForm):
 
 
 class DeleteOutsideProcedureForm(VersionedForm):
-    reason = text("Why delete it", 300, multiline=True,
+    reason = text("Reason", 300, multiline=True,
                   description="Recorded in the audit trail with what the record said (entered for the wrong "
                               "patient, a duplicate...).")
     submit = SubmitField("Delete the record")
