@@ -125,13 +125,14 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.catalog.views import bp as catalog_bp
     from backoffice.core.views import bp as core_bp
     from backoffice.devices.views import bp as devices_bp
+    from backoffice.history.views import bp as history_bp
     from backoffice.patients.views import bp as patients_bp
     from backoffice.practice.views import bp as practice_bp
     from backoffice.procedures.views import bp as procedures_bp
     from backoffice.scheduling.views import bp as scheduling_bp
 
     for blueprint in (core_bp, auth_bp, practice_bp, catalog_bp, procedures_bp, patients_bp, scheduling_bp, devices_bp,
-                      auditlog_bp, idle_bp):
+                      history_bp, auditlog_bp, idle_bp):
         app.register_blueprint(blueprint)
 
 

@@ -1,5 +1,5 @@
-"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies | settings |
-audit verify`."""
+"""Command-line commands: `flask --app backoffice create-user | demo-data | reassess-candidacies |
+import-history | settings | audit verify`."""
 
 from __future__ import annotations
 
@@ -76,6 +76,34 @@ def reassess_candidacies_command() -> None:
     click.echo(f"Candidacies worked out again for {done:,} of {marked:,} patients with appointments.")
 
 
+@click.command("import-history")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--dry-run", is_flag=True, help="Check every row and list the problems; write nothing.")
+def import_history_command(path: str, dry_run: bool) -> None:
+    """Import procedures done before the practice used the app (or elsewhere) from a CSV file: every
+    row is checked first, then all are written in one transaction, or none (README: the columns)."""
+    from backoffice.history.imports import import_history
+
+    now = utcnow()
+    with open(path, "rb") as file:
+        result = import_history(file.read(), dry_run=dry_run, by=Actor.system("cli:import-history"), now=now,
+                                today=practice_today(now))
+    check = result.check
+    for problem in check.problems:
+        click.echo(str(problem))
+    if check.problems:
+        rows = len({problem.row for problem in check.problems if problem.row is not None and problem.row > 1})
+        where = f" in {rows} of {check.rows} rows" if rows else ""
+        click.echo(f"{len(check.problems)} problem{'s' if len(check.problems) != 1 else ''}{where}: nothing written.")
+        raise click.exceptions.Exit(1)
+    if dry_run:
+        click.echo(f"{check.rows} rows checked: {len(check.records)} procedures for {len(check.patients)} "
+                   "patients are ready to import. Nothing written (dry run).")
+        return
+    click.echo(f"Imported {result.written} procedures done elsewhere for {len(check.patients)} patients; "
+               "their candidacies are worked out again on the next visit to the candidates list.")
+
+
 @click.command("settings")
 def settings_command() -> None:
     """Print the table of settings (environment variables) as Markdown."""
@@ -116,6 +144,6 @@ def audit_verify_command(anchor: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user_command, demo_data_command, reassess_candidacies_command, settings_command,
-                    audit_group):
+    for command in (create_user_command, demo_data_command, reassess_candidacies_command, import_history_command,
+                    settings_command, audit_group):
         app.cli.add_command(command)

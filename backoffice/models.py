@@ -5,6 +5,7 @@ from backoffice.auth.mfa_models import MfaCredential, RecoveryCode
 from backoffice.auth.models import User
 from backoffice.catalog.models import DeviceModel, ProcedureType
 from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
+from backoffice.history.models import OutsideProcedure
 from backoffice.patients.models import Patient, PatientNameToken
 from backoffice.practice.models import (
     Office,
@@ -31,6 +32,7 @@ __all__ = [
     "OfficeClosure",
     "OfficeHours",
     "Outcome",
+    "OutsideProcedure",
     "Patient",
     "PatientNameToken",
     "Physician",

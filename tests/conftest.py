@@ -240,6 +240,22 @@ def one_follow_up(app: Flask, one_appointment: int) -> int:
 
 
 @pytest.fixture
+def one_outside_procedure(app: Flask, demo: None) -> int:
+    """Outside procedure 1: a lumbar epidural patient 1 had at Valley Pain two months ago, with its relief."""
+    from datetime import date, timedelta
+
+    from backoffice.models import Patient
+    from tests.integration.course_helpers import outside_done
+
+    with app.app_context():
+        outside = outside_done("ILESI", date.today() - timedelta(days=60), patient=db.session.get(Patient, 1),
+                               side=None, levels=None, percent_relief=70, relief_amount=6, relief_unit="weeks")
+        outside_id = outside.id
+        db.session.remove()
+    return outside_id
+
+
+@pytest.fixture
 def one_device(app: Flask, demo: None) -> int:
     """Device 1: a 40 mL pump implanted in patient 1 a year ago, no refill yet; and SCS trial 1
     of the same patient, started three days ago."""

@@ -12,6 +12,7 @@ RECORDS: dict[str, str] = {
     "staff_user": "staff account",
     "scs_trial": "SCS trial",
     "psych_evaluation": "psychological evaluation",
+    "outside_procedure": "procedure done elsewhere",
     "procedure_type": "procedure",
     "device_model": "device model",
     "device_status_change": "device status change",
@@ -126,6 +127,11 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "odi_score": "ODI score", "complications": "Complications",
     },
     "psych_evaluation": {"evaluated_on": "Evaluated on", "cleared": "Cleared", "evaluator": "Evaluator"},
+    "outside_procedure": {
+        "procedure_type_id": "Procedure", "performed_on": "Done on", "region": "Region", "side": "Side",
+        "levels_count": "Number of levels", "levels": "Levels", "facility": "Where", "performed_by": "By whom",
+        "percent_relief": "Relief (%)", "relief_amount": "Relief lasted", "relief_unit": "Relief lasted (unit)",
+    },
     "device_model": {"active": "In the catalog"},
     "device": {
         "device_model_id": "Catalog model", "lot": "Lot", "serial": "Serial number", "expiry": "Expiry",

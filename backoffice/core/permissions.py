@@ -42,6 +42,7 @@ class Permission(StrEnum):
     DECIDE_OUTCOMES = auto()  # the physician's decision on an outcome
     REVIEW_CANDIDATES = auto()  # the candidates worklist
     RECORD_PSYCH_EVALUATIONS = auto()
+    RECORD_OUTSIDE_PROCEDURES = auto()  # procedures done elsewhere or before the app: add, correct, delete
     SET_CLINICAL_RULES = auto()  # the clinical rule settings
     READ_DEVICES = auto()  # implanted devices, refills due, SCS trials
     MANAGE_DEVICES = auto()  # implant, edit, explant, refill, replacement indicator, trials
@@ -71,6 +72,7 @@ GRANTED_TO: Mapping[Permission, frozenset[Role]] = {
     Permission.DECIDE_OUTCOMES: frozenset({Role.PHYSICIAN}),
     Permission.REVIEW_CANDIDATES: frozenset({Role.NURSE, Role.PHYSICIAN}),
     Permission.RECORD_PSYCH_EVALUATIONS: frozenset({Role.NURSE, Role.PHYSICIAN}),
+    Permission.RECORD_OUTSIDE_PROCEDURES: frozenset({Role.NURSE, Role.PHYSICIAN}),
     Permission.SET_CLINICAL_RULES: frozenset({Role.PHYSICIAN, Role.ADMIN}),
     Permission.READ_DEVICES: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
     Permission.MANAGE_DEVICES: frozenset({Role.NURSE, Role.PHYSICIAN}),

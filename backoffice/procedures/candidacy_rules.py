@@ -83,6 +83,8 @@ class SessionLimit:
 
 @dataclass(frozen=True)
 class DoneProcedure:
+    # The appointment; for a procedure done elsewhere (`outside`), minus its record's id, as its
+    # relief is keyed by it like an appointment's outcomes.
     appointment_id: int
     day: date
     code: str
@@ -91,6 +93,7 @@ class DoneProcedure:
     side: str | None
     levels: str | None
     status: str  # completed, scheduled, confirmed ... (cancelled and no-show never count)
+    outside: str | None = None  # done elsewhere: by whom and where ("Dr Lee, Valley Pain")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,17 @@ COUNTED = ACTIVE_STATUSES
 
 def _label_day(day: date) -> str:
     return f"{day:%m/%d/%Y}"
+
+
+def _named(procedure: DoneProcedure) -> str:
+    """"MBB 09/02/2026", or for one done elsewhere "MBB 09/02/2026 (outside: Dr Lee, Valley Pain)"."""
+    said = f"{procedure.code} {_label_day(procedure.day)}"
+    return f"{said} (outside: {procedure.outside})" if procedure.outside else said
+
+
+def _cited(procedure: DoneProcedure) -> int | None:
+    """The appointment evidence links to: none for a procedure done elsewhere."""
+    return None if procedure.outside else procedure.appointment_id
 
 
 def _duration(hours: int) -> str:
@@ -219,10 +233,9 @@ def _qualifying_blocks(blocks: Sequence[DoneProcedure], outcomes: dict[int, list
     for block in blocks:
         outcome = _best(outcomes.get(block.appointment_id, []))
         if outcome is None:
-            evidence.append(Evidence(f"{block.code} {_label_day(block.day)}: no follow-up recorded",
-                                     block.appointment_id))
+            evidence.append(Evidence(f"{_named(block)}: no follow-up recorded", _cited(block)))
             continue
-        said = f"{block.code} {_label_day(block.day)}: {_relief(outcome)}"
+        said = f"{_named(block)}: {_relief(outcome)}"
         if outcome.percent_relief < thresholds.mbb_relief_percent:
             why = f"below {thresholds.mbb_relief_percent}%"
         elif outcome.relief_hours is None or outcome.relief_hours < thresholds.mbb_relief_hours:
@@ -231,9 +244,9 @@ def _qualifying_blocks(blocks: Sequence[DoneProcedure], outcomes: dict[int, list
             why = "other levels than the first qualifying block"
         else:
             qualifying.append(block)
-            evidence.append(Evidence(said, block.appointment_id))
+            evidence.append(Evidence(said, _cited(block)))
             continue
-        evidence.append(Evidence(f"{said} ({why}: does not qualify)", block.appointment_id))
+        evidence.append(Evidence(f"{said} ({why}: does not qualify)", _cited(block)))
     return qualifying, evidence
 
 
@@ -285,10 +298,10 @@ def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: 
     outcome = _best(outcomes.get(last.appointment_id, []))
     if outcome is None:
         # Waiting on two things: the follow-up, and the interval and yearly limit, named with their dates.
-        evidence = [Evidence(f"{name} {_label_day(last.day)}: no follow-up recorded yet", last.appointment_id)]
+        evidence = [Evidence(f"{_named(last)}: no follow-up recorded yet", _cited(last))]
         evidence += _waits(limit, interval_allows, free_from, today)
         return Candidacy(kind, region, side, Eligibility.AWAITING, tuple(evidence), rule)
-    evidence = [Evidence(f"{name} {_label_day(last.day)}: {_relief(outcome)}", last.appointment_id)]
+    evidence = [Evidence(f"{_named(last)}: {_relief(outcome)}", _cited(last))]
     if outcome.percent_relief < relief_percent:
         evidence.append(Evidence(f"relief below {relief_percent}%"))
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)
@@ -336,10 +349,8 @@ def _scs(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedO
     outcome = _best(outcomes.get(trial.appointment_id, []))
     if outcome is None:
         return Candidacy(CandidacyKind.SCS_AWAITING_DECISION, trial.region, None, Eligibility.AWAITING,
-                         (Evidence(f"{trial.code} {_label_day(trial.day)}: trial result not recorded",
-                                   trial.appointment_id),), rule)
-    evidence = [Evidence(f"{trial.code} {_label_day(trial.day)}: {outcome.percent_relief}% reduction",
-                         trial.appointment_id)]
+                         (Evidence(f"{_named(trial)}: trial result not recorded", _cited(trial)),), rule)
+    evidence = [Evidence(f"{_named(trial)}: {outcome.percent_relief}% reduction", _cited(trial))]
     if outcome.percent_relief < thresholds.scs_trial_relief_percent:
         evidence.append(Evidence(f"below {thresholds.scs_trial_relief_percent}%: the trial did not succeed"))
         return Candidacy(CandidacyKind.SCS_IMPLANT, trial.region, None, Eligibility.NOT_ELIGIBLE, tuple(evidence),

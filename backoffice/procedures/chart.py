@@ -32,6 +32,7 @@ class ChartProcedure:
     code: str
     place: str          # "lumbar right"
     category: str       # for the marker's colour
+    outside: str | None = None  # done elsewhere: by whom and where ("Dr Lee, Valley Pain")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Marker:
     title: str
     category: str
     label_y: float      # labels of procedures close together are staggered so they stay legible
+    outside: bool = False  # done elsewhere: drawn apart, its label starred
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,10 @@ def _markers(procedures: Sequence[ChartProcedure], x: Callable[[date], float]) -
         row = 0 if at - last_on_row[0] >= LABEL_GAP else 1 if at - last_on_row[1] >= LABEL_GAP else 0
         last_on_row[row] = at
         title = f"{procedure.day:%m/%d/%Y}: {procedure.code} {procedure.place}".strip()
-        markers.append(Marker(at, procedure.code, title, procedure.category, TOP - 6 - row * 13))
+        if procedure.outside:
+            title += f", outside ({procedure.outside})"
+        label = f"{procedure.code}*" if procedure.outside else procedure.code
+        markers.append(Marker(at, label, title, procedure.category, TOP - 6 - row * 13, procedure.outside is not None))
     return tuple(markers)
 
 

@@ -6,6 +6,7 @@ story over the past months: two good medial branch blocks (a rhizotomy candidate
 one poor (needs a confirmatory block), an ablation four months ago (a repeat becomes eligible
 later), successful SCS trials with and without a psychological evaluation, and so on. Each of
 their procedures is placed where next-available finds room, so the calendar stays consistent.
+One more has procedures done elsewhere only (two good blocks and a recent epidural).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from backoffice.catalog.rules import Category, ProcedureKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.extensions import db
+from backoffice.history.models import OutsideProcedure
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.followups import OutcomeEntry, create_follow_ups, outcome_columns
@@ -103,7 +105,30 @@ def load(now: datetime) -> int:
         select(Patient.id).where(~Patient.id.in_(select(Appointment.patient_id))).order_by(Patient.id)))
     for (psych_days_ago, steps), patient_id in zip(STORIES, lonely, strict=False):
         created += _tell(patient_id, steps, psych_days_ago, types, now)
+    if len(lonely) > len(STORIES):
+        _done_elsewhere(lonely[len(STORIES)], types, now)
     return created
+
+
+# A patient referred with two good blocks done at another practice (a rhizotomy candidate without
+# a block here) and an epidural there last week (an epidural here waits for the 14 days).
+ELSEWHERE = (("MBB", 70, "lumbar", "left", "L4-L5", 90, 6), ("MBB", 50, "lumbar", "left", "L4-L5", 85, 5),
+             ("ILESI", 8, "cervical", None, None, None, None))
+
+
+def _done_elsewhere(patient_id: int, types: dict[str, ProcedureType], now: datetime) -> None:
+    zone = ZoneInfo(db.session.scalars(select(Office.timezone)).first() or "America/New_York")
+    today = now.astimezone(zone).date()
+    with transaction(db.session, ACTOR):
+        for code, days_ago, region, side, levels, relief, hours in ELSEWHERE:
+            if code not in types:
+                continue
+            db.session.add(OutsideProcedure(
+                patient_id=patient_id, procedure_type_id=types[code].id, performed_on=today - timedelta(days=days_ago),
+                region=region, side=side, levels=levels, levels_count=1 if levels else None,
+                facility="Chesapeake Spine Center", performed_by="Dr. Amir Haddad (synthetic)",
+                percent_relief=relief, relief_amount=hours, relief_unit=ReliefUnit.HOURS if hours else None,
+                created_at=now, updated_at=now))
 
 
 def _local_day(moment: datetime, timezone: str) -> date:

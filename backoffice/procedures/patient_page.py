@@ -1,6 +1,6 @@
 """The patient page's clinical course: the pain chart, what the rules say and the timeline, for
-those whose work needs clinical detail (nurses and physicians), with the devices card built from
-the devices the timeline has loaded."""
+those whose work needs clinical detail (nurses and physicians), with the devices card and the
+procedures done elsewhere built from the records the timeline has loaded."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from backoffice.core.actor import Actor
 from backoffice.core.pages import Section
 from backoffice.devices.patient_page import devices_sections
+from backoffice.history.patient_page import outside_sections
 from backoffice.patients.models import Patient
 from backoffice.patients.pages import patient_page
 from backoffice.procedures.timeline import patient_course
@@ -26,4 +27,4 @@ def course_sections(patient: Patient, *, by: Actor, today: date, whole_course: b
         return []
     return [Section("procedures/_patient_chart.html", order=10, place="main", context={"course": course}),
             Section("procedures/_patient_course.html", order=10, place="below", context={"course": course}),
-            *devices_sections(course.devices)]
+            *devices_sections(course.devices), *outside_sections(course.outside)]

@@ -10,6 +10,13 @@ from zoneinfo import ZoneInfo
 
 from backoffice.catalog.rules import FollowUpOffset
 
+# How long relief lasted is said the same way here and for procedures done elsewhere: the words
+# live with those (history, below this package) and are named here too, for the outcome's readers.
+from backoffice.history.rules import HOURS_PER_UNIT as HOURS_PER_UNIT
+from backoffice.history.rules import ReliefUnit as ReliefUnit
+from backoffice.history.rules import relief_hours as relief_hours
+from backoffice.history.rules import relief_said as relief_said
+
 
 def follow_ups_due(ended_at: datetime, offsets: Sequence[FollowUpOffset]) -> list[tuple[FollowUpOffset, datetime]]:
     """When each follow-up of a procedure that ended at `ended_at` falls due."""
@@ -40,16 +47,6 @@ class Contact(StrEnum):
     VISIT = "visit"
     PORTAL = "portal"
     OTHER = "other"
-
-
-class ReliefUnit(StrEnum):
-    HOURS = "hours"
-    DAYS = "days"
-    WEEKS = "weeks"
-    MONTHS = "months"
-
-
-HOURS_PER_UNIT = {ReliefUnit.HOURS: 1, ReliefUnit.DAYS: 24, ReliefUnit.WEEKS: 24 * 7, ReliefUnit.MONTHS: 730}
 
 
 class FunctionChange(StrEnum):
@@ -83,20 +80,6 @@ def percent_relief(baseline: int | None, post: int | None) -> int | None:
     if baseline is None or post is None or baseline == 0:
         return None
     return max(0, round((baseline - post) / baseline * 100))
-
-
-def relief_said(amount: int | None, unit: ReliefUnit | str | None) -> str | None:
-    """The duration as it was entered: "5 hours", "1 month"."""
-    if amount is None or unit is None:
-        return None
-    word = ReliefUnit(unit).value
-    return f"{amount} {word if amount != 1 else word[:-1]}"
-
-
-def relief_hours(amount: int | None, unit: ReliefUnit | None) -> int | None:
-    if amount is None or unit is None:
-        return None
-    return amount * HOURS_PER_UNIT[unit]
 
 
 def odi_score(answers: Sequence[int | None]) -> int | None:

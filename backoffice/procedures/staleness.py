@@ -4,7 +4,8 @@ list must work out again before it reads them (`stored_candidacies.py`).
 
 A patient's own records: their appointments (every change of one publishes
 `AppointmentStatusChanged`, a move and a cancellation included; a booking publishes
-`AppointmentBooked`), outcomes and psychological evaluations. Everyone's: the thresholds, what the
+`AppointmentBooked`), outcomes, psychological evaluations and procedures done elsewhere
+(recorded, corrected, deleted or imported). Everyone's: the thresholds, what the
 rules read from the catalog, an office's time zone (the local day a procedure was done on)."""
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from backoffice.catalog.events import ProcedureTypeAdded, ProcedureTypeChanged
 from backoffice.core.events import subscribe
 from backoffice.core.extensions import db
+from backoffice.history.events import (
+    OutsideProcedureCorrected,
+    OutsideProcedureDeleted,
+    OutsideProcedureRecorded,
+    OutsideProceduresImported,
+)
 from backoffice.practice.events import OfficeChanged
 from backoffice.procedures.events import ClinicalSettingsChanged, OutcomeRecorded, PsychEvaluationRecorded
 from backoffice.procedures.histories import MAX_LISTED_IDS
@@ -70,6 +77,26 @@ def mark_patient_stale_when_an_outcome_is_recorded(event: OutcomeRecorded) -> No
 @subscribe(PsychEvaluationRecorded)
 def mark_patient_stale_when_evaluated(event: PsychEvaluationRecorded) -> None:
     mark_patients_stale({event.patient_id})
+
+
+@subscribe(OutsideProcedureRecorded)
+def mark_patient_stale_when_an_outside_procedure_is_recorded(event: OutsideProcedureRecorded) -> None:
+    mark_patients_stale({event.patient_id})
+
+
+@subscribe(OutsideProcedureCorrected)
+def mark_patient_stale_when_an_outside_procedure_is_corrected(event: OutsideProcedureCorrected) -> None:
+    mark_patients_stale({event.patient_id})
+
+
+@subscribe(OutsideProcedureDeleted)
+def mark_patient_stale_when_an_outside_procedure_is_deleted(event: OutsideProcedureDeleted) -> None:
+    mark_patients_stale({event.patient_id})
+
+
+@subscribe(OutsideProceduresImported)
+def mark_patients_stale_when_outside_procedures_are_imported(event: OutsideProceduresImported) -> None:
+    mark_patients_stale(set(event.patient_ids))
 
 
 @subscribe(ClinicalSettingsChanged)

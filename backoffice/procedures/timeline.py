@@ -1,10 +1,11 @@
 """A patient's course for the patient page: procedures with their follow-ups and decisions,
-psychological evaluations, SCS trials and device implants and explants, the NRS chart and what
-the candidacy rules say. Nine queries."""
+procedures done elsewhere, psychological evaluations, SCS trials and device implants and
+explants, the NRS chart and what the candidacy rules say. Ten queries."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -17,6 +18,9 @@ from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.devices.models import Device, DeviceStatusChange, ScsTrial
+from backoffice.history.models import OutsideProcedure
+from backoffice.history.rules import relief_hours
+from backoffice.history.services import outside_procedures_of
 from backoffice.procedures.candidacy import candidacies_for_patient
 from backoffice.procedures.candidacy_rules import Candidacy
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
@@ -35,6 +39,7 @@ class TimelineEntry:
     device_change: DeviceStatusChange | None = None
     trial_started: ScsTrial | None = None
     trial_decided: ScsTrial | None = None
+    outside: OutsideProcedure | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class PatientCourse:
     psych_evaluations: list[PsychEvaluation]
     devices: list[Device]
     since: date | None = None  # the timeline's first day; None: the whole course
+    outside: tuple[OutsideProcedure, ...] = ()  # every procedure done elsewhere, newest first
 
 
 def _local_day(appointment: Appointment) -> date:
@@ -55,10 +61,26 @@ def _is_procedure(appointment: Appointment) -> bool:
     return appointment.status is Status.COMPLETED and appointment.procedure_type.category is not Category.VISIT
 
 
-def _chart(appointments: list[Appointment], follow_ups: dict[int, list[FollowUp]], today: date) -> Chart | None:
-    readings: list[PainReading] = []
+def _outside_on_chart(outside: Sequence[OutsideProcedure]) -> tuple[list[ChartProcedure], list[ReliefSpan]]:
+    """Procedures done elsewhere, marked apart, with how long their relief lasted when known."""
     procedures: list[ChartProcedure] = []
     spans: list[ReliefSpan] = []
+    for done in outside:
+        code = done.procedure_type.code
+        place = " ".join(filter(None, [done.region, done.side]))
+        procedures.append(ChartProcedure(done.performed_on, code, place, done.procedure_type.category,
+                                         done.done_elsewhere))
+        hours = relief_hours(done.relief_amount, done.relief_unit)
+        if done.percent_relief is not None and hours is not None:
+            spans.append(ReliefSpan(done.performed_on, hours / 24, False, done.percent_relief, f"{code} (outside)",
+                                    done.relief_said))
+    return procedures, spans
+
+
+def _chart(appointments: list[Appointment], follow_ups: dict[int, list[FollowUp]],
+           outside: Sequence[OutsideProcedure], today: date) -> Chart | None:
+    readings: list[PainReading] = []
+    procedures, spans = _outside_on_chart(outside)
     for appointment in filter(_is_procedure, appointments):
         day, code = _local_day(appointment), appointment.procedure_type.code
         place = " ".join(filter(None, [appointment.region, appointment.side]))
@@ -123,12 +145,15 @@ def patient_course(patient_id: int, *, today: date, by: Actor, since: date | Non
             .order_by(FollowUp.due_at)).unique():
         follow_ups[follow_up.appointment_id].append(follow_up)
     evaluations = psych_evaluations(patient_id)
+    outside = outside_procedures_of(patient_id)
+    shown_outside = [done for done in outside if since is None or done.performed_on >= since]
     entries = [TimelineEntry(_local_day(a), appointment=a, follow_ups=tuple(follow_ups.get(a.id, [])))
                for a in appointments]
+    entries += [TimelineEntry(done.performed_on, outside=done) for done in shown_outside]
     entries += [TimelineEntry(e.evaluated_on, psych=e) for e in evaluations]
     changes = _device_changes(patient_id)
     entries += _device_entries(patient_id, changes)
     entries.sort(key=lambda entry: entry.day, reverse=True)
-    return PatientCourse(entries, _chart(appointments, follow_ups, today),
+    return PatientCourse(entries, _chart(appointments, follow_ups, shown_outside, today),
                          candidacies_for_patient(patient_id, today=today), evaluations,
-                         _devices(changes), since)
+                         _devices(changes), since, tuple(outside))

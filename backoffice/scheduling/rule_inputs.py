@@ -1,7 +1,8 @@
 """What the scheduling rules are given, read from the database: the practice as specs (offices
 with their hours and closed days, rooms, physicians with their schedules and leave, procedures),
-the bookings in the way, and the patient's history that counts against limits. Booking, moving
-and the next-available search read through these, in a fixed number of queries.
+the bookings in the way, and the patient's history that counts against limits (their
+appointments and the procedures they had elsewhere). Booking, moving and the next-available
+search read through these, in a fixed number of queries.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, Select, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, Row, Select, String, cast, literal, null, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from backoffice.catalog.models import ProcedureType
+from backoffice.core.db import UTCDateTime
 from backoffice.core.extensions import db
+from backoffice.history.models import OutsideProcedure
+from backoffice.history.rules import done_elsewhere
 from backoffice.practice.models import Office, OfficeClosure, Physician, PhysicianLeave, Room
 from backoffice.practice.rules import WorkBlock, physician_short_name
 from backoffice.scheduling import rules
@@ -28,6 +32,7 @@ from backoffice.scheduling.rules import (
     PriorProcedure,
     ProcedureSpec,
     RoomSpec,
+    Status,
 )
 
 # Specs: the rules' view of the practice.
@@ -110,12 +115,36 @@ def active_query(start: datetime, end: datetime, *, room_ids: Sequence[int] = ()
     return query.order_by(Appointment.starts_at) if by_start else query
 
 
-def _history_query(patient_id: int, around: date) -> AppointmentRows:
-    """The patient's procedures that count against limits, two years either side of `around`."""
-    start = datetime.combine(around - timedelta(days=730), time(0), UTC)
-    end = datetime.combine(around + timedelta(days=730), time(0), UTC)
-    return _appointment_rows().where(Appointment.patient_id == patient_id, Appointment.starts_at >= start,
-                                     Appointment.starts_at < end, ProcedureType.frequency_group.is_not(None))
+# The columns only a procedure done elsewhere has (its day, where and by whom), empty on an
+# appointment's row, so that both kinds of row come back from one UNION ALL.
+NOT_OUTSIDE = (cast(null(), Date).label("performed_on"), cast(null(), String).label("facility"),
+               cast(null(), String).label("performed_by"))
+HISTORY_DAYS = 730
+
+
+def _history_queries(patient_id: int, around: date) -> tuple[AppointmentRows, AppointmentRows]:
+    """The patient's procedures that count against limits, two years either side of `around`:
+    their appointments, and the procedures they had elsewhere (as rows of the same columns)."""
+    start = datetime.combine(around - timedelta(days=HISTORY_DAYS), time(0), UTC)
+    end = datetime.combine(around + timedelta(days=HISTORY_DAYS), time(0), UTC)
+    here = _appointment_rows().add_columns(*NOT_OUTSIDE).where(
+        Appointment.patient_id == patient_id, Appointment.starts_at >= start, Appointment.starts_at < end,
+        ProcedureType.frequency_group.is_not(None))
+    no_id, no_time, no_name = cast(null(), Integer), cast(null(), UTCDateTime), cast(null(), String)
+    elsewhere = (
+        select(OutsideProcedure.id, no_id.label("office_id"), no_id.label("room_id"), no_id.label("physician_id"),
+               OutsideProcedure.patient_id, no_time.label("starts_at"), no_time.label("ends_at"),
+               no_time.label("blocked_until"), literal(Status.COMPLETED.value, String).label("status"),
+               OutsideProcedure.region, OutsideProcedure.side, ProcedureType.frequency_group,
+               ProcedureType.name.label("procedure"), no_name.label("physician"), no_name.label("room"),
+               no_name.label("office"), no_name.label("timezone"), OutsideProcedure.performed_on,
+               OutsideProcedure.facility, OutsideProcedure.performed_by)
+        .join(ProcedureType, OutsideProcedure.procedure_type_id == ProcedureType.id)
+        .where(OutsideProcedure.patient_id == patient_id,
+               OutsideProcedure.performed_on >= around - timedelta(days=HISTORY_DAYS),
+               OutsideProcedure.performed_on < around + timedelta(days=HISTORY_DAYS),
+               ProcedureType.frequency_group.is_not(None)))
+    return here, elsewhere
 
 
 def as_booked(row: Row[Any]) -> Booked:
@@ -125,9 +154,18 @@ def as_booked(row: Row[Any]) -> Booked:
 
 
 def as_prior(row: Row[Any]) -> PriorProcedure:
+    """A row of `_history_queries`: an appointment, on its office's day, or one done elsewhere."""
+    if row.performed_on is not None:
+        return PriorProcedure(None, row.performed_on, row.frequency_group, row.region, row.procedure,
+                              Status.COMPLETED, row.side, outside=done_elsewhere(row.facility, row.performed_by))
     local_day = row.starts_at.astimezone(ZoneInfo(row.timezone)).date()
     return PriorProcedure(row.id, local_day, row.frequency_group, row.region, row.procedure, row.status,
                           row.side)
+
+
+def _counts(row: Row[Any], ignore: int | None) -> bool:
+    """Whether a history row counts: all but appointment `ignore` (one being moved)."""
+    return row.performed_on is not None or row.id != ignore
 
 
 def _active_between(start: datetime, end: datetime, *, room_ids: Sequence[int] = (),
@@ -137,22 +175,25 @@ def _active_between(start: datetime, end: datetime, *, room_ids: Sequence[int] =
 
 
 def patient_history(patient_id: int | None, around: date, *, ignore: int | None = None) -> list[PriorProcedure]:
-    """The patient's procedures that count against limits, but appointment `ignore` (one being moved)."""
+    """The patient's procedures that count against limits (those done elsewhere too), but
+    appointment `ignore` (one being moved)."""
     if patient_id is None:
         return []
-    return [as_prior(row) for row in db.session.execute(_history_query(patient_id, around)) if row.id != ignore]
+    rows = db.session.execute(union_all(*_history_queries(patient_id, around)))
+    return [as_prior(row) for row in rows if _counts(row, ignore)]
 
 
 def busy_and_history(start: datetime, end: datetime, *, room_id: int, physician_id: int, patient_id: int | None,
                      around: date, ignore: int | None = None) -> tuple[list[Booked], list[PriorProcedure]]:
     """`_active_between` for one room, physician and patient, and the patient's `patient_history`,
-    in one statement: the two queries joined by UNION ALL, each row saying which one it answers."""
+    in one statement: the queries joined by UNION ALL, each row saying which one it answers."""
     if patient_id is None:
         return _active_between(start, end, room_ids=[room_id], physician_ids=[physician_id]), []
     busy = active_query(start, end, room_ids=[room_id], physician_ids=[physician_id], patient_ids=[patient_id])
     assert busy is not None
-    history = _history_query(patient_id, around)
-    rows = db.session.execute(union_all(busy.add_columns(literal(True).label("busy")),
-                                        history.add_columns(literal(False).label("busy")))).all()
+    here, elsewhere = _history_queries(patient_id, around)
+    rows = db.session.execute(union_all(busy.add_columns(*NOT_OUTSIDE, literal(True).label("busy")),
+                                        here.add_columns(literal(False).label("busy")),
+                                        elsewhere.add_columns(literal(False).label("busy")))).all()
     return ([as_booked(row) for row in rows if row.busy],
-            [as_prior(row) for row in rows if not row.busy and row.id != ignore])
+            [as_prior(row) for row in rows if not row.busy and _counts(row, ignore)])

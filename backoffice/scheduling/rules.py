@@ -234,15 +234,31 @@ class Booked:
 
 @dataclass(frozen=True)
 class PriorProcedure:
-    """One of the patient's procedures, as frequency limits count them."""
+    """One of the patient's procedures, as frequency limits count them: an appointment, or one
+    done elsewhere (`outside` says by whom and where; it has no appointment)."""
 
-    appointment_id: int
+    appointment_id: int | None
     day: date
     frequency_group: str | None
     region: str | None
     name: str
     status: Status
     side: str | None = None
+    outside: str | None = None  # "Dr Lee, Valley Pain"
+
+    @property
+    def day_said(self) -> str:
+        """"11/23/2026", or "11/23/2026 (outside: Dr Lee, Valley Pain)"."""
+        return f"{self.day:%m/%d/%Y}" + (f" (outside: {self.outside})" if self.outside else "")
+
+    @property
+    def described(self) -> str:
+        """"Interlaminar epidural steroid injection on 11/23/2026 (lumbar)", or for one done
+        elsewhere "An outside interlaminar epidural ... on 11/23/2026 (lumbar; Dr Lee, Valley Pain)"."""
+        place = ", ".join(filter(None, [self.region, self.side]))
+        said = "; ".join(filter(None, [place, self.outside]))
+        name = f"An outside {self.name[:1].lower()}{self.name[1:]}" if self.outside else self.name
+        return f"{name} on {self.day:%m/%d/%Y}" + (f" ({said})" if said else "")
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,8 @@ def conflict_problems(request: SlotRequest, busy: BusyIndex, limits: Limits) -> 
 
 def frequency_problems(request: SlotRequest, history: Sequence[PriorProcedure]) -> list[Problem]:
     """The procedure's limits per spinal region: at most N in any 12 months, and a minimum number
-    of days between two. Cancelled, no-show and rescheduled appointments never count."""
+    of days between two. Cancelled, no-show and rescheduled appointments never count; procedures
+    done elsewhere count like completed ones, and the messages say so."""
     procedure = request.procedure
     if procedure.frequency_group is None:
         return []
@@ -228,7 +229,7 @@ def frequency_problems(request: SlotRequest, history: Sequence[PriorProcedure]) 
     if procedure.max_per_year is not None:
         crowded = _fullest_year(day, counted)
         if len(crowded) + 1 > procedure.max_per_year:
-            dates = ", ".join(f"{p.day:%m/%d/%Y}" for p in crowded)
+            dates = ", ".join(p.day_said for p in crowded)
             problems.append(Problem(
                 "frequency", "procedure_type_id",
                 f"This would make {len(crowded) + 1} {group_label(procedure.frequency_group)}{where} "
@@ -239,11 +240,9 @@ def frequency_problems(request: SlotRequest, history: Sequence[PriorProcedure]) 
         close = [p for p in _in_interval_scope(procedure, request, history) if interval.is_too_close(p.day, day)]
         if close:
             nearest = min(close, key=lambda p: abs((p.day - day).days))
-            place = ", ".join(filter(None, [nearest.region, nearest.side]))
             problems.append(Problem(
                 "interval", "date",
-                f"{nearest.name} on {nearest.day:%m/%d/%Y}{f' ({place})' if place else ''} is less than "
-                f"{interval} away{_allowed_from(interval, nearest.day, day)}. "
+                f"{nearest.described} is less than {interval} away{_allowed_from(interval, nearest.day, day)}. "
                 "A physician can override with a reason.",
                 overridable=True))
     return problems

@@ -19,8 +19,8 @@ from backoffice.patients.models import Patient
 from tests.conftest import make_app
 
 # endpoint: (who opens it, the URL, the audit row it leaves as (action, record type)). `{mrn}` is
-# patient 1's MRN. Ids are those of the fixtures: patient 1 with device 1 and SCS trial 1,
-# appointment 1, follow-up 1.
+# patient 1's MRN. Ids are those of the fixtures: patient 1 with device 1, SCS trial 1 and outside
+# procedure 1, appointment 1, follow-up 1.
 AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "patients.search": ("scheduler", "/patients?q=a", ("search", "patient")),
     "patients.search_json": ("scheduler", "/patients/search.json?q=a", ("search", "patient")),
@@ -50,6 +50,9 @@ AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "devices.new_refill": ("nurse", "/devices/1/refills/new", ("view", "device")),
     "devices.new_trial": ("physician", "/patients/1/trials/new", ("view", "patient")),
     "devices.trial": ("nurse", "/devices/trials/1", ("view", "scs_trial")),
+    "history.new_outside_procedure": ("nurse", "/patients/1/outside-procedures/new", ("view", "patient")),
+    "history.edit_outside_procedure": ("physician", "/outside-procedures/1/edit", ("view", "outside_procedure")),
+    "history.delete_outside_procedure": ("nurse", "/outside-procedures/1/delete", ("view", "outside_procedure")),
 }
 # The week view is the same endpoint as the day view; it is checked too.
 ALSO_AUDITED = [("nurse", "/offices/glen-burnie/calendar?view=week", ("view", "appointment"))]
@@ -105,7 +108,7 @@ def audit_rows(app, username: str, action: str, entity_type: str) -> int:
             AuditEvent.username == username, AuditEvent.action == action, AuditEvent.entity_type == entity_type))
 
 
-@pytest.mark.usefixtures("one_follow_up", "one_device")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure")
 def test_every_page_that_shows_patient_data_leaves_exactly_one_audit_row(app, signed_in):
     with app.app_context():
         mrn = db.session.get(Patient, 1).mrn

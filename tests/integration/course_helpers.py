@@ -9,6 +9,9 @@ from sqlalchemy import select
 
 from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
+from backoffice.history import services as history
+from backoffice.history.models import OutsideProcedure
+from backoffice.history.rules import OutsideEntry
 from backoffice.patients.models import Patient
 from backoffice.procedures import followups
 from backoffice.procedures.followups import OutcomeEntry
@@ -82,3 +85,19 @@ def block_with_relief(on_or_after: date, relief: int, hours: int, *, patient: Pa
     appointment = done("MBB", on_or_after, patient=patient, **where)
     record(follow_ups_of(appointment)[-1], relief, hours)
     return appointment
+
+
+def outside_done(code: str, on: date, *, patient: Patient, region: str | None = "lumbar",
+                 side: str | None = "right", levels: str | None = "L4-L5, L5-S1", facility: str = "Valley Pain",
+                 performed_by: str | None = "Dr Lee", percent_relief: int | None = None,
+                 relief_amount: int | None = None, relief_unit: str | None = None) -> OutsideProcedure:
+    """A procedure done elsewhere on day `on`, recorded by a nurse (with only the details its
+    procedure asks for)."""
+    kind = procedure(code)
+    entry = OutsideEntry(
+        procedure_type_id=kind.id, performed_on=on, facility=facility, performed_by=performed_by,
+        region=region, side=side, levels_count=len(levels.split(",")) if levels and kind.asks_levels else None,
+        levels=levels, percent_relief=percent_relief, relief_amount=relief_amount,
+        relief_unit=ReliefUnit(relief_unit) if relief_unit else None)
+    return history.record_outside_procedure(patient.id, entry, by=NURSE, now=datetime.combine(on, time(18), UTC),
+                                            today=max(on, date.today()))
