@@ -51,7 +51,8 @@ def test_an_epidural_done_elsewhere_ten_days_ago_refuses_an_epidural_today_namin
     [interval] = [p for p in refused.value.problems if p.code == "interval"]
     assert interval.message == (
         f"An outside interlaminar epidural steroid injection on {MONDAY - timedelta(days=10):%m/%d/%Y} "
-        "(lumbar; Dr Lee, Valley Pain) is less than 14 days away. A physician can override with a reason.")
+        "(lumbar; Dr Lee, Valley Pain) is less than 14 days away "
+        f"(allowed from {MONDAY + timedelta(days=4):%m/%d/%Y}). A physician can override with a reason.")
     assert refused.value.overridable
     # any epidural counts for the 14 days, whatever its region, as one done here would
     with pytest.raises(services.BookingConflict):
