@@ -1,6 +1,7 @@
 """Patients' histories as the candidacy rules see them: their procedures of the last two years,
 the outcomes recorded for those and the day each patient was last cleared by a psychological
-evaluation, read in one query for one patient or for many."""
+evaluation, read in one query for one patient or for many; and their SCS trials on record, with
+the results kept there, in a second."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Label, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
 
 from backoffice.catalog.models import ProcedureType
 from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.extensions import db
+from backoffice.devices.models import ScsTrial
 from backoffice.practice.models import Office
 from backoffice.procedures import candidacy_rules
-from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome
+from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome, TrialRecord
 from backoffice.procedures.models import Outcome, PsychEvaluation
 from backoffice.procedures.rules import ReliefUnit, relief_said
 from backoffice.scheduling.models import Appointment
@@ -41,22 +44,47 @@ class Done:
     levels_count: int | None
 
 
+@dataclass(frozen=True)
+class Trial:
+    """An SCS trial on record (the row, which the patient's timeline shows too) and the rules'
+    view of it."""
+
+    on_record: ScsTrial
+    record: TrialRecord
+
+
 @dataclass
 class Histories:
     """Patients' procedures of the last two years with the outcomes recorded for them in that
-    time, and the day each patient was last cleared by a psychological evaluation."""
+    time, the day each patient was last cleared by a psychological evaluation, and their SCS
+    trials on record (the rules read those started in that time)."""
 
+    since: date
     done: list[Done] = field(default_factory=list)
     outcomes: dict[int, list[RecordedOutcome]] = field(default_factory=dict)
     psych_cleared_on: dict[int, date] = field(default_factory=dict)
+    trials: dict[int, list[Trial]] = field(default_factory=dict)
+
+    def trials_read(self, patient_id: int) -> list[Trial]:
+        """The trials the rules read: started in the last two years, as the procedures (an
+        implant answers a trial only while both are read)."""
+        return [trial for trial in self.trials.get(patient_id, []) if trial.record.started_on >= self.since]
+
+    def trial_records(self, patient_id: int) -> list[TrialRecord]:
+        return [trial.record for trial in self.trials_read(patient_id)]
+
+
+def _cleared_on(patient_id: InstrumentedAttribute[int]) -> Label[date]:
+    """The day the patient was last cleared by a psychological evaluation."""
+    return (select(func.max(PsychEvaluation.evaluated_on))
+            .where(PsychEvaluation.patient_id == patient_id, PsychEvaluation.cleared.is_(True))
+            .scalar_subquery().label("cleared_on"))
 
 
 def _history_query(today: date) -> Select[*tuple[Any, ...]]:
     """Procedures since two years before `today`, each with its outcomes of that time (one row per
     outcome, one for a procedure without) and its patient's last day cleared by an evaluation."""
-    cleared_on = (select(func.max(PsychEvaluation.evaluated_on))
-                  .where(PsychEvaluation.patient_id == Appointment.patient_id, PsychEvaluation.cleared.is_(True))
-                  .scalar_subquery().label("cleared_on"))
+    cleared_on = _cleared_on(Appointment.patient_id)
     since = today - timedelta(days=HISTORY_DAYS)
     return (
         select(Appointment.id, Appointment.patient_id, Appointment.procedure_type_id, Appointment.physician_id,
@@ -75,14 +103,33 @@ def _history_query(today: date) -> Select[*tuple[Any, ...]]:
     )
 
 
+def _read_trials(patient_ids: list[int] | None, found: Histories) -> None:
+    """The patients' SCS trials on record, each with its result and the procedure it is linked
+    to, and the evaluation of a patient with a trial but no procedure in the history."""
+    query = (select(ScsTrial, _cleared_on(ScsTrial.patient_id))
+             .options(joinedload(ScsTrial.appointment).joinedload(Appointment.procedure_type))
+             .order_by(ScsTrial.started_on, ScsTrial.id))
+    if patient_ids is not None:
+        query = query.where(ScsTrial.patient_id.in_(patient_ids))
+    for trial, cleared_on in db.session.execute(query):
+        done_here = trial.appointment
+        record = TrialRecord(trial.id, trial.started_on, trial.appointment_id,
+                             done_here.procedure_type.code if done_here else "SCS trial",
+                             done_here.region if done_here else None, trial.ended_on, trial.pain_reduction_percent,
+                             trial.analgesic_reduction_percent, trial.decision)
+        found.trials.setdefault(trial.patient_id, []).append(Trial(trial, record))
+        if cleared_on is not None:
+            found.psych_cleared_on[trial.patient_id] = cleared_on
+
+
 def histories(today: date, patient_ids: list[int] | None) -> Histories:
-    """One query: an outcome only counts through its procedure, and an evaluation only matters
-    to a patient with a trial, so both are read alongside the procedures. Everyone's when
-    `patient_ids` is None."""
+    """Two queries: an outcome only counts through its procedure, and an evaluation only matters
+    to a patient with a trial, so both are read alongside the procedures, and the trials on
+    record alongside the evaluations. Everyone's when `patient_ids` is None."""
     query = _history_query(today)
     if patient_ids is not None:
         query = query.where(Appointment.patient_id.in_(patient_ids))
-    found = Histories()
+    found = Histories(today - timedelta(days=HISTORY_DAYS))
     last_id = None
     for row in db.session.execute(query):
         if row.id != last_id:
@@ -99,6 +146,7 @@ def histories(today: date, patient_ids: list[int] | None) -> Histories:
                 relief_ongoing=row.relief_ongoing, decision=row.decision,
                 relief_as_entered=relief_said(row.relief_amount, row.relief_unit),
                 relief_months=row.relief_amount if row.relief_unit is ReliefUnit.MONTHS else None))
+    _read_trials(patient_ids, found)
     return found
 
 
@@ -109,4 +157,5 @@ def histories_of(patient_ids: list[int], today: date) -> Histories:
     found = histories(today, None)
     wanted = set(patient_ids)
     found.done = [done for done in found.done if done.patient_id in wanted]
+    found.trials = {patient_id: trials for patient_id, trials in found.trials.items() if patient_id in wanted}
     return found

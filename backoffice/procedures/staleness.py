@@ -4,7 +4,8 @@ list must work out again before it reads them (`stored_candidacies.py`).
 
 A patient's own records: their appointments (every change of one publishes
 `AppointmentStatusChanged`, a move and a cancellation included; a booking publishes
-`AppointmentBooked`), outcomes and psychological evaluations. Everyone's: the thresholds, what the
+`AppointmentBooked`), outcomes, psychological evaluations and SCS trials (started, or their
+result or decision recorded). Everyone's: the thresholds, what the
 rules read from the catalog, an office's time zone (the local day a procedure was done on)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from backoffice.catalog.events import ProcedureTypeAdded, ProcedureTypeChanged
 from backoffice.core.events import subscribe
 from backoffice.core.extensions import db
+from backoffice.devices.events import TrialResultRecorded, TrialStarted
 from backoffice.practice.events import OfficeChanged
 from backoffice.procedures.events import ClinicalSettingsChanged, OutcomeRecorded, PsychEvaluationRecorded
 from backoffice.procedures.histories import MAX_LISTED_IDS
@@ -69,6 +71,17 @@ def mark_patient_stale_when_an_outcome_is_recorded(event: OutcomeRecorded) -> No
 
 @subscribe(PsychEvaluationRecorded)
 def mark_patient_stale_when_evaluated(event: PsychEvaluationRecorded) -> None:
+    mark_patients_stale({event.patient_id})
+
+
+@subscribe(TrialStarted)
+def mark_patient_stale_when_a_trial_starts(event: TrialStarted) -> None:
+    mark_patients_stale({event.patient_id})
+
+
+@subscribe(TrialResultRecorded)
+def mark_patient_stale_when_a_trial_result_is_recorded(event: TrialResultRecorded) -> None:
+    """Entered on the trial page or at the trial-end follow-up: the trial is the rules' source."""
     mark_patients_stale({event.patient_id})
 
 
