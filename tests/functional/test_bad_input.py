@@ -82,8 +82,8 @@ TRIAL_BAD = {"started_on": ["", "2026-02-30", SCRIPT, (date.today() + timedelta(
              "planned_end_on": ["", YESTERDAY.isoformat()], "physician_id": ["999", ""], "office_id": ["99"],
              "appointment_id": ["999999", SCRIPT], "notes": [LONG, SCRIPT]}
 TRIAL_RESULT = {"pain_reduction_percent": "60", "analgesic_reduction_percent": "", "ended_on": date.today().isoformat(),
-                "decision": "implant", "decided_on": date.today().isoformat(), "implant_appointment_id": "", "notes": "",
-                "version": "1"}
+                "decision": "implant", "decided_on": date.today().isoformat(), "implant_appointment_id": "",
+                "notes": "", "version": "1"}
 TRIAL_RESULT_BAD = {"pain_reduction_percent": ["101", "-1", "most"], "analgesic_reduction_percent": ["200"],
                     "ended_on": ["", "2026-02-30", TOMORROW.isoformat(), "2000-01-01"],
                     "decision": ["maybe", SCRIPT], "decided_on": ["", TOMORROW.isoformat(), "2000-01-01"],
