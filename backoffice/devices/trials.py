@@ -136,14 +136,17 @@ def local_day(moment: datetime | None, timezone: str) -> date | None:
 
 # Starting a trial.
 
-def _trial_procedure(patient_id: int, appointment_id: int) -> Appointment:
+def _trial_procedure(patient_id: int, appointment_id: int, started_on: date) -> Appointment:
     """The trial procedure a new trial is linked to: the patient's, booked or done, not another
-    trial's."""
+    trial's, on the day the trial starts (its leads go in then)."""
     found = db.session.scalars(_trial_procedures(patient_id).where(Appointment.id == appointment_id)).first()
     if found is None:
         raise FieldErrors({"appointment_id": "Choose one of this patient's SCS trial appointments."})
     if trial_of_appointment(appointment_id) is not None:
         raise FieldErrors({"appointment_id": "That appointment's trial is already on record."})
+    day = local_day(found.starts_at, found.office.timezone)
+    if day != started_on:
+        raise FieldErrors({"started_on": f"The trial procedure is on {day:%m/%d/%Y}: the trial starts that day."})
     return found
 
 
@@ -160,7 +163,7 @@ def start_trial(patient_id: int, entry: TrialEntry, *, by: Actor, now: datetime,
     with transaction(db.session, by):
         get_one(db.session, Patient, patient_id, entity="patient")
         if entry.appointment_id is not None:
-            _trial_procedure(patient_id, entry.appointment_id)
+            _trial_procedure(patient_id, entry.appointment_id, entry.started_on)
         trial = ScsTrial(patient_id=patient_id, physician_id=entry.physician_id, office_id=entry.office_id,
                          appointment_id=entry.appointment_id, started_on=entry.started_on,
                          planned_end_on=entry.planned_end_on, notes=entry.notes or None, **stamps(by, now))

@@ -191,7 +191,7 @@ def test_starting_a_trial_offers_the_patients_trial_procedures_not_yet_on_record
         patient = db.session.get(Patient, patient_id)
         booked = book("SCS-TRIAL", TODAY + timedelta(days=10), patient=patient, region="thoracic", side=None,
                       levels=None)
-        booked_id = booked.id
+        booked_id, day = booked.id, trials.local_day(booked.starts_at, booked.office.timezone)
         db.session.remove()
     physician = signed_in("physician")
 
@@ -202,7 +202,11 @@ def test_starting_a_trial_offers_the_patients_trial_procedures_not_yet_on_record
     assert f'<option value="{booked_id}">' in offered() and "None: not done here" in offered()
     form = physician.get(f"/patients/{patient_id}/trials/new").get_data(as_text=True)
     values = {name: found[0] if found else "" for name, found in form_values(form).items()}
-    started = physician.post(f"/patients/{patient_id}/trials/new", data={**values, "appointment_id": str(booked_id)})
+    linked = {**values, "appointment_id": str(booked_id)}
+    refused = physician.post(f"/patients/{patient_id}/trials/new", data=linked)  # started today
+    assert refused.status_code == 400 and f"The trial procedure is on {day:%m/%d/%Y}" in refused.get_data(as_text=True)
+    started = physician.post(f"/patients/{patient_id}/trials/new", data={
+        **linked, "started_on": day.isoformat(), "planned_end_on": (day + timedelta(days=7)).isoformat()})
     assert started.status_code == 302
     trial_id = int(started.location.rsplit("/", 1)[1])
     with app.app_context():

@@ -138,17 +138,22 @@ def test_a_trial_is_linked_only_to_one_of_its_patients_trial_procedures_not_yet_
     first, second = patients()[:2]
     booked = book("SCS-TRIAL", MONDAY, patient=first, region="thoracic", side=None, levels=None)
     block = book("MBB", MONDAY, patient=first)
-    day = booked.starts_at.date()
+    day = trials.local_day(booked.starts_at, booked.office.timezone)
+    assert day is not None
 
-    def start(patient: Patient, appointment_id: int) -> ScsTrial:
+    def start(patient: Patient, appointment_id: int, on: date = day) -> ScsTrial:
         return trials.start_trial(patient.id, TrialEntry(
-            started_on=day, planned_end_on=day + timedelta(days=7), physician_id=physician("Reyes").id,
+            started_on=on, planned_end_on=on + timedelta(days=7), physician_id=physician("Reyes").id,
             office_id=booked.office_id, appointment_id=appointment_id), by=NURSE, now=utcnow(), today=day)
 
     for patient, appointment_id in ((second, booked.id), (first, block.id)):
         with pytest.raises(FieldErrors) as refused:
             start(patient, appointment_id)
         assert set(refused.value.errors) == {"appointment_id"}
+    with pytest.raises(FieldErrors) as refused:  # its leads go in on the procedure's day
+        start(first, booked.id, day + timedelta(days=1))
+    assert refused.value.errors == {"started_on": f"The trial procedure is on {day:%m/%d/%Y}: the trial starts "
+                                                  "that day."}
     assert [a.id for a in trials.unrecorded_trial_procedures(first.id)] == [booked.id]
     start(first, booked.id)
     assert trials.unrecorded_trial_procedures(first.id) == []
