@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import ScalarSelect, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from backoffice.audit.readings import record_reading
 from backoffice.auth.editing import apply_edit, mark_changed, stamps
@@ -120,6 +120,15 @@ def _latest_implant(patient_id: InstrumentedAttribute[int] | int) -> Select[date
 def latest_implant_at() -> ScalarSelect[datetime]:
     """`_latest_implant` for each trial of a query on trials."""
     return _latest_implant(ScsTrial.patient_id).correlate(ScsTrial).scalar_subquery()
+
+
+def is_the_patients_latest() -> ColumnElement[bool]:
+    """For each trial of a query on trials: no later trial of the patient, which would supersede
+    it (the candidacy reads the latest, as the devices page lists it)."""
+    later = aliased(ScsTrial)
+    return ~exists().where(later.patient_id == ScsTrial.patient_id,
+                           or_(later.started_on > ScsTrial.started_on,
+                               and_(later.started_on == ScsTrial.started_on, later.id > ScsTrial.id)))
 
 
 def trial_state_of(trial: ScsTrial, *, today: date, overdue_days: int) -> TrialState:

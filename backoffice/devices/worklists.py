@@ -215,13 +215,14 @@ def trial_lists(*, today: date, settings: DeviceSettings, by: Actor) -> TrialLis
     """Trials not answered yet, by state (`rules.trial_state`): running past the limit, past the
     planned end without a result, ended with a result and awaiting a decision, decided to implant
     with no implant booked, ending this week, running. A trial with a result has ended, however
-    long it ran; a decision not to proceed, or an implant booked or done since the trial's start,
-    answers it, as it does the candidacy."""
+    long it ran; a decision not to proceed, an implant booked or done since the trial's start, or
+    a later trial of the patient answers it, as it does the candidacy."""
     lists = TrialLists()
     if not can_read_devices(by):
         return lists
     query = (select(ScsTrial, trials.latest_implant_at().label("implant_at"))
-             .where(or_(ScsTrial.decision.is_(None), ScsTrial.decision == TrialDecision.IMPLANT))
+             .where(or_(ScsTrial.decision.is_(None), ScsTrial.decision == TrialDecision.IMPLANT),
+                    trials.is_the_patients_latest())
              .options(joinedload(ScsTrial.patient), joinedload(ScsTrial.physician), joinedload(ScsTrial.office))
              .order_by(ScsTrial.planned_end_on, ScsTrial.id))
     for trial, implant_at in db.session.execute(query):

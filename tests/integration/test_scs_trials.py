@@ -253,7 +253,8 @@ def test_the_devices_page_sections_and_the_candidacy_list_agree_on_every_trial()
     failed = trial_procedure(p[5])
     implant_booked = trial_procedure(p[6])
     implant_to_book = trial_procedure(p[7])
-    for patient in (p[0], p[1], p[2], p[4], p[5], p[6], p[7]):
+    superseded, failed_again = trial_procedure(p[8]), trial_procedure(p[8], MONDAY + timedelta(days=10))
+    for patient in (p[0], p[1], p[2], p[4], p[5], p[6], p[7], p[8]):
         evaluated(patient)
     page_result(indicated, 65)
     page_result(no_evaluation, 65)
@@ -262,6 +263,8 @@ def test_the_devices_page_sections_and_the_candidacy_list_agree_on_every_trial()
     page_result(implant_booked, 70)
     book("SCS-IMPLANT", LATER + timedelta(days=7), patient=p[6], region="thoracic", side=None, levels=None)
     page_result(implant_to_book, 80, decision=TrialDecision.IMPLANT)
+    page_result(superseded, 60)
+    page_result(failed_again, 10, decision=TrialDecision.FAILED)  # the later trial speaks for the patient
 
     not_yet = (CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING)
     implant = (CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)
@@ -274,8 +277,11 @@ def test_the_devices_page_sections_and_the_candidacy_list_agree_on_every_trial()
         failed.id: (None, None),
         implant_booked.id: (None, None),
         implant_to_book.id: ("implant", implant),
+        superseded.id: (None, None),
+        failed_again.id: (None, None),
     }
-    for trial in (running, too_long, indicated, no_evaluation, too_little, failed, implant_booked, implant_to_book):
+    for trial in (running, too_long, indicated, no_evaluation, too_little, failed, implant_booked, implant_to_book,
+                  superseded, failed_again):
         found = scs(db.session.get(Patient, trial.patient_id))
         assert (device_section(trial), (found[0].kind, found[0].eligibility) if found else None) == expected[trial.id]
     listed = candidates()
