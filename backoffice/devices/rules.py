@@ -357,6 +357,23 @@ def planned_trial_end(started_on: date, *, trial_days: int) -> date:
     return started_on + timedelta(days=trial_days)
 
 
+@dataclass(frozen=True)
+class TrialRecord:
+    """An SCS trial as the registry keeps it, with its result, as plain values for the candidacy
+    rules. A trial procedure done here with no trial on record yet is one too, without a result
+    (`trial_id` None)."""
+
+    trial_id: int | None
+    started_on: date
+    appointment_id: int | None = None  # the trial procedure done here
+    code: str = "SCS trial"
+    region: str | None = None
+    ended_on: date | None = None
+    pain_reduction_percent: int | None = None
+    analgesic_reduction_percent: int | None = None
+    decision: TrialDecision | None = None
+
+
 def is_followed_by_implant(started_on: date, implant_on: date | None) -> bool:
     """A permanent implant booked or done on or after the trial's start (`implant_on`: the day of
     the patient's latest one) answers the trial, whatever was recorded on it."""

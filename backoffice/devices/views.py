@@ -389,8 +389,8 @@ def new_trial(patient_id: int) -> Page:
         own = practice.physician_of_user(actor.user_id)
         form.physician_id.data = str(own.id) if own else None
         form.office_id.data = str(patient.preferred_office_id or "")
-        today = [a for a in procedures if trials.local_day(a.starts_at, a.office.timezone) == _today()]
-        form.appointment_id.data = str(today[0].id) if today else ""
+        on_the_day = [a for a in procedures if trials.local_day(a.starts_at, a.office.timezone) == _today()]
+        form.appointment_id.data = str(on_the_day[0].id) if on_the_day else ""
         return render_template("devices/trial_new.html", form=form, patient=patient, settings=settings)
     if not form.validate_on_submit():
         return render_template("devices/trial_new.html", form=form, patient=patient,

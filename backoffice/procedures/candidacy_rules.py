@@ -11,7 +11,13 @@ from enum import StrEnum
 from dateutil.relativedelta import relativedelta
 
 from backoffice.catalog.rules import IntervalScope, ProcedureKind, one_year_after, one_year_before
-from backoffice.devices.rules import TrialDecision, is_followed_by_implant, trial_reduction, trial_result_said
+from backoffice.devices.rules import (
+    TrialDecision,
+    TrialRecord,
+    is_followed_by_implant,
+    trial_reduction,
+    trial_result_said,
+)
 from backoffice.procedures.rules import PlanDecision
 from backoffice.scheduling.rules import ACTIVE_STATUSES
 
@@ -98,23 +104,6 @@ class RecordedOutcome:
     decision: str | None = None
     relief_as_entered: str | None = None  # "30 days": how the duration is said back
     relief_months: int | None = None  # when the relief was said in months: calendar months, not hours
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """An SCS trial as the devices registry keeps it, with its result (the one home of a trial's
-    result, whether entered on the trial page or at its trial-end follow-up). A trial procedure
-    done here with no trial on record yet is one too, without a result (`trial_id` None)."""
-
-    trial_id: int | None
-    started_on: date
-    appointment_id: int | None = None  # the trial procedure done here
-    code: str = "SCS trial"
-    region: str | None = None
-    ended_on: date | None = None
-    pain_reduction_percent: int | None = None
-    analgesic_reduction_percent: int | None = None
-    decision: TrialDecision | None = None
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from backoffice.catalog.models import ProcedureType
 from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.extensions import db
 from backoffice.devices.models import ScsTrial
+from backoffice.devices.rules import TrialRecord
 from backoffice.practice.models import Office
 from backoffice.procedures import candidacy_rules
-from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome, TrialRecord
+from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome
 from backoffice.procedures.models import Outcome, PsychEvaluation
 from backoffice.procedures.rules import ReliefUnit, relief_said
 from backoffice.scheduling.models import Appointment

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backoffice.catalog.rules import IntervalScope, ProcedureKind
-from backoffice.devices.rules import TrialDecision
+from backoffice.devices.rules import TrialDecision, TrialRecord
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
@@ -19,7 +19,6 @@ from backoffice.procedures.candidacy_rules import (
     RecordedOutcome,
     SessionLimit,
     Thresholds,
-    TrialRecord,
     assess,
     assessment_holds_until,
     booking_refusal,
