@@ -112,6 +112,7 @@ def _connect_subscribers() -> None:
     sections, questions; docs/architecture.md lists them): their handlers subscribe when their
     modules are imported, here, whatever pages a process serves."""
     from backoffice.devices import patient_page as devices_on_patient_page  # noqa: F401
+    from backoffice.devices import trials  # noqa: F401  (a trial procedure completed puts its trial on record)
     from backoffice.procedures import appointment_page, booking_checks, followups, staleness  # noqa: F401
     from backoffice.procedures import patient_page as course_on_patient_page  # noqa: F401
     from backoffice.scheduling import closures as bookings_on_closed_days  # noqa: F401

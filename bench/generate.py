@@ -483,6 +483,8 @@ class TrialRow:
     planned_end_on: date
     pain_reduction_percent: int | None
     analgesic_reduction_percent: int | None
+    ended_on: date | None
+    result_source: str | None
     decision: str | None
     decided_on: date | None
     implant_appointment_id: int | None
@@ -1087,6 +1089,7 @@ class Registry:
             office_id=visit.office_id, appointment_id=visit.appointment_id, started_on=started,
             planned_end_on=planned_end, pain_reduction_percent=relief.percent if decision else None,
             analgesic_reduction_percent=rng.randint(0, 60) if decision else None,
+            ended_on=planned_end if decision else None, result_source="trial_page" if decision else None,
             decision=decision.value if decision else None, decided_on=decided if decision else None,
             implant_appointment_id=None, notes=None, version=2 if decision else 1, created_at=at,
             updated_at=self._stamp(decided, None) if decision else at, updated_by_id=self.staff.nurse)

@@ -152,7 +152,8 @@ BY_TABLE: dict[str, dict[str, str]] = {
     "scs_trial": {
         "started_on": "Started on", "planned_end_on": "Planned end", "appointment_id": "Trial appointment",
         "pain_reduction_percent": "Pain reduction (%)", "analgesic_reduction_percent": "Analgesic reduction (%)",
-        "decided_on": "Decided on", "implant_appointment_id": "Implant appointment",
+        "ended_on": "Trial ended on", "result_source": "Result entered on", "decided_on": "Decided on",
+        "implant_appointment_id": "Implant appointment",
     },
     "device_recall": {"query": "Searched for", "devices": "Devices found"},
     "audit_event": {"patient_mrn": "Patient MRN", "events": "Events"},

@@ -148,13 +148,16 @@ class TrialForm(FlaskForm):
     planned_end_on = date_field("Planned end", required=True)
     physician_id = SelectField("Physician", choices=[])
     office_id = SelectField("Office", choices=[])
+    appointment_id = SelectField("Trial appointment", default="", choices=[],
+                                 description="The trial procedure booked here, if any: its trial-end follow-up "
+                                             "records its result on this trial.")
     notes = text("Notes", 500, required=False)
     submit = SubmitField("Start trial")
 
     def to_entry(self) -> TrialEntry:
         return TrialEntry(started_on=self.started_on.data, planned_end_on=self.planned_end_on.data,
                           physician_id=int(self.physician_id.data), office_id=int(self.office_id.data),
-                          notes=self.notes.data)
+                          appointment_id=_id(self.appointment_id.data), notes=self.notes.data)
 
 
 PERCENT = NumberRange(0, 100, message="Give 0 to 100 percent.")
@@ -163,6 +166,8 @@ PERCENT = NumberRange(0, 100, message="Give 0 to 100 percent.")
 class TrialResultForm(VersionedForm):
     pain_reduction_percent = IntegerField("Target pain reduced by (%)", validators=[Optional(), PERCENT])
     analgesic_reduction_percent = IntegerField("Analgesic use reduced by (%)", validators=[Optional(), PERCENT])
+    ended_on = date_field("Trial ended on", required=False,
+                          description="The day the leads came out or the result was assessed.")
     decision = SelectField("Decision", default="", choices=choices(
         ((d.value, d.label) for d in TrialDecision), blank="No decision yet"))
     decided_on = date_field("Decided on", required=False)
@@ -180,7 +185,7 @@ class TrialResultForm(VersionedForm):
             analgesic_reduction_percent=self.analgesic_reduction_percent.data,
             decision=TrialDecision(self.decision.data) if self.decision.data else None,
             decided_on=self.decided_on.data, implant_appointment_id=_id(self.implant_appointment_id.data),
-            notes=self.notes.data)
+            notes=self.notes.data, ended_on=self.ended_on.data)
 
 
 class RecallForm(FlaskForm):

@@ -11,9 +11,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backoffice.audit.trail import Audited
 from backoffice.catalog.rules import DeviceKind
 from backoffice.core.db import Base, Versioned, enum_column_type
-from backoffice.devices.rules import IN_THE_PATIENT, DeviceStatus, TrialDecision
+from backoffice.devices.rules import (
+    IN_THE_PATIENT,
+    DeviceStatus,
+    TrialDecision,
+    TrialResultSource,
+    trial_result_said,
+)
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
+from backoffice.scheduling.models import Appointment
 
 VOLUME = Numeric(7, 2)      # mL
 AMOUNT = Numeric(9, 3)      # mg/mL, mg/day
@@ -21,14 +28,19 @@ AMOUNT = Numeric(9, 3)      # mg/mL, mg/day
 
 class ScsTrial(Audited, Versioned, Base):
     """A spinal cord stimulator trial: temporary leads for about a week, its result and the
-    decision it leads to."""
+    decision it leads to. The one home of a trial's result: the reductions it gave and the day it
+    ended, entered on the trial page or at its trial-end follow-up (the later entry wins), which
+    the candidacy rules and the device worklists read."""
 
     __tablename__ = "scs_trial"
     __table_args__ = (
         CheckConstraint("planned_end_on >= started_on", name="ends_after_start"),
         CheckConstraint("pain_reduction_percent BETWEEN 0 AND 100", name="pain_reduction_range"),
         CheckConstraint("analgesic_reduction_percent BETWEEN 0 AND 100", name="analgesic_reduction_range"),
+        CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ended_after_start"),
         Index("ix_scs_trial_open", "decision", "planned_end_on"),
+        # A trial procedure done here is one trial.
+        Index("ix_scs_trial_appointment", "appointment_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +52,8 @@ class ScsTrial(Audited, Versioned, Base):
     planned_end_on: Mapped[date]
     pain_reduction_percent: Mapped[int | None]
     analgesic_reduction_percent: Mapped[int | None]
+    ended_on: Mapped[date | None]  # set with the result: a trial with a result has ended
+    result_source: Mapped[TrialResultSource | None] = mapped_column(enum_column_type(TrialResultSource, 12))
     decision: Mapped[TrialDecision | None] = mapped_column(enum_column_type(TrialDecision, 10))
     decided_on: Mapped[date | None]
     implant_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
@@ -48,6 +62,12 @@ class ScsTrial(Audited, Versioned, Base):
     patient: Mapped[Patient] = relationship()
     physician: Mapped[Physician] = relationship()
     office: Mapped[Office] = relationship()
+    appointment: Mapped[Appointment | None] = relationship(foreign_keys=[appointment_id])
+
+    @property
+    def result_said(self) -> str:
+        """"65% reduction of target pain, 40% of analgesic use"."""
+        return trial_result_said(self.pain_reduction_percent, self.analgesic_reduction_percent)
 
     def audit_patient_id(self) -> int | None:
         return self.patient_id

@@ -334,7 +334,8 @@ def is_due_for_replacement_planning(implanted_on: date, today: date, *, years: f
     return _months_in_service(implanted_on, today) >= Fraction(str(years)) * 12
 
 
-# SCS trials.
+# SCS trials. A trial's result (the reduction of target pain or of analgesic use it gave, and the day
+# it ended) is kept with the trial: the trial page and the trial-end follow-up both write it there.
 
 class TrialDecision(StrEnum):
     IMPLANT = "implant"
@@ -345,17 +346,32 @@ class TrialDecision(StrEnum):
         return {"implant": "Proceed to permanent implant", "failed": "Failed: leads removed"}[self.value]
 
 
+class TrialResultSource(StrEnum):
+    """Where a trial's result was last entered; the later entry wins."""
+
+    TRIAL_PAGE = "trial_page"
+    FOLLOW_UP = "follow_up"
+
+    @property
+    def label(self) -> str:
+        return {"trial_page": "the trial page", "follow_up": "the trial-end follow-up"}[self.value]
+
+
 class TrialState(StrEnum):
     RUNNING = "running"
     ENDING_THIS_WEEK = "ending_this_week"
-    AWAITING_DECISION = "awaiting_decision"
+    RESULT_DUE = "result_due"
     OVERDUE = "overdue"
+    AWAITING_DECISION = "awaiting_decision"
+    IMPLANT_TO_BOOK = "implant_to_book"
     DECIDED = "decided"
 
     @property
     def label(self) -> str:
-        return {"running": "Running", "ending_this_week": "Ending this week", "awaiting_decision": "Awaiting decision",
-                "overdue": "Running too long", "decided": "Decided"}[self.value]
+        return {"running": "Running", "ending_this_week": "Ending this week",
+                "result_due": "Past its planned end, result not recorded", "overdue": "Running too long",
+                "awaiting_decision": "Ended, awaiting a decision", "implant_to_book": "Implant to book",
+                "decided": "Decided"}[self.value]
 
 
 WEEK = timedelta(days=7)
@@ -367,19 +383,84 @@ def planned_trial_end(started_on: date, *, trial_days: int) -> date:
     return started_on + timedelta(days=trial_days)
 
 
-def trial_state(started_on: date, planned_end: date, today: date, *, decision: TrialDecision | None,
-                overdue_days: int) -> TrialState:
-    """The first that applies: decided (a decision ends the trial, however late); overdue (more than
-    `overdue_days` since the start, even before a later planned end: leads left in that long are the
-    infection risk); awaiting decision (on or after the planned end); ending this week (the planned end in
-    the next 7 days); running."""
-    if decision is not None:
+@dataclass(frozen=True)
+class TrialRecord:
+    """An SCS trial as the registry keeps it, with its result, as plain values for the candidacy
+    rules. A trial procedure done here with no trial on record yet is one too, without a result
+    (`trial_id` None)."""
+
+    trial_id: int | None
+    started_on: date
+    appointment_id: int | None = None  # the trial procedure done here
+    code: str = "SCS trial"
+    region: str | None = None
+    ended_on: date | None = None
+    pain_reduction_percent: int | None = None
+    analgesic_reduction_percent: int | None = None
+    decision: TrialDecision | None = None
+
+
+def is_followed_by_implant(started_on: date, implant_on: date | None) -> bool:
+    """A permanent implant booked or done on or after the trial's start (`implant_on`: the day of
+    the patient's latest one) answers the trial, whatever was recorded on it."""
+    return implant_on is not None and implant_on >= started_on
+
+
+def trial_state(started_on: date, planned_end: date, today: date, *, ended_on: date | None,
+                decision: TrialDecision | None, implant_on: date | None, overdue_days: int) -> TrialState:
+    """The first that applies: decided (not proceeding, or an implant booked or done since the
+    start); implant to book (decided to implant, none booked yet); awaiting a decision (ended: its
+    result is recorded, however late); overdue (no result and more than `overdue_days` since the
+    start, even before a later planned end: leads left in that long are the infection risk); result
+    due (no result on or after the planned end); ending this week (the planned end in the next 7
+    days); running."""
+    if decision is TrialDecision.FAILED or is_followed_by_implant(started_on, implant_on):
         return TrialState.DECIDED
+    if decision is TrialDecision.IMPLANT:
+        return TrialState.IMPLANT_TO_BOOK
+    if ended_on is not None:
+        return TrialState.AWAITING_DECISION
     if (today - started_on).days > overdue_days:
         return TrialState.OVERDUE
     if today >= planned_end:
-        return TrialState.AWAITING_DECISION
+        return TrialState.RESULT_DUE
     if planned_end <= today + WEEK:
         return TrialState.ENDING_THIS_WEEK
     return TrialState.RUNNING
 
+
+def trial_reduction(pain_percent: int | None, analgesic_percent: int | None) -> int | None:
+    """What the implant rule reads (NCD 160.7): the larger of the reductions of target pain and of
+    analgesic use; None when neither is recorded."""
+    given = [percent for percent in (pain_percent, analgesic_percent) if percent is not None]
+    return max(given) if given else None
+
+
+def trial_result_said(pain_percent: int | None, analgesic_percent: int | None) -> str:
+    """"65% reduction of target pain, 40% of analgesic use"."""
+    parts = []
+    if pain_percent is not None:
+        parts.append(f"{pain_percent}% reduction of target pain")
+    if analgesic_percent is not None:
+        parts.append(f"{analgesic_percent}% {'of' if parts else 'reduction of'} analgesic use")
+    return ", ".join(parts) or "no result"
+
+
+def trial_result_problems(*, started_on: date, ended_on: date | None, pain_percent: int | None,
+                          analgesic_percent: int | None, decision: TrialDecision | None,
+                          today: date) -> dict[str, str]:
+    """A result is a reduction (of target pain, analgesic use or both) with the day the trial
+    ended; a decision to implant needs it."""
+    errors: dict[str, str] = {}
+    has_result = trial_reduction(pain_percent, analgesic_percent) is not None
+    if has_result and ended_on is None:
+        errors["ended_on"] = "Give the day the trial ended."
+    elif ended_on is not None and not has_result:
+        errors["pain_reduction_percent"] = "Give the reduction of target pain or of analgesic use the trial gave."
+    elif ended_on is not None and ended_on < started_on:
+        errors["ended_on"] = f"The trial started on {started_on:%m/%d/%Y}."
+    elif ended_on is not None and ended_on > today:
+        errors["ended_on"] = "The trial cannot have ended in the future."
+    if decision is TrialDecision.IMPLANT and not has_result:
+        errors["decision"] = "Record the trial's result before deciding to implant."
+    return errors

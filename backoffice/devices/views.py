@@ -380,12 +380,17 @@ def new_trial(patient_id: int) -> Page:
     form = TrialForm()
     form.physician_id.choices = [(str(p.id), p.display_name) for p in practice.list_physicians(active_only=True)]
     form.office_id.choices = practice.office_choices()
+    procedures = trials.unrecorded_trial_procedures(patient_id)
+    form.appointment_id.choices = choices(((str(a.id), f"{a.starts_at:%m/%d/%Y} {a.procedure_type.code} ({a.status})")
+                                           for a in procedures), blank="None: not done here")
     if request.method == "GET":
         form.started_on.data = _today()
         form.planned_end_on.data = rules.planned_trial_end(_today(), trial_days=settings.trial_days)
         own = practice.physician_of_user(actor.user_id)
         form.physician_id.data = str(own.id) if own else None
         form.office_id.data = str(patient.preferred_office_id or "")
+        on_the_day = [a for a in procedures if trials.local_day(a.starts_at, a.office.timezone) == _today()]
+        form.appointment_id.data = str(on_the_day[0].id) if on_the_day else ""
         return render_template("devices/trial_new.html", form=form, patient=patient, settings=settings)
     if not form.validate_on_submit():
         return render_template("devices/trial_new.html", form=form, patient=patient,
@@ -437,9 +442,9 @@ def record_trial_result(trial_id: int) -> Page:
 
 def _trial_page(found: ScsTrial, form: TrialResultForm, status: int = 200) -> Any:
     settings = device_settings()
-    state = rules.trial_state(found.started_on, found.planned_end_on, _today(), decision=found.decision,
-                              overdue_days=settings.trial_overdue_days)
+    state = trials.trial_state_of(found, today=_today(), overdue_days=settings.trial_overdue_days)
     return render_template("devices/trial.html", trial=found, form=form, leads=trials.trial_leads(found.id),
                            state=state, may_work=current_actor().can(Permission.MANAGE_DEVICES),
-                           day_count=(min(_today(), found.decided_on or _today()) - found.started_on).days,
+                           day_count=(min(_today(), found.ended_on or found.decided_on or _today())
+                                      - found.started_on).days,
                            next_week=_today() + timedelta(days=7)), status

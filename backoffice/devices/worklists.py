@@ -21,9 +21,9 @@ from backoffice.core.db import transaction
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.core.phones import format_phone
-from backoffice.devices import rules
+from backoffice.devices import rules, trials
 from backoffice.devices.models import Device, ScsTrial
-from backoffice.devices.rules import IN_THE_PATIENT, DeviceSettings, TrialState
+from backoffice.devices.rules import IN_THE_PATIENT, DeviceSettings, TrialDecision, TrialState
 from backoffice.devices.services import can_read_devices
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
@@ -190,26 +190,49 @@ def replacement_planning(*, today: date, settings: DeviceSettings, limit: int, b
 
 @dataclass
 class TrialLists:
+    """Trials not answered yet (no decision not to proceed, no implant since), by state."""
+
     ending_this_week: list[ScsTrial] = field(default_factory=list)
+    result_due: list[ScsTrial] = field(default_factory=list)
     awaiting_decision: list[ScsTrial] = field(default_factory=list)
+    implant_to_book: list[ScsTrial] = field(default_factory=list)
     overdue: list[ScsTrial] = field(default_factory=list)
     running: list[ScsTrial] = field(default_factory=list)
 
+    def of(self, state: TrialState) -> list[ScsTrial] | None:
+        """The list of trials in `state`; None for decided ones, which are not listed."""
+        return {TrialState.RUNNING: self.running, TrialState.ENDING_THIS_WEEK: self.ending_this_week,
+                TrialState.RESULT_DUE: self.result_due, TrialState.OVERDUE: self.overdue,
+                TrialState.AWAITING_DECISION: self.awaiting_decision,
+                TrialState.IMPLANT_TO_BOOK: self.implant_to_book}.get(state)
+
+    def __len__(self) -> int:
+        return sum(len(listed) for listed in (self.running, self.ending_this_week, self.result_due, self.overdue,
+                                              self.awaiting_decision, self.implant_to_book))
+
 
 def trial_lists(*, today: date, settings: DeviceSettings, by: Actor) -> TrialLists:
-    """Trials without a decision, by state: running past the limit, awaiting a decision, ending
-    this week, running."""
+    """Trials not answered yet, by state (`rules.trial_state`): running past the limit, past the
+    planned end without a result, ended with a result and awaiting a decision, decided to implant
+    with no implant booked, ending this week, running. A trial with a result has ended, however
+    long it ran; a decision not to proceed, an implant booked or done since the trial's start, or
+    a later trial of the patient answers it, as it does the candidacy."""
     lists = TrialLists()
     if not can_read_devices(by):
         return lists
-    query = (select(ScsTrial).where(ScsTrial.decision.is_(None))
+    query = (select(ScsTrial, trials.latest_implant_at().label("implant_at"))
+             .where(or_(ScsTrial.decision.is_(None), ScsTrial.decision == TrialDecision.IMPLANT),
+                    trials.is_the_patients_latest())
              .options(joinedload(ScsTrial.patient), joinedload(ScsTrial.physician), joinedload(ScsTrial.office))
              .order_by(ScsTrial.planned_end_on, ScsTrial.id))
-    for trial in db.session.scalars(query):
-        state = rules.trial_state(trial.started_on, trial.planned_end_on, today, decision=None,
+    for trial, implant_at in db.session.execute(query):
+        state = rules.trial_state(trial.started_on, trial.planned_end_on, today, ended_on=trial.ended_on,
+                                  decision=trial.decision,
+                                  implant_on=trials.local_day(implant_at, trial.office.timezone),
                                   overdue_days=settings.trial_overdue_days)
-        {TrialState.OVERDUE: lists.overdue, TrialState.AWAITING_DECISION: lists.awaiting_decision,
-         TrialState.ENDING_THIS_WEEK: lists.ending_this_week}.get(state, lists.running).append(trial)
+        listed = lists.of(state)
+        if listed is not None:
+            listed.append(trial)
     return lists
 
 
@@ -225,11 +248,10 @@ def device_overview(*, today: date, settings: DeviceSettings, limit: int, recent
     each with its patient. Audited as an opening of patient data."""
     if not can_read_devices(by):
         return DeviceOverview(TrialLists(), [], [])
-    trials = trial_lists(today=today, settings=settings, by=by)
-    overview = DeviceOverview(trials, replacement_planning(today=today, settings=settings, limit=limit, by=by),
+    open_trials = trial_lists(today=today, settings=settings, by=by)
+    overview = DeviceOverview(open_trials, replacement_planning(today=today, settings=settings, limit=limit, by=by),
                               recent_devices(recent))
-    listed = (len(trials.overdue) + len(trials.awaiting_decision) + len(trials.ending_this_week)
-              + len(trials.running) + len(overview.replacements) + len(overview.recent))
+    listed = len(open_trials) + len(overview.replacements) + len(overview.recent)
     record_reading(by, "device", subject=f"device overview: {listed} listed")
     return overview
 

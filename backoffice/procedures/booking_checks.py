@@ -20,7 +20,7 @@ CHECKED_KINDS = frozenset({ProcedureKind.ABLATION, ProcedureKind.EPIDURAL, Proce
 
 @booking_check("candidacy")
 def candidacy_check(case: BookingCase) -> DayCheck:
-    """The patient's candidacies as of `case.today` (three queries, none for other kinds), then,
+    """The patient's candidacies as of `case.today` (four queries, none for other kinds), then,
     for any day, why the rules say the procedure should wait until later."""
     if case.procedure_kind not in CHECKED_KINDS:
         return no_problems

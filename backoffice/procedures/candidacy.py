@@ -10,12 +10,14 @@ evaluations (`psych_evaluations.py`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, insert, select, update
 
 from backoffice.core.db import transaction
 from backoffice.core.extensions import db
+from backoffice.devices.models import ScsTrial
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import Candidacy
 from backoffice.procedures.clinical_settings import load_thresholds
@@ -25,14 +27,29 @@ from backoffice.procedures.rule_catalog import rule_catalog
 from backoffice.scheduling.models import Appointment
 
 
-def candidacies_for_patient(patient_id: int, *, today: date, leaving_out: int | None = None) -> list[Candidacy]:
-    """What the rules say about one patient today (three queries), as if appointment `leaving_out`
+@dataclass(frozen=True)
+class Assessment:
+    """What the rules say about one patient today, and the patient's SCS trials on record (all of
+    them), which the patient's course shows too."""
+
+    candidacies: list[Candidacy]
+    trials: list[ScsTrial]
+
+
+def assess_patient(patient_id: int, *, today: date, leaving_out: int | None = None) -> Assessment:
+    """What the rules say about one patient today (four queries), as if appointment `leaving_out`
     (one being moved) were not booked."""
     history = histories(today, [patient_id])
     procedures = [done.procedure for done in history.done if done.procedure.appointment_id != leaving_out]
-    return candidacy_rules.assess(procedures, history.outcomes.get(patient_id, []),
-                                  thresholds=load_thresholds(), limits=rule_catalog().limits, today=today,
-                                  psych_cleared_on=history.psych_cleared_on.get(patient_id))
+    found = candidacy_rules.assess(procedures, history.outcomes.get(patient_id, []),
+                                   thresholds=load_thresholds(), limits=rule_catalog().limits, today=today,
+                                   psych_cleared_on=history.psych_cleared_on.get(patient_id),
+                                   trials=history.trial_records(patient_id))
+    return Assessment(found, [trial.on_record for trial in history.trials.get(patient_id, [])])
+
+
+def candidacies_for_patient(patient_id: int, *, today: date, leaving_out: int | None = None) -> list[Candidacy]:
+    return assess_patient(patient_id, today=today, leaving_out=leaving_out).candidacies
 
 
 def mark_all_candidacies_stale() -> int:

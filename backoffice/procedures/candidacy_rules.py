@@ -16,6 +16,13 @@ from backoffice.catalog.rules import (
     one_year_after,
     one_year_before,
 )
+from backoffice.devices.rules import (
+    TrialDecision,
+    TrialRecord,
+    is_followed_by_implant,
+    trial_reduction,
+    trial_result_said,
+)
 from backoffice.procedures.rules import PlanDecision
 from backoffice.scheduling.rules import ACTIVE_STATUSES
 
@@ -335,32 +342,50 @@ def _waits(limit: SessionLimit, interval_allows: date | None, free_from: date | 
     return waits
 
 
-def _scs(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]], psych_cleared_on: date | None,
+def latest_trial(procedures: Sequence[DoneProcedure], trials: Sequence[TrialRecord]) -> TrialRecord | None:
+    """The patient's latest SCS trial: on record, or a trial procedure completed here whose trial
+    is not on record yet."""
+    linked = {t.appointment_id for t in trials if t.appointment_id is not None}
+    unrecorded = [TrialRecord(None, p.day, p.appointment_id, p.code, p.region) for p in procedures
+                  if p.kind is ProcedureKind.SCS_TRIAL and p.status == "completed" and p.appointment_id not in linked]
+    return max([*trials, *unrecorded], key=lambda t: (t.started_on, t.trial_id or 0), default=None)
+
+
+NOT_YET = "implant not indicated yet"
+
+
+def _scs(procedures: Sequence[DoneProcedure], trials: Sequence[TrialRecord], psych_cleared_on: date | None,
          thresholds: Thresholds) -> Candidacy | None:
-    trials = sorted((p for p in procedures if p.kind is ProcedureKind.SCS_TRIAL and p.status == "completed"),
-                    key=lambda p: p.day)
-    if not trials:
+    """A permanent stimulator: the latest trial's result (its home is the trial) and a
+    psychological evaluation, each said to be missing when it is. None once the trial is answered:
+    a decision not to proceed, or an implant booked or done since it started."""
+    trial = latest_trial(procedures, trials)
+    if trial is None or trial.decision is TrialDecision.FAILED:
         return None
-    trial = trials[-1]
-    if any(p.kind is ProcedureKind.SCS_IMPLANT and p.day >= trial.day and p.status in COUNTED for p in procedures):
+    implant_on = max((p.day for p in procedures if p.kind is ProcedureKind.SCS_IMPLANT and p.status in COUNTED),
+                     default=None)
+    if is_followed_by_implant(trial.started_on, implant_on):
         return None
-    rule = (f"trial ≥ {thresholds.scs_trial_relief_percent}% reduction of target pain, and a psychological "
-            "evaluation on record")
-    outcome = _best(outcomes.get(trial.appointment_id, []))
-    if outcome is None:
-        return Candidacy(CandidacyKind.SCS_AWAITING_DECISION, trial.region, None, Eligibility.AWAITING,
-                         (Evidence(f"{_named(trial)}: trial result not recorded", _cited(trial)),), rule)
-    evidence = [Evidence(f"{_named(trial)}: {outcome.percent_relief}% reduction", _cited(trial))]
-    if outcome.percent_relief < thresholds.scs_trial_relief_percent:
-        evidence.append(Evidence(f"below {thresholds.scs_trial_relief_percent}%: the trial did not succeed"))
-        return Candidacy(CandidacyKind.SCS_IMPLANT, trial.region, None, Eligibility.NOT_ELIGIBLE, tuple(evidence),
-                         rule)
-    if psych_cleared_on is None:
-        evidence.append(Evidence("no psychological evaluation on record"))
-        return Candidacy(CandidacyKind.SCS_AWAITING_DECISION, trial.region, None, Eligibility.AWAITING,
-                         tuple(evidence), rule)
-    evidence.append(Evidence(f"psychological evaluation {_label_day(psych_cleared_on)}"))
-    return Candidacy(CandidacyKind.SCS_IMPLANT, trial.region, None, Eligibility.ELIGIBLE, tuple(evidence), rule)
+    percent = thresholds.scs_trial_relief_percent
+    rule = f"trial ≥ {percent}% reduction of target pain or of analgesic use, and a psychological evaluation on record"
+    psych = (f"psychological evaluation {_label_day(psych_cleared_on)}" if psych_cleared_on
+             else "no psychological evaluation on record")
+    reduction = trial_reduction(trial.pain_reduction_percent, trial.analgesic_reduction_percent)
+    said = f"{trial.code} {_label_day(trial.started_on)}"
+    if reduction is None or trial.ended_on is None:
+        said, reduction = f"{said}: trial result not recorded", None
+    else:
+        result = trial_result_said(trial.pain_reduction_percent, trial.analgesic_reduction_percent)
+        said = f"{said}: trial gave {result}, ended {_label_day(trial.ended_on)}"
+    if reduction is not None and reduction < percent:
+        kind, eligibility, verdict = (CandidacyKind.SCS_IMPLANT, Eligibility.NOT_ELIGIBLE,
+                                      f"below {percent}%: the trial did not succeed")
+    elif reduction is not None and psych_cleared_on is not None:
+        kind, eligibility, verdict = CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE, f"{psych}: implant indicated"
+    else:  # the result, the evaluation or both are missing
+        kind, eligibility, verdict = CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING, f"{psych}: {NOT_YET}"
+    return Candidacy(kind, trial.region, None, eligibility, (Evidence(said, trial.appointment_id), Evidence(verdict)),
+                     rule)
 
 
 def _declined(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[RecordedOutcome]]) -> bool:
@@ -371,9 +396,11 @@ def _declined(procedures: Sequence[DoneProcedure], outcomes: dict[int, list[Reco
 
 
 def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutcome], *, thresholds: Thresholds,
-           limits: dict[str, SessionLimit], today: date, psych_cleared_on: date | None = None) -> list[Candidacy]:
+           limits: dict[str, SessionLimit], today: date, psych_cleared_on: date | None = None,
+           trials: Sequence[TrialRecord] = ()) -> list[Candidacy]:
     """A patient's candidacies, per spinal region and side, each with its evidence, the rule
-    applied and, when not yet eligible, the date from which it will be."""
+    applied and, when not yet eligible, the date from which it will be. An SCS trial's result is
+    read from `trials` (its home), never from the trial procedure's follow-ups."""
     counted = [p for p in procedures if p.status in COUNTED]
     by_outcome: dict[int, list[RecordedOutcome]] = defaultdict(list)
     for outcome in outcomes:
@@ -413,16 +440,15 @@ def assess(procedures: Sequence[DoneProcedure], outcomes: Sequence[RecordedOutco
                 relief_months=thresholds.epidural_repeat_relief_months, limit=epidural_limit, today=today,
                 interval_days=epidural_days if epidural_limit.interval_scope is IntervalScope.PATIENT else ()):
             found.append(candidacy)
-    scs = _scs(counted, by_outcome, psych_cleared_on, thresholds)
-    trials = [p for p in counted if p.kind is ProcedureKind.SCS_TRIAL]
-    if scs is not None and not _declined(trials, by_outcome):
+    scs = _scs(counted, trials, psych_cleared_on, thresholds)
+    if scs is not None and not _declined([p for p in counted if p.kind is ProcedureKind.SCS_TRIAL], by_outcome):
         found.append(scs)
     return found
 
 
 def assessment_holds_until(procedures: Sequence[DoneProcedure], candidacies: Sequence[Candidacy], *,
                            thresholds: Thresholds, limits: dict[str, SessionLimit], today: date,
-                           history_days: int) -> date:
+                           history_days: int, trials: Sequence[TrialRecord] = ()) -> date:
     """The first day after `today` on which `assess` may say something else about the same
     records: a booked procedure's day comes or passes, a session leaves the 12-month window,
     ongoing relief reaches the length a repeat needs, a minimum interval ends, a candidacy becomes
@@ -440,6 +466,7 @@ def assessment_holds_until(procedures: Sequence[DoneProcedure], candidacies: Seq
         days += [interval.after(procedure.day) for interval in intervals]
         # One day either side of the edge: the caller's window is cut at midnight UTC, not local.
         days += [procedure.day + timedelta(days=history_days + n) for n in range(3)]
+    days += [trial.started_on + timedelta(days=history_days + n) for trial in trials for n in range(3)]
     return min((day for day in days if day > today), default=date.max)
 
 

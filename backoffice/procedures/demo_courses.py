@@ -24,6 +24,7 @@ from backoffice.catalog.rules import Category, ProcedureKind
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.extensions import db
+from backoffice.devices import trials
 from backoffice.history.models import OutsideProcedure
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
@@ -144,12 +145,22 @@ def _entry(result: Result, recorded_on: date, random_: random.Random | None = No
                         decision=result.decision)
 
 
-def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime) -> None:
+def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime, kind: ProcedureKind) -> None:
     db.session.add(Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
                            patient_id=follow_up.patient_id,
                            **outcome_columns(entry, decision=entry.decision),
                            created_at=now, updated_at=now))
     follow_up.status = FollowUpStatus.DONE
+    if kind is ProcedureKind.SCS_TRIAL and entry.percent_relief is not None:  # the trial keeps its result
+        trials.record_result_from_follow_up(follow_up.appointment_id, reduction_percent=entry.percent_relief,
+                                            on=entry.recorded_on, declined=entry.decision is PlanDecision.NO_FURTHER,
+                                            by=ACTOR, now=now, today=entry.recorded_on)
+
+
+def _put_trial_on_record(appointment: Appointment) -> None:
+    """A trial procedure done: its trial is on record, as completing it in the app does."""
+    if appointment.procedure_type.kind is ProcedureKind.SCS_TRIAL:
+        trials.trial_for_appointment(appointment, by=ACTOR, now=appointment.ends_at)
 
 
 def _random_result(kind: ProcedureKind, delay: str, random_: random.Random) -> Result:
@@ -173,14 +184,16 @@ def _follow_up_the_schedule(now: datetime, random_: random.Random) -> int:
         for appointment in done:
             if appointment.procedure_type.category is not Category.VISIT and random_.random() < 0.6:
                 appointment.baseline_nrs = random_.randint(5, 9)
+            _put_trial_on_record(appointment)
+            kind = appointment.procedure_type.kind
             for follow_up in create_follow_ups(appointment, ACTOR, appointment.ends_at):
                 created += 1
                 if follow_up.due_at > now - timedelta(days=1) or random_.random() < 0.12:
                     continue  # not due yet, or forgotten: on the overdue list
                 db.session.flush()
                 recorded_on = _local_day(follow_up.due_at, appointment.office.timezone)
-                _record(follow_up, _entry(_random_result(appointment.procedure_type.kind, follow_up.delay, random_),
-                                          recorded_on, random_), now)
+                _record(follow_up, _entry(_random_result(kind, follow_up.delay, random_), recorded_on, random_), now,
+                        kind)
     return created
 
 
@@ -218,13 +231,15 @@ def _tell(patient_id: int, steps: tuple[Step, ...], psych_days_ago: int | None, 
                 created_at=slot.start - timedelta(days=14), updated_at=slot.start)
             db.session.add(appointment)
             db.session.flush()
+            _put_trial_on_record(appointment)
             for follow_up, result in zip(create_follow_ups(appointment, ACTOR, slot.start),
                                          step.results + (None,) * 4, strict=False):
                 created += 1
                 if result is None or follow_up.due_at > now:
                     continue
                 db.session.flush()
-                _record(follow_up, _entry(result, _local_day(follow_up.due_at, slot.office.timezone)), now)
+                _record(follow_up, _entry(result, _local_day(follow_up.due_at, slot.office.timezone)), now,
+                        procedure.kind)
     if psych_days_ago is not None:
         with transaction(db.session, ACTOR):
             db.session.add(PsychEvaluation(patient_id=patient_id, evaluated_on=today - timedelta(days=psych_days_ago),

@@ -13,13 +13,14 @@ from sqlalchemy.orm import joinedload
 
 from backoffice.audit.trail import record_event
 from backoffice.auth.editing import ensure_current, mark_changed, stale_edit, stamps
-from backoffice.catalog.rules import parse_follow_ups
+from backoffice.catalog.rules import ProcedureKind, parse_follow_ups
 from backoffice.core.actor import Actor
 from backoffice.core.db import for_update, transaction
 from backoffice.core.errors import FieldErrors, NotFound
 from backoffice.core.events import publish, subscribe
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
+from backoffice.devices import trials
 from backoffice.procedures import rules
 from backoffice.procedures.events import OutcomeRecorded
 from backoffice.procedures.models import FollowUp, Outcome
@@ -173,6 +174,7 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
             decision = outcome.decision if outcome else None
         values = outcome_columns(entry, decision=decision)
         corrected = outcome is not None
+        before = (outcome.percent_relief, outcome.recorded_on, outcome.decision) if outcome else None
         if outcome is None:
             outcome = Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
                               patient_id=follow_up.patient_id, recorded_by_id=by.user_id, **values,
@@ -190,9 +192,24 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
             mark_changed(follow_up, by, now)
         if changed:
             db.session.flush()  # the new outcome's id
+            if follow_up.appointment.procedure_type.kind is ProcedureKind.SCS_TRIAL:
+                _record_trial_result(outcome, before, by=by, now=now, today=today)
             publish(OutcomeRecorded(outcome.id, follow_up.id, outcome.appointment_id, outcome.patient_id,
                                     corrected=corrected, by=by, at=now))
     return outcome
+
+
+def _record_trial_result(outcome: Outcome, before: tuple[int, date, PlanDecision | None] | None, *, by: Actor,
+                         now: datetime, today: date) -> None:
+    """A trial procedure's follow-up records the trial's result on the trial, its one home: when
+    its relief or day is new or changed, and when the physician decides "no further intervention"
+    (not to proceed). A correction of anything else leaves the trial as it is."""
+    relief_changed = before is None or before[:2] != (outcome.percent_relief, outcome.recorded_on)
+    declined = outcome.decision is PlanDecision.NO_FURTHER and (before is None or before[2] != outcome.decision)
+    if relief_changed or declined:
+        trials.record_result_from_follow_up(
+            outcome.appointment_id, reduction_percent=outcome.percent_relief if relief_changed else None,
+            on=outcome.recorded_on, declined=declined, by=by, now=now, today=today)
 
 
 def close_follow_up(follow_up_id: int, reason: str, *, expected_version: int, by: Actor, now: datetime) -> FollowUp:

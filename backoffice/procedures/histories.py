@@ -1,7 +1,7 @@
 """Patients' histories as the candidacy rules see them: their procedures of the last two years
 (here, and those done elsewhere with their relief), the outcomes recorded for those and the day
 each patient was last cleared by a psychological evaluation, read in one query for one patient or
-for many."""
+for many; and their SCS trials on record, with the results kept there, in a second."""
 
 from __future__ import annotations
 
@@ -25,11 +25,14 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.orm import joinedload
 
 from backoffice.catalog.models import ProcedureType
 from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.db import UTCDateTime
 from backoffice.core.extensions import db
+from backoffice.devices.models import ScsTrial
+from backoffice.devices.rules import TrialRecord
 from backoffice.history.models import OutsideProcedure
 from backoffice.history.rules import done_elsewhere
 from backoffice.practice.models import Office
@@ -60,14 +63,34 @@ class Done:
     levels_count: int | None
 
 
+@dataclass(frozen=True)
+class Trial:
+    """An SCS trial on record (the row, which the patient's timeline shows too) and the rules'
+    view of it."""
+
+    on_record: ScsTrial
+    record: TrialRecord
+
+
 @dataclass
 class Histories:
     """Patients' procedures of the last two years with the outcomes recorded for them in that
-    time, and the day each patient was last cleared by a psychological evaluation."""
+    time, the day each patient was last cleared by a psychological evaluation, and their SCS
+    trials on record (the rules read those started in that time)."""
 
+    since: date
     done: list[Done] = field(default_factory=list)
     outcomes: dict[int, list[RecordedOutcome]] = field(default_factory=dict)
     psych_cleared_on: dict[int, date] = field(default_factory=dict)
+    trials: dict[int, list[Trial]] = field(default_factory=dict)
+
+    def trials_read(self, patient_id: int) -> list[Trial]:
+        """The trials the rules read: started in the last two years, as the procedures (an
+        implant answers a trial only while both are read)."""
+        return [trial for trial in self.trials.get(patient_id, []) if trial.record.started_on >= self.since]
+
+    def trial_records(self, patient_id: int) -> list[TrialRecord]:
+        return [trial.record for trial in self.trials_read(patient_id)]
 
 
 def _cleared_on(patient_id: Any) -> Any:
@@ -127,11 +150,30 @@ def _history_query(today: date, patient_ids: list[int] | None) -> CompoundSelect
     return query.order_by(columns.starts_at, columns.id, columns.outcome_id)
 
 
+def _read_trials(patient_ids: list[int] | None, found: Histories) -> None:
+    """The patients' SCS trials on record, each with its result and the procedure it is linked
+    to, and the evaluation of a patient with a trial but no procedure in the history."""
+    query = (select(ScsTrial, _cleared_on(ScsTrial.patient_id))
+             .options(joinedload(ScsTrial.appointment).joinedload(Appointment.procedure_type))
+             .order_by(ScsTrial.started_on, ScsTrial.id))
+    if patient_ids is not None:
+        query = query.where(ScsTrial.patient_id.in_(patient_ids))
+    for trial, cleared_on in db.session.execute(query):
+        done_here = trial.appointment
+        record = TrialRecord(trial.id, trial.started_on, trial.appointment_id,
+                             done_here.procedure_type.code if done_here else "SCS trial",
+                             done_here.region if done_here else None, trial.ended_on, trial.pain_reduction_percent,
+                             trial.analgesic_reduction_percent, trial.decision)
+        found.trials.setdefault(trial.patient_id, []).append(Trial(trial, record))
+        if cleared_on is not None:
+            found.psych_cleared_on[trial.patient_id] = cleared_on
+
+
 def histories(today: date, patient_ids: list[int] | None) -> Histories:
-    """One query: an outcome only counts through its procedure, and an evaluation only matters
-    to a patient with a trial, so both are read alongside the procedures. Everyone's when
-    `patient_ids` is None."""
-    found = Histories()
+    """Two queries: an outcome only counts through its procedure, and an evaluation only matters
+    to a patient with a trial, so both are read alongside the procedures (here and elsewhere),
+    and the trials on record alongside the evaluations. Everyone's when `patient_ids` is None."""
+    found = Histories(today - timedelta(days=HISTORY_DAYS))
     last_id = None
     for row in db.session.execute(_history_query(today, patient_ids)):
         if row.cleared_on is not None:
@@ -151,6 +193,7 @@ def histories(today: date, patient_ids: list[int] | None) -> Histories:
                 relief_ongoing=row.relief_ongoing, decision=row.decision,
                 relief_as_entered=relief_said(row.relief_amount, row.relief_unit),
                 relief_months=row.relief_amount if row.relief_unit is ReliefUnit.MONTHS else None))
+    _read_trials(patient_ids, found)
     return found
 
 
@@ -176,4 +219,5 @@ def histories_of(patient_ids: list[int], today: date) -> Histories:
     found = histories(today, None)
     wanted = set(patient_ids)
     found.done = [done for done in found.done if done.patient_id in wanted]
+    found.trials = {patient_id: trials for patient_id, trials in found.trials.items() if patient_id in wanted}
     return found

@@ -194,7 +194,8 @@ class StoredCandidacy(Base):
     eligible_from: Mapped[date | None]
     rule: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list[list[Any]]] = mapped_column(JSON)  # [text, appointment id or null] in order
-    anchor_appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"))
+    # None for a stimulator candidacy resting on a trial with no procedure done here.
+    anchor_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     anchor_day: Mapped[date]
     anchor_side: Mapped[str | None] = mapped_column(String(16))
     anchor_levels: Mapped[str | None] = mapped_column(String(60))

@@ -4,9 +4,10 @@ list must work out again before it reads them (`stored_candidacies.py`).
 
 A patient's own records: their appointments (every change of one publishes
 `AppointmentStatusChanged`, a move and a cancellation included; a booking publishes
-`AppointmentBooked`), outcomes, psychological evaluations and procedures done elsewhere
-(recorded, corrected, deleted or imported). Everyone's: the thresholds, what the
-rules read from the catalog, an office's time zone (the local day a procedure was done on)."""
+`AppointmentBooked`), outcomes, psychological evaluations, procedures done elsewhere (recorded,
+corrected, deleted or imported) and SCS trials (started, or their result or decision recorded).
+Everyone's: the thresholds, what the rules read from the catalog, an office's time zone (the local
+day a procedure was done on)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from backoffice.catalog.events import ProcedureTypeAdded, ProcedureTypeChanged
 from backoffice.core.events import subscribe
 from backoffice.core.extensions import db
+from backoffice.devices.events import TrialResultRecorded, TrialStarted
 from backoffice.history.events import (
     OutsideProcedureCorrected,
     OutsideProcedureDeleted,
@@ -97,6 +99,17 @@ def mark_patient_stale_when_an_outside_procedure_is_deleted(event: OutsideProced
 @subscribe(OutsideProceduresImported)
 def mark_patients_stale_when_outside_procedures_are_imported(event: OutsideProceduresImported) -> None:
     mark_patients_stale(set(event.patient_ids))
+
+
+@subscribe(TrialStarted)
+def mark_patient_stale_when_a_trial_starts(event: TrialStarted) -> None:
+    mark_patients_stale({event.patient_id})
+
+
+@subscribe(TrialResultRecorded)
+def mark_patient_stale_when_a_trial_result_is_recorded(event: TrialResultRecorded) -> None:
+    """Entered on the trial page or at the trial-end follow-up: the trial is the rules' source."""
+    mark_patients_stale({event.patient_id})
 
 
 @subscribe(ClinicalSettingsChanged)

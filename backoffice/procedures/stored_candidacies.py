@@ -21,7 +21,7 @@ from backoffice.core.extensions import db
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import Candidacy, CandidacyKind, Eligibility, Evidence, Thresholds
 from backoffice.procedures.clinical_settings import load_thresholds
-from backoffice.procedures.histories import HISTORY_DAYS, MAX_LISTED_IDS, Done, histories_of
+from backoffice.procedures.histories import HISTORY_DAYS, MAX_LISTED_IDS, Done, Trial, histories_of
 from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
 from backoffice.procedures.rule_catalog import RuleCatalog, rule_catalog
 
@@ -60,14 +60,47 @@ def _may_be_listed(candidacy: Candidacy) -> bool:
     return candidacy.eligibility in (Eligibility.ELIGIBLE, Eligibility.ELIGIBLE_FROM)
 
 
-def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done]) -> Done | None:
-    """The latest procedure the candidacy rests on: its physician and office own the row."""
+@dataclass(frozen=True)
+class Anchor:
+    """What a stored candidacy rests on: the latest procedure it cites, whose physician and office
+    own the row, or, for a trial with no procedure done here, the trial on record."""
+
+    appointment_id: int | None
+    day: date
+    procedure_type_id: int | None
+    side: str | None
+    levels: str | None
+    levels_count: int | None
+    physician_id: int
+    office_id: int
+
+    @classmethod
+    def of_procedure(cls, done: Done) -> Anchor | None:
+        if done.physician_id is None or done.office_id is None:
+            return None  # done elsewhere: nobody here owns the row (its evidence never cites one)
+        return cls(done.procedure.appointment_id, done.procedure.day, done.procedure_type_id, done.procedure.side,
+                   done.procedure.levels, done.levels_count, done.physician_id, done.office_id)
+
+    @classmethod
+    def of_trial(cls, trial: Trial) -> Anchor:
+        return cls(None, trial.record.started_on, None, None, None, None, trial.on_record.physician_id,
+                   trial.on_record.office_id)
+
+
+def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done], trials: list[Trial]) -> Anchor | None:
+    """The latest procedure the candidacy cites; for a stimulator candidacy that cites none here,
+    the latest trial on record (the one the rules read)."""
     cited = [done_by_id[e.appointment_id] for e in candidacy.evidence
              if e.appointment_id is not None and e.appointment_id in done_by_id]
-    return max(cited, key=lambda d: d.procedure.day, default=None)
+    latest = max(cited, key=lambda d: d.procedure.day, default=None)
+    if latest is not None:
+        return Anchor.of_procedure(latest)
+    if SECTION_OF[candidacy.kind] is Section.SCS and trials:
+        return Anchor.of_trial(max(trials, key=lambda trial: (trial.record.started_on, trial.record.trial_id or 0)))
+    return None
 
 
-def _to_book(candidacy: Candidacy, last_type_id: int, of_kind: dict[str, list[int]]) -> int | None:
+def _to_book(candidacy: Candidacy, last_type_id: int | None, of_kind: dict[str, list[int]]) -> int | None:
     """The procedure to book: the same as last time when it is of the kind wanted (a repeat
     transforaminal epidural stays transforaminal), else the catalog's first of that kind."""
     bookable = of_kind.get(candidacy.kind.schedules.value, [])
@@ -79,15 +112,14 @@ def _is_stale(today: date) -> ColumnElement[bool]:
                CandidacyCheck.assessed_on > today)
 
 
-def _stored_row(patient_id: int, candidacy: Candidacy, anchor: Done, catalog: RuleCatalog) -> dict[str, Any]:
+def _stored_row(patient_id: int, candidacy: Candidacy, anchor: Anchor, catalog: RuleCatalog) -> dict[str, Any]:
     return {"patient_id": patient_id, "section": SECTION_OF[candidacy.kind].value, "kind": candidacy.kind.value,
             "region": candidacy.region, "side": candidacy.side, "eligibility": candidacy.eligibility.value,
             "eligible_from": candidacy.eligible_from, "rule": candidacy.rule,
             "evidence": [[e.text, e.appointment_id] for e in candidacy.evidence],
-            "anchor_appointment_id": anchor.procedure.appointment_id, "anchor_day": anchor.procedure.day,
+            "anchor_appointment_id": anchor.appointment_id, "anchor_day": anchor.day,
             "schedule_procedure_type_id": _to_book(candidacy, anchor.procedure_type_id, catalog.bookable),
-            "anchor_side": anchor.procedure.side,
-            "anchor_levels": anchor.procedure.levels, "anchor_levels_count": anchor.levels_count,
+            "anchor_side": anchor.side, "anchor_levels": anchor.levels, "anchor_levels_count": anchor.levels_count,
             "physician_id": anchor.physician_id, "office_id": anchor.office_id}
 
 
@@ -106,13 +138,15 @@ def _reassess(patient_ids: list[int], today: date) -> Thresholds:
         procedures = [d.procedure for d in done_list]
         found = candidacy_rules.assess(procedures, history.outcomes.get(patient_id, []), thresholds=thresholds,
                                        limits=catalog.limits, today=today,
-                                       psych_cleared_on=history.psych_cleared_on.get(patient_id))
+                                       psych_cleared_on=history.psych_cleared_on.get(patient_id),
+                                       trials=history.trial_records(patient_id))
         for candidacy in filter(_may_be_listed, found):
-            if (anchor := _anchor(candidacy, done_by_id)) is not None:
+            if (anchor := _anchor(candidacy, done_by_id, history.trials_read(patient_id))) is not None:
                 rows.append(_stored_row(patient_id, candidacy, anchor, catalog))
         holds_until = candidacy_rules.assessment_holds_until(procedures, found, thresholds=thresholds,
                                                              limits=catalog.limits, today=today,
-                                                             history_days=HISTORY_DAYS)
+                                                             history_days=HISTORY_DAYS,
+                                                             trials=history.trial_records(patient_id))
         checks.append({"patient_id": patient_id, "assessed_on": today, "holds_until": holds_until})
     for start in range(0, len(patient_ids), MAX_LISTED_IDS):
         chunk = patient_ids[start:start + MAX_LISTED_IDS]

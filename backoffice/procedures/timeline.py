@@ -1,6 +1,7 @@
 """A patient's course for the patient page: procedures with their follow-ups and decisions,
 procedures done elsewhere, psychological evaluations, SCS trials and device implants and
-explants, the NRS chart and what the candidacy rules say. Ten queries."""
+explants, the NRS chart and what the candidacy rules say (with the SCS trials on record, whose
+results they read). Ten queries."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from backoffice.devices.models import Device, DeviceStatusChange, ScsTrial
 from backoffice.history.models import OutsideProcedure
 from backoffice.history.rules import relief_hours
 from backoffice.history.services import outside_procedures_of
-from backoffice.procedures.candidacy import candidacies_for_patient
+from backoffice.procedures.candidacy import assess_patient
 from backoffice.procedures.candidacy_rules import Candidacy
 from backoffice.procedures.chart import Chart, ChartProcedure, PainReading, ReliefSpan, course_chart
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
@@ -117,9 +118,9 @@ def _devices(changes: list[DeviceStatusChange]) -> list[Device]:
     return sorted(devices.values(), key=lambda d: (d.implanted_on, d.id), reverse=True)
 
 
-def _device_entries(patient_id: int, changes: list[DeviceStatusChange]) -> list[TimelineEntry]:
+def _device_entries(changes: list[DeviceStatusChange], trials: list[ScsTrial]) -> list[TimelineEntry]:
     entries = [TimelineEntry(change.changed_on, device_change=change) for change in changes]
-    for trial in db.session.scalars(select(ScsTrial).where(ScsTrial.patient_id == patient_id)):
+    for trial in trials:
         entries.append(TimelineEntry(trial.started_on, trial_started=trial))
         if trial.decision is not None and trial.decided_on is not None:
             entries.append(TimelineEntry(trial.decided_on, trial_decided=trial))
@@ -152,8 +153,8 @@ def patient_course(patient_id: int, *, today: date, by: Actor, since: date | Non
     entries += [TimelineEntry(done.performed_on, outside=done) for done in shown_outside]
     entries += [TimelineEntry(e.evaluated_on, psych=e) for e in evaluations]
     changes = _device_changes(patient_id)
-    entries += _device_entries(patient_id, changes)
+    assessment = assess_patient(patient_id, today=today)  # with the trials on record, whose results it read
+    entries += _device_entries(changes, assessment.trials)
     entries.sort(key=lambda entry: entry.day, reverse=True)
-    return PatientCourse(entries, _chart(appointments, follow_ups, shown_outside, today),
-                         candidacies_for_patient(patient_id, today=today), evaluations,
-                         _devices(changes), since, tuple(outside))
+    return PatientCourse(entries, _chart(appointments, follow_ups, shown_outside, today), assessment.candidacies,
+                         evaluations, _devices(changes), since, tuple(outside))

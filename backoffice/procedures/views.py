@@ -25,6 +25,7 @@ from backoffice.core.forms import (
 )
 from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
+from backoffice.devices import trials
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
@@ -115,11 +116,13 @@ def _outcome_form(follow_up: FollowUp) -> OutcomeForm:
 
 def _follow_up_page(follow_up: FollowUp, form: OutcomeForm, status: int = 200,
                     close_form: CloseFollowUpForm | None = None) -> tuple[str, int]:
+    ends_a_trial = follow_up.appointment.procedure_type.kind is ProcedureKind.SCS_TRIAL
     return render_template(
         "procedures/follow_up.html", follow_up=follow_up, form=form,
         close_form=close_form or CloseFollowUpForm(formdata=None, version=follow_up.version),
         show_close=close_form is not None, earlier=followups.earlier_outcomes(follow_up),
-        odi_sections=ODI_SECTIONS), status
+        odi_sections=ODI_SECTIONS, ends_a_trial=ends_a_trial,
+        trial=trials.trial_of_appointment(follow_up.appointment_id) if ends_a_trial else None), status
 
 
 @bp.route("/followups/<int:follow_up_id>", methods=["GET", "POST"])

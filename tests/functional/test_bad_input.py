@@ -89,13 +89,15 @@ REFILL_BAD = {"refilled_on": ["", TOMORROW.isoformat(), "2026-02-30", "2000-01-0
               "alarm_ml": ["11", "-0.5"], "stability_days": ["0", "366", "1.5"], "margin_days": ["-1", "61"],
               "alarm_note": [LONG, SCRIPT]}
 TRIAL = {"started_on": date.today().isoformat(), "planned_end_on": (date.today() + timedelta(days=7)).isoformat(),
-         "physician_id": "1", "office_id": "1", "notes": ""}
+         "physician_id": "1", "office_id": "1", "appointment_id": "", "notes": ""}
 TRIAL_BAD = {"started_on": ["", "2026-02-30", SCRIPT, (date.today() + timedelta(days=400)).isoformat()],
              "planned_end_on": ["", YESTERDAY.isoformat()], "physician_id": ["999", ""], "office_id": ["99"],
-             "notes": [LONG, SCRIPT]}
-TRIAL_RESULT = {"pain_reduction_percent": "60", "analgesic_reduction_percent": "", "decision": "implant",
-                "decided_on": date.today().isoformat(), "implant_appointment_id": "", "notes": "", "version": "1"}
+             "appointment_id": ["999999", SCRIPT], "notes": [LONG, SCRIPT]}
+TRIAL_RESULT = {"pain_reduction_percent": "60", "analgesic_reduction_percent": "", "ended_on": date.today().isoformat(),
+                "decision": "implant", "decided_on": date.today().isoformat(), "implant_appointment_id": "",
+                "notes": "", "version": "1"}
 TRIAL_RESULT_BAD = {"pain_reduction_percent": ["101", "-1", "most"], "analgesic_reduction_percent": ["200"],
+                    "ended_on": ["", "2026-02-30", TOMORROW.isoformat(), "2000-01-01"],
                     "decision": ["maybe", SCRIPT], "decided_on": ["", TOMORROW.isoformat(), "2000-01-01"],
                     "implant_appointment_id": ["999999"], "notes": [LONG], **VERSION}
 DEVICE_MODEL = {"manufacturer": "Abbott", "model": "Proclaim XR 7", "kind": "scs_generator", "gtin": "00643169001770",

@@ -225,8 +225,8 @@ def test_the_patient_timeline_shows_implants_explants_and_the_scs_trial_with_its
     client = signed_in("physician")
     client.post(f"/devices/{one_device}/explant", data={"explanted_on": TODAY.isoformat(), "reason": "Infection",
                                                        "version": "1"})
-    client.post("/devices/trials/1", data={"pain_reduction_percent": "65", "decision": "implant",
-                                           "decided_on": TODAY.isoformat(), "version": "1"})
+    client.post("/devices/trials/1", data={"pain_reduction_percent": "65", "ended_on": TODAY.isoformat(),
+                                           "decision": "implant", "decided_on": TODAY.isoformat(), "version": "1"})
     html = client.get("/patients/1").get_data(as_text=True)
     timeline = html[html.index('id="timeline-heading"'):]
     assert re.search(r"Intrathecal pump: Medtronic SynchroMed II 40 mL</a>\s*· implanted", timeline)

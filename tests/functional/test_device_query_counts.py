@@ -35,7 +35,7 @@ from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, Sc
 from backoffice.devices.pump_refills import RefillEntry
 from backoffice.devices.rules import DeviceSettings, DeviceStatus, TrialDecision
 from backoffice.devices.services import DeviceEntry
-from backoffice.devices.trials import TrialEntry
+from backoffice.devices.trials import TrialEntry, TrialResult
 from backoffice.patients.models import Patient
 from backoffice.patients.rules import mrn_from_number, name_key
 from backoffice.practice.models import Office, Physician, Room
@@ -53,6 +53,7 @@ SYNTHETIC_PATIENTS = 3_000
 SYNTHETIC = "Synthetic"  # the last names of the bulk-inserted patients start so
 RECALLED_LOT = "RC2409"
 NURSE = Actor(2, "nurse", frozenset({"nurse"}), "192.0.2.22")
+PHYSICIAN = Actor(3, "physician", frozenset({"physician"}), "192.0.2.21")
 SETTINGS = DeviceSettings()
 # A 40 mL pump of morphine 10 mg/mL at 5 mg a day: 0.5 mL a day, (40 - 2) / 0.5 = 76 days of drug,
 # less the 7-day margin: refilled every 69 days.
@@ -61,7 +62,8 @@ INTERVAL = rules.plan_next_refill(date(2000, 1, 1), volume_ml=Decimal(40), alarm
                                   daily_ml=DAILY_ML, stability_days=SETTINGS.stability_days,
                                   margin_days=SETTINGS.margin_days).interval_days
 
-INDEX_SECTIONS = ("trials-overdue", "trials-awaiting", "trials-ending", "trials-running", "replacements")
+INDEX_SECTIONS = ("trials-overdue", "trials-result-due", "trials-awaiting", "trials-implant", "trials-ending",
+                  "trials-running", "replacements")
 REFILL_SECTIONS = ("overdue", "soon", "never")
 
 
@@ -78,9 +80,11 @@ class SmallRegistry:
     stimulator: str     # a generator of the recalled lot, and its lead
     explanted: str      # a pump of the recalled lot, explanted
     ending: str         # a trial that ends in two days
-    awaiting: str       # a trial that ended yesterday
+    awaiting: str       # a trial that ended yesterday with its result
     overdue_trial: str  # a trial started twelve days ago
     running: str        # a trial planned for twelve days, started yesterday
+    result_due: str     # a trial that ended yesterday without a result
+    implant: str        # a trial decided for an implant, none booked
 
 
 def shown(patient: Patient) -> str:
@@ -109,13 +113,19 @@ def refill(device: Device, on: date, office_id: int, today: date) -> None:
         today=today, settings=SETTINGS)
 
 
-def trial(patient: Patient, started: date, ends: date, physician_id: int, today: date) -> None:
+def trial(patient: Patient, started: date, ends: date, physician_id: int, today: date, *, leads: bool = True,
+          result: int | None = None, decision: TrialDecision | None = None) -> None:
+    """A trial with its two leads, and its result (the trial ended as planned) when given."""
     found = trials.start_trial(patient.id, TrialEntry(started_on=started, planned_end_on=ends,
                                                         physician_id=physician_id, office_id=1),
                                  by=NURSE, now=utcnow(), today=today)
-    for side in ("L", "R"):
+    for side in ("L", "R") if leads else ():
         implant(patient, "Vectris trial lead", started, lot="TL2611", serial=f"TL{patient.id:05d}{side}", today=today,
                 trial_id=found.id)
+    if result is not None:
+        trials.record_trial_result(found.id, TrialResult(result, None, decision, ends if decision else None,
+                                                         ended_on=ends),
+                                   expected_version=found.version, by=PHYSICIAN, now=utcnow(), today=today)
 
 
 def small_registry(app: Flask) -> SmallRegistry:
@@ -123,7 +133,7 @@ def small_registry(app: Flask) -> SmallRegistry:
         today = practice_today(utcnow())
         p = list(db.session.scalars(select(Patient).order_by(Patient.id)))
         doctor = db.session.scalars(select(Physician.id).order_by(Physician.id)).first()
-        assert doctor is not None and len(p) >= 10
+        assert doctor is not None and len(p) >= 12
         for patient, last, office_id in ((p[0], 80, 1), (p[1], 62, 2)):
             pump = implant(patient, "SynchroMed II 40 mL", today - timedelta(days=3 * 365),
                            lot=RECALLED_LOT if patient is p[0] else "L2301", serial=f"NGP{patient.id:06d}",
@@ -140,10 +150,13 @@ def small_registry(app: Flask) -> SmallRegistry:
         services.explant_device(gone.id, on=today - timedelta(days=10), reason="Infection", expected_version=1,
                                 by=NURSE, now=utcnow(), today=today)
         trial(p[6], today - timedelta(days=5), today + timedelta(days=2), doctor, today)
-        trial(p[7], today - timedelta(days=8), today - timedelta(days=1), doctor, today)
+        trial(p[7], today - timedelta(days=8), today - timedelta(days=1), doctor, today, result=65)
         trial(p[8], today - timedelta(days=12), today - timedelta(days=5), doctor, today)
         trial(p[9], today - timedelta(days=1), today + timedelta(days=11), doctor, today)
-        registry = SmallRegistry(*(shown(patient) for patient in p[:10]))
+        trial(p[10], today - timedelta(days=8), today - timedelta(days=1), doctor, today, leads=False)
+        trial(p[11], today - timedelta(days=9), today - timedelta(days=2), doctor, today, leads=False, result=70,
+              decision=TrialDecision.IMPLANT)
+        registry = SmallRegistry(*(shown(patient) for patient in p[:12]))
         db.session.remove()
     return registry
 
@@ -264,12 +277,15 @@ class SyntheticRegistry:
         assert next_due is None or (previous is not None and previous + timedelta(days=INTERVAL) == next_due)
         return device
 
-    def trial(self, patient_id: int, number: int, started: date, ends: date, decided: bool) -> None:
-        """A trial and its two leads; a decided trial (to implant) has its leads explanted."""
+    def trial(self, patient_id: int, number: int, started: date, ends: date, result: bool,
+              decision: TrialDecision | None = None) -> None:
+        """A trial and its two leads, with its result when `result`; a decided trial has its leads explanted."""
+        decided = decision is not None
         row = {"id": self._id("scs_trial"), "patient_id": patient_id, "physician_id": self.physicians[0],
                "office_id": self.offices[number % len(self.offices)], "appointment_id": None, "started_on": started,
-               "planned_end_on": ends, "pain_reduction_percent": 60 if decided else None,
-               "analgesic_reduction_percent": None, "decision": TrialDecision.IMPLANT.value if decided else None,
+               "planned_end_on": ends, "pain_reduction_percent": 60 if result else None,
+               "analgesic_reduction_percent": None, "ended_on": ends if result else None,
+               "result_source": "trial_page" if result else None, "decision": decision.value if decision else None,
                "decided_on": ends if decided else None, "implant_appointment_id": None, "notes": None,
                **self._stamps(self.now)}
         self.rows["scs_trial"].append(row)
@@ -341,14 +357,15 @@ class SyntheticRegistry:
                 self.device(patient_id, "SynchroMed II 40 mL", implanted, lot=RECALLED_LOT, serial=f"SYN{number:06d}",
                             office_id=office_id, status=DeviceStatus.EXPLANTED,
                             explanted_on=implanted + timedelta(days=200), explant_reason="Infection")
-        elif group == 6:  # SCS trials, a fifth in each state and a fifth decided
-            state = rank % 5
+        elif group == 6:  # SCS trials, a seventh in each state listed and a seventh decided not to proceed
+            state = rank % 7
             started, ends = {0: (today - timedelta(days=1), today + timedelta(days=11)),
                              1: (today - timedelta(days=3), today + timedelta(days=4)),
                              2: (today - timedelta(days=8), today - timedelta(days=1)),
-                             3: (today - timedelta(days=12 + rank % 20), today - timedelta(days=5 + rank % 20)),
-                             4: (today - timedelta(days=30 + rank), today - timedelta(days=23 + rank))}[state]
-            self.trial(patient_id, number, started, ends, decided=state == 4)
+                             3: (today - timedelta(days=12 + rank % 20), today - timedelta(days=5 + rank % 20))}.get(
+                                 state, (today - timedelta(days=30 + rank), today - timedelta(days=23 + rank)))
+            decision = {5: TrialDecision.IMPLANT, 6: TrialDecision.FAILED}.get(state)
+            self.trial(patient_id, number, started, ends, result=state >= 4, decision=decision)
 
 
 def add_synthetic_registry(app: Flask, count: int = SYNTHETIC_PATIENTS) -> SyntheticRegistry:
@@ -425,7 +442,9 @@ def test_the_device_overview_sends_as_many_queries_for_thousands_of_devices_as_f
     small, large, _ = small_and_large(app, signed_in, [("nurse", "/devices")])
     before, after = small["/devices"][1], large["/devices"][1]
     for key, name in (("trials-overdue", few.overdue_trial), ("trials-awaiting", few.awaiting),
-                      ("trials-ending", few.ending), ("trials-running", few.running), ("replacements", few.old_pump)):
+                      ("trials-ending", few.ending), ("trials-running", few.running),
+                      ("trials-result-due", few.result_due), ("trials-implant", few.implant),
+                      ("replacements", few.old_pump)):
         assert name in section(before, key), key
     for key in INDEX_SECTIONS:
         assert total(after, key) > total(before, key), key

@@ -49,13 +49,14 @@ from tests.integration.scheduling_helpers import patients
 # worklist checks for patients to work out again, reads the settings, then every section's page of
 # stored candidacies with their patients, physicians, offices and counts in one statement. After
 # a change to a patient's records it first works that patient out again: it locks the patient's
-# check, reads their history (procedures, outcomes and evaluations in one statement), the settings
-# and the catalog, replaces the stored candidacies (a delete and an insert) and updates the check;
-# the settings are then not read again. Each list then adds the audit row saying who saw it (the
-# lists name patients): the head of the audit chain is read, then the row inserted.
+# check, reads their history (procedures, outcomes and evaluations in one statement, then their
+# SCS trials on record, which keep the trials' results), the settings and the catalog, replaces
+# the stored candidacies (a delete and an insert) and updates the check; the settings are then
+# not read again. Each list then adds the audit row saying who saw it (the lists name patients):
+# the head of the audit chain is read, then the row inserted.
 FOLLOW_UP_QUERIES = 9
 CANDIDATE_QUERIES = 8
-CANDIDATE_QUERIES_AFTER_A_CHANGE = 13
+CANDIDATE_QUERIES_AFTER_A_CHANGE = 14
 SYNTHETIC_PATIENTS = 10_000
 SYNTHETIC = "Synthetic"  # the last names of the bulk-inserted patients start so
 

@@ -132,16 +132,20 @@ def test_a_successful_trial_awaits_the_psychological_evaluation_then_indicates_t
     patient = patients()[0]
     trial = done("SCS-TRIAL", MONDAY, patient=patient, region="thoracic", side=None, levels=None)
     [seven_days] = follow_ups_of(trial)
-    record(seven_days, 65, 7, ReliefUnit.DAYS)
+    record(seven_days, 65, 7, ReliefUnit.DAYS)  # the trial-end follow-up: it records the result on the trial
     [row] = worklist().sections[Section.SCS]
     assert (row.candidacy.kind, row.candidacy.eligibility) == (CandidacyKind.SCS_AWAITING_DECISION,
                                                                Eligibility.AWAITING)
-    assert row.candidacy.evidence[-1].text == "no psychological evaluation on record"
+    assert [e.text for e in row.candidacy.evidence] == [
+        f"SCS-TRIAL {MONDAY:%m/%d/%Y}: trial gave 65% reduction of target pain, ended "
+        f"{seven_days.due_at.date():%m/%d/%Y}", "no psychological evaluation on record: implant not indicated yet"]
     psych_evaluations.record_psych_evaluation(
         patient.id, PsychEntry(MONDAY - timedelta(days=30), True, "Dr. Marsh, PsyD"), by=PHYSICIAN,
         now=datetime.now(UTC), today=LATER)
     [row] = worklist().sections[Section.SCS]
     assert (row.candidacy.kind, row.candidacy.eligibility) == (CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)
+    evaluated_on = MONDAY - timedelta(days=30)
+    assert row.candidacy.evidence[-1].text == f"psychological evaluation {evaluated_on:%m/%d/%Y}: implant indicated"
     assert row.schedule is not None and row.schedule.procedure_type_id == procedure("SCS-IMPLANT").id
 
 

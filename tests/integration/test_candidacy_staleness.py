@@ -19,6 +19,8 @@ from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
 from backoffice.core.events import handlers_of
 from backoffice.core.extensions import db
+from backoffice.devices.events import TrialResultRecorded, TrialStarted
+from backoffice.devices.rules import TrialResultSource
 from backoffice.practice import services as practice_services
 from backoffice.practice.events import OfficeChanged
 from backoffice.procedures import clinical_settings, followups, psych_evaluations, staleness
@@ -168,11 +170,21 @@ def evaluated(patient_id: int) -> PsychEvaluationRecorded:
     return PsychEvaluationRecorded(1, patient_id, MONDAY, cleared=True, by=PHYSICIAN, at=NOW)
 
 
+def trial_started(patient_id: int) -> TrialStarted:
+    return TrialStarted(1, patient_id, None, by=NURSE, at=NOW)
+
+
+def trial_result_recorded(patient_id: int) -> TrialResultRecorded:
+    return TrialResultRecorded(1, patient_id, None, TrialResultSource.TRIAL_PAGE, by=PHYSICIAN, at=NOW)
+
+
 PATIENT_HANDLERS = [
     (staleness.mark_patient_stale_when_booked, AppointmentBooked, booked),
     (staleness.mark_patient_stale_when_an_appointment_changes, AppointmentStatusChanged, status_changed),
     (staleness.mark_patient_stale_when_an_outcome_is_recorded, OutcomeRecorded, outcome_recorded),
     (staleness.mark_patient_stale_when_evaluated, PsychEvaluationRecorded, evaluated),
+    (staleness.mark_patient_stale_when_a_trial_starts, TrialStarted, trial_started),
+    (staleness.mark_patient_stale_when_a_trial_result_is_recorded, TrialResultRecorded, trial_result_recorded),
 ]
 EVERYONE_HANDLERS = [
     (staleness.mark_everyone_stale_when_the_thresholds_change, ClinicalSettingsChanged,

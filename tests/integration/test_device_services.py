@@ -255,7 +255,7 @@ def test_a_failed_trial_explants_its_leads():
     trial = start(patient, TODAY - timedelta(days=7), TODAY)
     decided = trials.record_trial_result(trial.id, TrialResult(
         pain_reduction_percent=20, analgesic_reduction_percent=None, decision=TrialDecision.FAILED,
-        decided_on=TODAY), expected_version=trial.version, by=PHYSICIAN, now=utcnow(), today=TODAY)
+        decided_on=TODAY, ended_on=TODAY), expected_version=trial.version, by=PHYSICIAN, now=utcnow(), today=TODAY)
     assert (decided.decision, decided.decided_on) == ("failed", TODAY)
     leads = trials.trial_leads(trial.id)
     assert [(lead.status, lead.explanted_on, lead.explant_reason) for lead in leads] == [
@@ -268,8 +268,8 @@ def test_a_trial_decided_for_implant_links_the_implant_appointment(one_appointme
     trial = start(patient, TODAY - timedelta(days=7), TODAY)
     decided = trials.record_trial_result(trial.id, TrialResult(
         pain_reduction_percent=65, analgesic_reduction_percent=50, decision=TrialDecision.IMPLANT,
-        decided_on=TODAY, implant_appointment_id=one_appointment), expected_version=trial.version, by=PHYSICIAN,
-        now=utcnow(), today=TODAY)
+        decided_on=TODAY, implant_appointment_id=one_appointment, ended_on=TODAY), expected_version=trial.version,
+        by=PHYSICIAN, now=utcnow(), today=TODAY)
     assert (decided.decision, decided.implant_appointment_id) == ("implant", one_appointment)
     assert db.session.get(Appointment, decided.implant_appointment_id).patient_id == patient.id
     # The decision ends the trial: its temporary leads come out.
@@ -281,33 +281,43 @@ def test_refuses_to_link_another_patients_appointment_as_the_implant(one_appoint
     with pytest.raises(FieldErrors) as refused:
         trials.record_trial_result(trial.id, TrialResult(
             pain_reduction_percent=65, analgesic_reduction_percent=None, decision=TrialDecision.IMPLANT,
-            decided_on=TODAY, implant_appointment_id=one_appointment), expected_version=trial.version,
+            decided_on=TODAY, implant_appointment_id=one_appointment, ended_on=TODAY), expected_version=trial.version,
             by=PHYSICIAN, now=utcnow(), today=TODAY)
     assert set(refused.value.errors) == {"implant_appointment_id"}
     assert db.session.get(ScsTrial, trial.id).decision is None
     assert {lead.status for lead in trials.trial_leads(trial.id)} == {"trial"}
 
 
-def test_trial_lists_put_trials_ending_this_week_awaiting_a_decision_and_running_over_ten_days():
+def result(trial: ScsTrial, pain: int, ended_on: date, decision: TrialDecision | None = None) -> ScsTrial:
+    return trials.record_trial_result(trial.id, TrialResult(
+        pain_reduction_percent=pain, analgesic_reduction_percent=None, decision=decision,
+        decided_on=ended_on if decision else None, ended_on=ended_on), expected_version=trial.version,
+        by=PHYSICIAN, now=utcnow(), today=TODAY)
+
+
+def test_trial_lists_put_trials_by_state_and_a_trial_with_a_result_as_ended_however_long_it_ran():
     p = patients()
     ending = start(p[0], TODAY - timedelta(days=3), TODAY + timedelta(days=4), leads=False)
-    awaiting = start(p[1], TODAY - timedelta(days=8), TODAY - timedelta(days=1), leads=False)
+    result_due = start(p[1], TODAY - timedelta(days=8), TODAY - timedelta(days=1), leads=False)
     on_the_day = start(p[2], TODAY - timedelta(days=7), TODAY, leads=False)
     too_long = start(p[3], TODAY - timedelta(days=11), TODAY - timedelta(days=4), leads=False)
     running = start(p[4], TODAY, TODAY + timedelta(days=10), leads=False)
     decided = start(p[5], TODAY - timedelta(days=12), TODAY - timedelta(days=5), leads=False)
-    trials.record_trial_result(decided.id, TrialResult(
-        pain_reduction_percent=10, analgesic_reduction_percent=None, decision=TrialDecision.FAILED,
-        decided_on=TODAY - timedelta(days=5)), expected_version=decided.version, by=PHYSICIAN, now=utcnow(),
-        today=TODAY)
+    result(decided, 10, TODAY - timedelta(days=5), TrialDecision.FAILED)
+    ended = result(start(p[6], TODAY - timedelta(days=14), TODAY - timedelta(days=7), leads=False), 65,
+                   TODAY - timedelta(days=7))
+    to_book = result(start(p[7], TODAY - timedelta(days=20), TODAY - timedelta(days=13), leads=False), 70,
+                     TODAY - timedelta(days=13), TrialDecision.IMPLANT)
 
     lists = worklists.trial_lists(today=TODAY, settings=SETTINGS, by=NURSE)
     assert [t.id for t in lists.ending_this_week] == [ending.id]
-    assert [t.id for t in lists.awaiting_decision] == [awaiting.id, on_the_day.id]
+    assert [t.id for t in lists.result_due] == [result_due.id, on_the_day.id]
     assert [t.id for t in lists.overdue] == [too_long.id]
     assert [t.id for t in lists.running] == [running.id]
+    assert [t.id for t in lists.awaiting_decision] == [ended.id]  # 14 days in, but ended with its result
+    assert [t.id for t in lists.implant_to_book] == [to_book.id]
     tighter = worklists.trial_lists(today=TODAY, settings=replace(SETTINGS, trial_overdue_days=7), by=NURSE)
-    assert [t.id for t in tighter.overdue] == [too_long.id, awaiting.id]  # by planned end
+    assert [t.id for t in tighter.overdue] == [too_long.id, result_due.id]  # by planned end
 
 
 # Recall search.

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backoffice.catalog.rules import IntervalScope, IntervalUnit, MinimumInterval, ProcedureKind, months_after
+from backoffice.devices.rules import TrialDecision, TrialRecord
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
@@ -55,8 +56,10 @@ def mbb(day: date, **where: str | None) -> DoneProcedure:
 
 
 def candidacies(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], *, today: date = TODAY,
-                thresholds: Thresholds = DEFAULTS, psych: date | None = None) -> list[Candidacy]:
-    return assess(procedures, outcomes, thresholds=thresholds, limits=LIMITS, today=today, psych_cleared_on=psych)
+                thresholds: Thresholds = DEFAULTS, psych: date | None = None,
+                trials: tuple[TrialRecord, ...] = ()) -> list[Candidacy]:
+    return assess(procedures, outcomes, thresholds=thresholds, limits=LIMITS, today=today, psych_cleared_on=psych,
+                  trials=trials)
 
 
 def kinds(found: list[Candidacy]) -> list[tuple[CandidacyKind, str | None, str | None, Eligibility]]:
@@ -337,30 +340,123 @@ def test_repeat_facet_injection_needs_relief_for_three_months(days: int, expecte
     assert [(c.kind, c.eligibility) for c in found] == [(CandidacyKind.REPEAT_FACET, expected)]
 
 
-# Spinal cord stimulation.
+# Spinal cord stimulation: the trial's result is read from the trial on record (its one home),
+# never from the trial procedure's follow-up.
 
-def scs_trial(day: date = date(2026, 11, 2)) -> DoneProcedure:
+TRIAL_DAY = date(2026, 11, 2)
+TRIAL_END = date(2026, 11, 9)
+PSYCH = date(2026, 8, 1)
+
+
+def scs_trial(day: date = TRIAL_DAY) -> DoneProcedure:
     return done(ProcedureKind.SCS_TRIAL, day, region="thoracic", side=None)
 
 
-@pytest.mark.parametrize("percent, psych, expected", [
-    (None, date(2026, 8, 1), (CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING)),
-    (50, date(2026, 8, 1), (CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)),
-    (49, date(2026, 8, 1), (CandidacyKind.SCS_IMPLANT, Eligibility.NOT_ELIGIBLE)),
-    (70, None, (CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING)),
+def on_record(procedure: DoneProcedure | None = None, *, pain: int | None = None, analgesic: int | None = None,
+              ended: date | None = TRIAL_END, decision: TrialDecision | None = None,
+              day: date = TRIAL_DAY) -> TrialRecord:
+    """The trial as the devices registry keeps it; no result when neither reduction is given."""
+    has_result = pain is not None or analgesic is not None
+    return TrialRecord(next(ids), day, procedure.appointment_id if procedure else None, "SCS-TRIAL", "thoracic",
+                       ended if has_result else None, pain, analgesic, decision)
+
+
+NOT_RECORDED = "SCS-TRIAL 11/02/2026: trial result not recorded"
+GAVE_65 = "SCS-TRIAL 11/02/2026: trial gave 65% reduction of target pain, ended 11/09/2026"
+NO_PSYCH = "no psychological evaluation on record: implant not indicated yet"
+PSYCH_ONLY = "psychological evaluation 08/01/2026: implant not indicated yet"
+INDICATED = "psychological evaluation 08/01/2026: implant indicated"
+
+
+@pytest.mark.parametrize("pain, analgesic, psych, kind, eligibility, evidence", [
+    (None, None, PSYCH, CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING, [NOT_RECORDED, PSYCH_ONLY]),
+    (None, None, None, CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING, [NOT_RECORDED, NO_PSYCH]),
+    (65, None, None, CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING, [GAVE_65, NO_PSYCH]),
+    (65, None, PSYCH, CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE, [GAVE_65, INDICATED]),
+    (50, None, PSYCH, CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE,
+     ["SCS-TRIAL 11/02/2026: trial gave 50% reduction of target pain, ended 11/09/2026", INDICATED]),
+    (49, None, PSYCH, CandidacyKind.SCS_IMPLANT, Eligibility.NOT_ELIGIBLE,
+     ["SCS-TRIAL 11/02/2026: trial gave 49% reduction of target pain, ended 11/09/2026",
+      "below 50%: the trial did not succeed"]),
+    (30, 60, PSYCH, CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE,   # analgesic use counts as much as pain
+     ["SCS-TRIAL 11/02/2026: trial gave 30% reduction of target pain, 60% of analgesic use, ended 11/09/2026",
+      INDICATED]),
+    (None, 55, None, CandidacyKind.SCS_AWAITING_DECISION, Eligibility.AWAITING,
+     ["SCS-TRIAL 11/02/2026: trial gave 55% reduction of analgesic use, ended 11/09/2026", NO_PSYCH]),
+    (30, 40, PSYCH, CandidacyKind.SCS_IMPLANT, Eligibility.NOT_ELIGIBLE,
+     ["SCS-TRIAL 11/02/2026: trial gave 30% reduction of target pain, 40% of analgesic use, ended 11/09/2026",
+      "below 50%: the trial did not succeed"]),
 ])
-def test_a_permanent_stimulator_needs_a_successful_trial_and_a_psychological_evaluation(
-        percent: int | None, psych: date | None, expected: tuple[CandidacyKind, Eligibility]) -> None:
-    trial = scs_trial()
-    outcomes = [] if percent is None else [relief(trial, percent, None, after=7)]
-    found = candidacies([trial], outcomes, psych=psych)
-    assert [(c.kind, c.eligibility) for c in found] == [expected]
+def test_a_permanent_stimulator_needs_the_trials_result_and_a_psychological_evaluation_and_says_what_is_missing(
+        pain: int | None, analgesic: int | None, psych: date | None, kind: CandidacyKind, eligibility: Eligibility,
+        evidence: list[str]) -> None:
+    procedure = scs_trial()
+    [found] = candidacies([procedure], [], psych=psych, trials=(on_record(procedure, pain=pain, analgesic=analgesic),))
+    assert (found.kind, found.eligibility, found.region) == (kind, eligibility, "thoracic")
+    assert [e.text for e in found.evidence] == evidence
+    assert found.evidence[0].appointment_id == procedure.appointment_id
 
 
-def test_an_implant_after_the_trial_closes_the_question() -> None:
-    trial = scs_trial()
-    implant = done(ProcedureKind.SCS_IMPLANT, date(2026, 12, 8), region="thoracic", side=None, status="scheduled")
-    assert candidacies([trial, implant], [relief(trial, 70, None, after=7)], psych=date(2026, 8, 1)) == []
+def test_the_threshold_is_the_practices_setting() -> None:
+    procedure = scs_trial()
+    trial = on_record(procedure, pain=55)
+    [found] = candidacies([procedure], [], psych=PSYCH, trials=(trial,),
+                          thresholds=Thresholds(scs_trial_relief_percent=60))
+    assert found.eligibility is Eligibility.NOT_ELIGIBLE
+    assert found.evidence[1].text == "below 60%: the trial did not succeed"
+
+
+def test_the_trial_procedures_follow_up_is_not_a_second_home_for_the_result() -> None:
+    procedure = scs_trial()
+    outcome = relief(procedure, 70, None, after=7)
+    [found] = candidacies([procedure], [outcome], psych=PSYCH, trials=(on_record(procedure),))
+    assert [e.text for e in found.evidence] == [NOT_RECORDED, PSYCH_ONLY]
+    [unrecorded] = candidacies([procedure], [outcome], psych=PSYCH)  # done here, its trial not on record yet
+    assert [e.text for e in unrecorded.evidence] == [NOT_RECORDED, PSYCH_ONLY]
+
+
+def test_a_trial_on_record_without_a_procedure_done_here_counts() -> None:
+    [found] = candidacies([], [], psych=PSYCH, trials=(on_record(pain=65),))
+    assert (found.kind, found.eligibility) == (CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)
+    assert found.evidence[0].appointment_id is None
+
+
+@pytest.mark.parametrize("decision, expected", [
+    (TrialDecision.FAILED, []),  # not proceeding answers the trial
+    (TrialDecision.IMPLANT, [(CandidacyKind.SCS_IMPLANT, Eligibility.ELIGIBLE)]),  # still to book
+])
+def test_the_trials_decision_answers_it_only_when_it_is_not_to_proceed(
+        decision: TrialDecision, expected: list[tuple[CandidacyKind, Eligibility]]) -> None:
+    procedure = scs_trial()
+    found = candidacies([procedure], [], psych=PSYCH, trials=(on_record(procedure, pain=65, decision=decision),))
+    assert [(c.kind, c.eligibility) for c in found] == expected
+
+
+@pytest.mark.parametrize("implant_day, status, answered", [
+    (date(2026, 12, 8), "scheduled", True),
+    (date(2026, 12, 8), "completed", True),
+    (date(2026, 12, 8), "cancelled", False),
+    (date(2025, 6, 1), "completed", False),  # an implant before this trial (it replaced one) does not answer it
+])
+def test_an_implant_after_the_trial_closes_the_question(implant_day: date, status: str, answered: bool) -> None:
+    procedure = scs_trial()
+    implant = done(ProcedureKind.SCS_IMPLANT, implant_day, region="thoracic", side=None, status=status)
+    found = candidacies([procedure, implant], [], psych=PSYCH, trials=(on_record(procedure, pain=70),))
+    assert (found == []) is answered
+
+
+def test_the_latest_trial_speaks() -> None:
+    old = on_record(pain=20, day=date(2026, 3, 2), ended=date(2026, 3, 9), decision=TrialDecision.FAILED)
+    procedure = scs_trial()
+    [found] = candidacies([procedure], [], psych=PSYCH, trials=(old, on_record(procedure, pain=65)))
+    assert [e.text for e in found.evidence] == [GAVE_65, INDICATED]
+    assert candidacies([procedure], [], psych=PSYCH, trials=(on_record(procedure, pain=65), old)) == [found]
+
+
+def test_no_further_intervention_at_the_trials_follow_up_still_answers_it() -> None:
+    procedure = scs_trial()
+    outcome = RecordedOutcome(procedure.appointment_id, TRIAL_END, 65, decision="no_further")
+    assert candidacies([procedure], [outcome], psych=PSYCH, trials=(on_record(procedure, pain=65),)) == []
 
 
 # Booking knows the rules.
@@ -407,12 +503,14 @@ def test_a_therapeutic_facet_injection_needs_the_two_qualifying_blocks() -> None
     assert refusal(blocks, [relief(b, 90) for b in blocks], ProcedureKind.THERAPEUTIC_FACET) is None
 
 
-def test_a_permanent_stimulator_without_a_psychological_evaluation_is_refused() -> None:
+def test_a_permanent_stimulator_without_a_psychological_evaluation_is_refused_saying_what_is_missing() -> None:
     trial = scs_trial()
-    found = candidacies([trial], [relief(trial, 70, None, after=7)])
+    found = candidacies([trial], [], trials=(on_record(trial, pain=70),))
     message = booking_refusal(found, kind=ProcedureKind.SCS_IMPLANT, region="thoracic", side=None,
                               day=date(2026, 12, 7))
-    assert message is not None and "no psychological evaluation on record" in message
+    assert message == ("SCS trial awaiting decision: not eligible yet. SCS-TRIAL 11/02/2026: trial gave 70% reduction "
+                       "of target pain, ended 11/09/2026; no psychological evaluation on record: implant not indicated "
+                       "yet.")
 
 
 # How long an assessment holds: the candidates list keeps each patient's until that day.
@@ -421,17 +519,18 @@ HISTORY_DAYS = 730
 
 
 def assessed_on(day: date, procedures: list[DoneProcedure], outcomes: list[RecordedOutcome],
-                psych: date | None = None) -> list[Candidacy]:
+                psych: date | None = None, trials: tuple[TrialRecord, ...] = ()) -> list[Candidacy]:
     """The assessment a reader of the last `HISTORY_DAYS` gets on `day`."""
     since = day - timedelta(days=HISTORY_DAYS)
     return candidacies([p for p in procedures if p.day >= since], [o for o in outcomes if o.recorded_on >= since],
-                       today=day, psych=psych)
+                       today=day, psych=psych, trials=tuple(t for t in trials if t.started_on >= since))
 
 
 def holds_until(procedures: list[DoneProcedure], outcomes: list[RecordedOutcome], *, today: date = TODAY,
-                psych: date | None = None) -> date:
-    return assessment_holds_until(procedures, assessed_on(today, procedures, outcomes, psych),
-                                  thresholds=DEFAULTS, limits=LIMITS, today=today, history_days=HISTORY_DAYS)
+                psych: date | None = None, trials: tuple[TrialRecord, ...] = ()) -> date:
+    return assessment_holds_until(procedures, assessed_on(today, procedures, outcomes, psych, trials),
+                                  thresholds=DEFAULTS, limits=LIMITS, today=today, history_days=HISTORY_DAYS,
+                                  trials=[t for t in trials if t.started_on >= today - timedelta(days=HISTORY_DAYS)])
 
 
 def epidural_with_ongoing_relief() -> tuple[list[DoneProcedure], list[RecordedOutcome], date]:
@@ -486,7 +585,8 @@ procedure_days = st.integers(min_value=-800, max_value=60).map(lambda n: TODAY +
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> tuple[list[DoneProcedure], list[RecordedOutcome], date | None]:
+def histories(draw: st.DrawFn) -> tuple[list[DoneProcedure], list[RecordedOutcome], date | None,
+                                        tuple[TrialRecord, ...]]:
     procedures = [done(draw(st.sampled_from(KINDS)), draw(procedure_days),
                        region=draw(st.sampled_from(["lumbar", "cervical"])),
                        side=draw(st.sampled_from(["left", "right"])),
@@ -502,20 +602,25 @@ def histories(draw: st.DrawFn) -> tuple[list[DoneProcedure], list[RecordedOutcom
                 draw(st.booleans()), draw(st.sampled_from([None, None, "no_further", "proceed_rfa"])))
             if outcome.recorded_on <= TODAY:
                 outcomes.append(outcome)
-    return procedures, outcomes, draw(st.sampled_from([None, TODAY - timedelta(days=30)]))
+    trials = tuple(TrialRecord(next(ids), p.day, p.appointment_id if draw(st.booleans()) else None, p.code, p.region,
+                               p.day + timedelta(days=7), percent, None,
+                               draw(st.sampled_from([None, None, TrialDecision.FAILED, TrialDecision.IMPLANT])))
+                   for p in procedures if p.kind is ProcedureKind.SCS_TRIAL and p.status != "cancelled"
+                   and (percent := draw(st.sampled_from([None, 30, 70]))) is not None)
+    return procedures, outcomes, draw(st.sampled_from([None, TODAY - timedelta(days=30)])), trials
 
 
 @settings(max_examples=300, deadline=None)
 @given(histories())
 def test_an_assessment_says_the_same_on_every_day_before_it_is_redone(
-        history: tuple[list[DoneProcedure], list[RecordedOutcome], date | None]) -> None:
-    procedures, outcomes, psych = history
-    until = holds_until(procedures, outcomes, psych=psych)
-    now = assessed_on(TODAY, procedures, outcomes, psych)
+        history: tuple[list[DoneProcedure], list[RecordedOutcome], date | None, tuple[TrialRecord, ...]]) -> None:
+    procedures, outcomes, psych, trials = history
+    until = holds_until(procedures, outcomes, psych=psych, trials=trials)
+    now = assessed_on(TODAY, procedures, outcomes, psych, trials)
     last = min(until, TODAY + timedelta(days=900))
     for offset in range(1, (last - TODAY).days):
         day = TODAY + timedelta(days=offset)
-        assert assessed_on(day, procedures, outcomes, psych) == now, (day, until)
+        assert assessed_on(day, procedures, outcomes, psych, trials) == now, (day, until)
 
 
 # Months are calendar months (domain-rules.md): clamped at the month's end.

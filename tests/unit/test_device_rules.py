@@ -28,6 +28,9 @@ from backoffice.devices.rules import (
     plan_next_refill,
     planned_trial_end,
     replacement_due,
+    trial_reduction,
+    trial_result_problems,
+    trial_result_said,
     trial_state,
     udi_disagreements,
     with_group_separators,
@@ -364,16 +367,70 @@ def test_a_trial_ends_its_planned_days_after_the_start() -> None:
     (10, 3, None, TrialState.ENDING_THIS_WEEK),    # 7 days away
     (7, 0, None, TrialState.ENDING_THIS_WEEK),     # a 7-day trial ends within the week from its first day
     (7, 6, None, TrialState.ENDING_THIS_WEEK),
-    (7, 7, None, TrialState.AWAITING_DECISION),    # day 7: the planned end
-    (7, 10, None, TrialState.AWAITING_DECISION),   # day 10: still within the 10 days
-    (7, 11, None, TrialState.OVERDUE),             # day 11: past 10 days
+    (7, 7, None, TrialState.RESULT_DUE),           # day 7: the planned end, and no result yet
+    (7, 10, None, TrialState.RESULT_DUE),          # day 10: still within the 10 days
+    (7, 11, None, TrialState.OVERDUE),             # day 11: past 10 days without a result
     (14, 11, None, TrialState.OVERDUE),            # overdue comes before a later planned end
-    (7, 11, TrialDecision.IMPLANT, TrialState.DECIDED),
+    (7, 11, TrialDecision.IMPLANT, TrialState.IMPLANT_TO_BOOK),
     (7, 3, TrialDecision.FAILED, TrialState.DECIDED),
     (7, -1, None, TrialState.RUNNING),             # starts tomorrow: the end is 8 days away
 ])
-def test_a_trial_runs_ends_awaits_a_decision_and_is_flagged_after_ten_days(
+def test_a_trial_without_a_result_runs_passes_its_end_and_is_flagged_after_ten_days(
         trial_days: int, day: int, decision: TrialDecision | None, state: TrialState) -> None:
     planned_end = planned_trial_end(START, trial_days=trial_days)
-    assert trial_state(START, planned_end, START + timedelta(days=day), decision=decision,
+    assert trial_state(START, planned_end, START + timedelta(days=day), ended_on=None, decision=decision,
+                       implant_on=None, overdue_days=10) is state
+
+
+END = START + timedelta(days=7)
+
+
+@pytest.mark.parametrize("day, ended, decision, implant, state", [
+    (8, END, None, None, TrialState.AWAITING_DECISION),     # a result: ended, whenever it is read
+    (30, END, None, None, TrialState.AWAITING_DECISION),    # not "running past 10 days"
+    (3, START + timedelta(days=3), None, None, TrialState.AWAITING_DECISION),  # ended early
+    (30, END, TrialDecision.IMPLANT, None, TrialState.IMPLANT_TO_BOOK),
+    (30, END, TrialDecision.IMPLANT, START + timedelta(days=40), TrialState.DECIDED),  # the implant is booked
+    (30, END, None, START + timedelta(days=40), TrialState.DECIDED),     # booked without a decision recorded
+    (30, None, None, START + timedelta(days=40), TrialState.DECIDED),    # even without a result
+    (30, END, None, START - timedelta(days=400), TrialState.AWAITING_DECISION),  # an older implant does not count
+    (30, END, TrialDecision.FAILED, None, TrialState.DECIDED),
+])
+def test_a_trial_with_a_result_has_ended_and_awaits_a_decision_until_answered(
+        day: int, ended: date | None, decision: TrialDecision | None, implant: date | None,
+        state: TrialState) -> None:
+    assert trial_state(START, END, START + timedelta(days=day), ended_on=ended, decision=decision, implant_on=implant,
                        overdue_days=10) is state
+
+
+@pytest.mark.parametrize("pain, analgesic, reduction, said", [
+    (65, None, 65, "65% reduction of target pain"),
+    (None, 60, 60, "60% reduction of analgesic use"),
+    (30, 60, 60, "30% reduction of target pain, 60% of analgesic use"),
+    (None, None, None, "no result"),
+])
+def test_a_trials_result_is_the_larger_reduction_of_pain_or_analgesic_use(
+        pain: int | None, analgesic: int | None, reduction: int | None, said: str) -> None:
+    assert (trial_reduction(pain, analgesic), trial_result_said(pain, analgesic)) == (reduction, said)
+
+
+TODAY_OF_RESULT = START + timedelta(days=9)
+
+
+@pytest.mark.parametrize("ended, pain, analgesic, decision, errors", [
+    (END, 65, None, None, {}),
+    (END, None, 40, TrialDecision.IMPLANT, {}),
+    (None, None, None, TrialDecision.FAILED, {}),  # a trial can fail without a result (an infection)
+    (None, None, None, None, {}),
+    (None, 65, None, None, {"ended_on": "Give the day the trial ended."}),
+    (END, None, None, None, {"pain_reduction_percent": "Give the reduction of target pain or of analgesic use "
+                                                       "the trial gave."}),
+    (START - timedelta(days=1), 65, None, None, {"ended_on": "The trial started on 11/02/2026."}),
+    (TODAY_OF_RESULT + timedelta(days=1), 65, None, None, {"ended_on": "The trial cannot have ended in the future."}),
+    (None, None, None, TrialDecision.IMPLANT, {"decision": "Record the trial's result before deciding to implant."}),
+])
+def test_a_result_is_a_reduction_with_the_day_the_trial_ended(
+        ended: date | None, pain: int | None, analgesic: int | None, decision: TrialDecision | None,
+        errors: dict[str, str]) -> None:
+    assert trial_result_problems(started_on=START, ended_on=ended, pain_percent=pain, analgesic_percent=analgesic,
+                                 decision=decision, today=TODAY_OF_RESULT) == errors
