@@ -67,7 +67,8 @@ EXPECTED = expected_by_endpoint()
 
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
-                 "follow_up_id": 1, "device_id": 1, "trial_id": 1, "device_model_id": 1, "slug": "annapolis"}
+                 "follow_up_id": 1, "device_id": 1, "trial_id": 1, "device_model_id": 1, "slug": "annapolis",
+                 "outcome_id": 1, "candidacy_id": 1, "request_id": 1}
 # Pages that send you on to the right office's page.
 REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day", "auth.mfa_code"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
@@ -116,7 +117,7 @@ def test_an_undeclared_endpoint_is_refused_to_everyone(signed_in, app):
     assert signed_in("admin").get("/forgotten").status_code == 403
 
 
-@pytest.mark.usefixtures("one_follow_up", "one_device")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_scheduling_request")
 def test_anonymous_requests_go_to_the_login_page(client, demo):
     for endpoint, method, url in app_endpoints(client.application):
         response = client.open(url, method=method)
@@ -133,7 +134,7 @@ def test_static_files_are_served_to_anyone(client):
 
 
 @pytest.mark.parametrize("role", list(DEMO_ACCOUNTS))
-@pytest.mark.usefixtures("one_follow_up", "one_device")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_scheduling_request")
 def test_each_role_reaches_exactly_its_endpoints(signed_in, role):
     client = signed_in(DEMO_ACCOUNTS[role])
     for endpoint, method, url in app_endpoints(client.application):
