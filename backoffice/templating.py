@@ -39,7 +39,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Day board", "scheduling.board_home"),
     NavItem("Next available", "scheduling.availability"),
     NavItem("Book", "scheduling.new_appointment"),
-    NavItem("To schedule", "scheduling.scheduling_requests"),
+    # Nurses and physicians send procedures to scheduling from the candidates and decisions
+    # lists, which link to it; the menu keeps room for their own lists.
+    NavItem("To schedule", "scheduling.scheduling_requests", unless="procedures.candidates"),
     NavItem("Patients", "patients.search"),
     NavItem("Follow-ups", "procedures.follow_ups"),
     NavItem("Decisions", "procedures.decisions_awaited", counted=True),
@@ -53,7 +55,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Physicians", "practice.physicians", "admin"),
     NavItem("Procedure catalog", "catalog.index", "admin"),
     NavItem("Device models", "catalog.device_models", "admin"),
-    NavItem("Clinical rule settings", "procedures.clinical_settings", "admin"),
+    NavItem("Clinical rule settings", "procedures.clinical_settings", "admin", unless="procedures.candidates"),
 )
 
 

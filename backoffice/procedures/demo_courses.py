@@ -26,6 +26,7 @@ from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.followups import OutcomeEntry, create_follow_ups, outcome_columns
+from backoffice.procedures.handoff import hand_off_decision
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, FollowUpStatus, PlanDecision, ReliefUnit
 from backoffice.scheduling.availability import find_next_available
@@ -33,6 +34,7 @@ from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Limits, Status
 
 ACTOR = Actor.system("demo-data")
+DEMO_PHYSICIAN = Actor(None, "demo-data", frozenset({"physician"}))  # decides in the stories
 SEED = 4
 
 
@@ -119,12 +121,13 @@ def _entry(result: Result, recorded_on: date, random_: random.Random | None = No
                         decision=result.decision)
 
 
-def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime) -> None:
-    db.session.add(Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
-                           patient_id=follow_up.patient_id,
-                           **outcome_columns(entry, decision=entry.decision),
-                           created_at=now, updated_at=now))
+def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime) -> Outcome:
+    outcome = Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
+                      patient_id=follow_up.patient_id, **outcome_columns(entry, decision=entry.decision),
+                      created_at=now, updated_at=now)
+    db.session.add(outcome)
     follow_up.status = FollowUpStatus.DONE
+    return outcome
 
 
 def _random_result(kind: ProcedureKind, delay: str, random_: random.Random) -> Result:
@@ -199,7 +202,11 @@ def _tell(patient_id: int, steps: tuple[Step, ...], psych_days_ago: int | None, 
                 if result is None or follow_up.due_at > now:
                     continue
                 db.session.flush()
-                _record(follow_up, _entry(result, _local_day(follow_up.due_at, slot.office.timezone)), now)
+                outcome = _record(follow_up, _entry(result, _local_day(follow_up.due_at, slot.office.timezone)), now)
+                if result.decision is not None:  # the story's decision goes to the schedulers, as in the app
+                    db.session.flush()
+                    hand_off_decision(outcome, follow_up, priority=None, note=None, by=DEMO_PHYSICIAN, now=now,
+                                      today=today)
     if psych_days_ago is not None:
         with transaction(db.session, ACTOR):
             db.session.add(PsychEvaluation(patient_id=patient_id, evaluated_on=today - timedelta(days=psych_days_ago),

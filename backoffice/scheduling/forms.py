@@ -148,6 +148,6 @@ class AvailabilityForm(FlaskForm):
 
 
 class CancelRequestForm(VersionedForm):
-    reason = text("Why cancel it", CANCEL_REASON_LENGTH, multiline=True,
+    reason = text("Reason", CANCEL_REASON_LENGTH, multiline=True,
                   description="The patient declined, was booked elsewhere, the physician changed the plan …")
     submit = SubmitField("Cancel the request")

@@ -163,10 +163,14 @@ def test_an_admin_sees_no_patient_records(signed_in):
 
 
 @pytest.mark.parametrize("role, visible, hidden", [
-    ("scheduler", ["Patients"], ["Audit trail", "Practice setup", "Follow-ups", "Candidates"]),
+    ("scheduler", ["Patients", "To schedule"], ["Audit trail", "Practice setup", "Follow-ups", "Candidates",
+                                                 "Decisions"]),
     ("nurse", ["Patients", "Follow-ups", "Candidates", "Devices", "Refills"],
-     ["Audit trail", "Practice setup", "Device recall"]),   # recall is a button on the devices page
-    ("physician", ["Follow-ups", "Candidates", "Clinical rule settings"], ["Audit trail", "Staff accounts"]),
+     # recall is a button on the devices page, the requests one on the candidates page
+     ["Audit trail", "Practice setup", "Device recall", "To schedule", "Decisions"]),
+    # the clinical rule settings and the requests are buttons on the candidates page
+    ("physician", ["Follow-ups", "Decisions", "Candidates"], ["Audit trail", "Staff accounts", "Practice setup",
+                                                              "To schedule"]),
     ("manager", ["Audit trail", "Device recall"], ["Patients", "Practice setup", "Devices", "Refills"]),
     ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings", "Device models"],
      ["Patients", "Follow-ups", "Candidates"]),

@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from backoffice.audit.models import AuditEvent
-from backoffice.core.db import transaction
 from backoffice.core.actor import Actor
+from backoffice.core.db import transaction
 from backoffice.core.errors import FieldErrors, NotFound, Refused, StaleEdit
 from backoffice.core.extensions import db
 from backoffice.procedures import candidacy, decisions, followups, handoff, worklists
 from backoffice.procedures.candidacy_rules import CandidacyKind, months_after
 from backoffice.procedures.decisions import DecisionEntry
-from backoffice.procedures.models import CandidacyCheck, Outcome, StoredCandidacy
 from backoffice.procedures.followups import OutcomeEntry
+from backoffice.procedures.models import CandidacyCheck, Outcome, StoredCandidacy
 from backoffice.procedures.rules import Contact, PlanDecision, ReliefUnit
 from backoffice.scheduling import requests, services
 from backoffice.scheduling.availability import find_next_available
@@ -34,7 +34,8 @@ LATER = MONDAY + timedelta(days=21)
 AT = datetime.combine(LATER, time(15), UTC)
 
 
-def decide(outcome: Outcome, decision: PlanDecision, *, today: date = LATER, by=PHYSICIAN, **entry) -> decisions.Decided:
+def decide(outcome: Outcome, decision: PlanDecision, *, today: date = LATER, by=PHYSICIAN,
+           **entry) -> decisions.Decided:
     current = db.session.get(Outcome, outcome.id)
     assert current is not None
     return decisions.decide_outcome(outcome.id, DecisionEntry(decision, **entry), expected_version=current.version,
