@@ -228,6 +228,8 @@ def test_a_decision_on_the_outcome_form_says_what_went_to_the_schedulers(signed_
                               follow_redirects=True)
     assert "The schedulers are asked to book spinal cord stimulator trial" in response.get_data(as_text=True)
     assert [r.procedure_type_id for r in requests_in(app)] == [_id_of(app, "SCS-TRIAL")]
+    again = physician.get(f"/followups/{follow_up_id}").get_data(as_text=True)
+    assert "Sent to the schedulers: spinal cord stimulator trial" in again and "(open)" in again
 
 
 def _id_of(app, code: str) -> int:
