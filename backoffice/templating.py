@@ -41,7 +41,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Book", "scheduling.new_appointment"),
     # Nurses and physicians send procedures to scheduling from the candidates and decisions
     # lists, which link to it; the menu keeps room for their own lists.
-    NavItem("To schedule", "scheduling.scheduling_requests", unless="procedures.candidates"),
+    NavItem("To schedule", "scheduling_requests.index", unless="procedures.candidates"),
     NavItem("Patients", "patients.search"),
     NavItem("Follow-ups", "procedures.follow_ups"),
     NavItem("Decisions", "procedures.decisions_awaited", counted=True),

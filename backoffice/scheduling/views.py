@@ -15,32 +15,15 @@ from backoffice.catalog.services import list_procedure_types
 from backoffice.core.access import allow
 from backoffice.core.db import utcnow
 from backoffice.core.errors import FieldErrors, StaleEdit
-from backoffice.core.forms import (
-    add_field_errors,
-    form_status,
-    link_args,
-    local_path,
-    merge_stale_edit,
-    page_args,
-    page_offsets,
-    parse_int,
-    query_int,
-)
+from backoffice.core.forms import add_field_errors, form_status, local_path, merge_stale_edit, parse_int, query_int
 from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
-from backoffice.scheduling import calendars, queries, request_list, requests, services
+from backoffice.scheduling import calendars, queries, request_list, services
 from backoffice.scheduling.availability import find_next_available
 from backoffice.scheduling.availability_rules import PartOfDay, Slot
-from backoffice.scheduling.forms import (
-    AvailabilityForm,
-    BookingForm,
-    CancelForm,
-    CancelRequestForm,
-    RescheduleForm,
-    StatusForm,
-)
+from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
 from backoffice.scheduling.rules import CancelReason, Limits, Status
 
 bp = Blueprint("scheduling", __name__)
@@ -323,53 +306,6 @@ def availability() -> tuple[str, int]:
 
 def _optional_int(value: str | None) -> int | None:
     return int(value) if value else None
-
-
-# Scheduling requests.
-
-REQUESTS_PER_PAGE = 25
-
-
-@bp.get("/scheduling-requests")
-@allow(Permission.HANDLE_SCHEDULING_REQUESTS)
-def scheduling_requests() -> str:
-    office_id = query_int(request.args, "office")
-    offsets = page_offsets(request.args, ("open",), REQUESTS_PER_PAGE)
-    now = utcnow()
-    found = request_list.open_requests(office_id=office_id, now=now, today=practice_today(now), limit=REQUESTS_PER_PAGE,
-                                       offset=offsets["open"], by=current_actor())
-    query = link_args({"office": office_id, **page_args(offsets, REQUESTS_PER_PAGE)})
-    return render_template("scheduling/requests.html", found=found, office_id=office_id, query=query,
-                           offices=practice.office_choices(),
-                           can_book=current_actor().can(Permission.BOOK_APPOINTMENTS))
-
-
-@bp.route("/scheduling-requests/<int:request_id>/cancel", methods=["GET", "POST"])
-@allow(Permission.HANDLE_SCHEDULING_REQUESTS)
-def cancel_scheduling_request(request_id: int) -> Page:
-    actor = current_actor()
-    if request.method == "GET":
-        found = request_list.show_request(request_id, by=actor)
-        if not found.is_open:
-            flash(f"This request is already {found.status.label.lower()}.", "warning")
-            return redirect(url_for("scheduling.scheduling_requests"))
-    else:
-        found = requests.get_request(request_id, by=actor)
-    form = CancelRequestForm.for_record(found) if request.method == "GET" else CancelRequestForm()
-    if not form.validate_on_submit():
-        return render_template("scheduling/cancel_request.html", form=form, found=found), form_status(form)
-    try:
-        requests.cancel_request(request_id, form.reason.data or "", expected_version=form.version.data or 0,
-                                by=actor, now=utcnow())
-    except FieldErrors as error:
-        add_field_errors(form, error.errors)
-        return render_template("scheduling/cancel_request.html", form=form, found=found), 400
-    except StaleEdit as stale:
-        current = requests.get_request(request_id, by=actor)
-        form = merge_stale_edit(form, CancelRequestForm.for_record(current), stale)
-        return render_template("scheduling/cancel_request.html", form=form, found=current), 409
-    flash(f"Request cancelled: {found.procedure_type.code} for {found.patient.full_name}.", "success")
-    return redirect(url_for("scheduling.scheduling_requests"))
 
 
 # Calendars.
