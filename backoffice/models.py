@@ -17,7 +17,7 @@ from backoffice.practice.models import (
     Room,
 )
 from backoffice.procedures.models import ClinicalSettings, FollowUp, Outcome, PsychEvaluation
-from backoffice.scheduling.models import Appointment
+from backoffice.scheduling.models import Appointment, SchedulingRequest
 
 __all__ = [
     "Appointment",
@@ -43,6 +43,7 @@ __all__ = [
     "PumpRefill",
     "RecoveryCode",
     "Room",
+    "SchedulingRequest",
     "ScsTrial",
     "User",
 ]

@@ -9,9 +9,18 @@ from typing import Any
 from flask import Flask, current_app, g, url_for
 
 from backoffice.core.access import access_of, can_access, is_allowed
+from backoffice.core.db import utcnow
 from backoffice.core.phones import format_phone
-from backoffice.core.timefmt import TIME_FORMAT, format_date, format_datetime, local_datetime, timezone_label
+from backoffice.core.timefmt import (
+    TIME_FORMAT,
+    format_date,
+    format_datetime,
+    local_datetime,
+    practice_today,
+    timezone_label,
+)
 from backoffice.devices.rules import plain_amount
+from backoffice.scheduling.request_rules import age_said
 from backoffice.scheduling.rules import CancelReason, Status
 
 
@@ -21,6 +30,7 @@ class NavItem:
     endpoint: str
     section: str = "main"
     unless: str | None = None  # not shown to those who reach it from this endpoint's page
+    counted: bool = False  # shows how many rows wait there (`menu_count`)
 
 
 NAVIGATION: tuple[NavItem, ...] = (
@@ -29,8 +39,12 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Day board", "scheduling.board_home"),
     NavItem("Next available", "scheduling.availability"),
     NavItem("Book", "scheduling.new_appointment"),
+    # Nurses and physicians send procedures to scheduling from the candidates and decisions
+    # lists, which link to it; the menu keeps room for their own lists.
+    NavItem("To schedule", "scheduling_requests.index", unless="procedures.candidates"),
     NavItem("Patients", "patients.search"),
     NavItem("Follow-ups", "procedures.follow_ups"),
+    NavItem("Decisions", "procedures.decisions_awaited", counted=True),
     NavItem("Candidates", "procedures.candidates"),
     NavItem("Devices", "devices.index"),
     NavItem("Refills", "devices.refills"),
@@ -41,7 +55,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Physicians", "practice.physicians", "admin"),
     NavItem("Procedure catalog", "catalog.index", "admin"),
     NavItem("Device models", "catalog.device_models", "admin"),
-    NavItem("Clinical rule settings", "procedures.clinical_settings", "admin"),
+    NavItem("Clinical rule settings", "procedures.clinical_settings", "admin", unless="procedures.candidates"),
 )
 
 
@@ -52,6 +66,20 @@ def navigation(section: str, user: Any) -> list[NavItem]:
 
     return [item for item in NAVIGATION if item.section == section and allowed(item.endpoint)
             and not (item.unless and allowed(item.unless))]
+
+
+def menu_count(item: NavItem, user: Any) -> int | None:
+    """How many rows wait on a counted menu item's page for `user`: the outcomes awaiting the
+    signed-in physician's decision (one query, once per request). Only for pages that may read
+    the database (error pages do not ask)."""
+    from backoffice.procedures.worklists import awaiting_decision_count
+
+    if not item.counted or user is None or not getattr(user, "is_authenticated", False):
+        return None
+    if "decisions_awaited" not in g:
+        g.decisions_awaited = awaiting_decision_count(user.id, practice_today(utcnow()))
+    count: int = g.decisions_awaited
+    return count
 
 
 def _practice_datetime(value: datetime | None, timezone: str | None = None) -> str:
@@ -125,14 +153,14 @@ def _cancel_reason_label(reason: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone,
+    app.jinja_env.filters.update(date=_date, datetime=_practice_datetime, phone=format_phone, request_age=age_said,
                                  timezone_label=timezone_label,
                                  local_time=_local_time, dict_without_empty=_without_empty,
                                  normalize=plain_amount, place=_place,
                                  where_and_how=_where_and_how, status_label=_status_label,
                                  cancel_reason_label=_cancel_reason_label)
     app.jinja_env.globals.update(navigation=navigation, can_access=can_access, is_mri_unsafe=is_mri_unsafe,
-                                 id_url=IdUrl)
+                                 id_url=IdUrl, menu_count=menu_count)
 
     @app.context_processor
     def practice_context() -> dict[str, Any]:

@@ -281,6 +281,26 @@ def one_device(app: Flask, demo: None) -> int:
     return device_id
 
 
+@pytest.fixture
+def one_scheduling_request(app: Flask, demo: None) -> int:
+    """Scheduling request 1: an RFA, lumbar right, two levels, for patient 1 with Dr. Reyes, open."""
+    from datetime import date
+
+    from backoffice.core.db import transaction, utcnow
+    from backoffice.scheduling.requests import RequestDetails, open_request
+    from tests.integration.scheduling_helpers import PHYSICIAN, office, physician, procedure
+
+    with app.app_context():
+        with transaction(db.session, PHYSICIAN):
+            request = open_request(RequestDetails(
+                patient_id=1, procedure_type_id=procedure("RFA").id, physician_id=physician("Reyes").id,
+                office_id=office("annapolis").id, earliest_on=date.today(), region="lumbar", side="right",
+                levels_count=2, levels="L4-L5, L5-S1"), by=PHYSICIAN, now=utcnow())
+        request_id = request.id
+        db.session.remove()
+    return request_id
+
+
 DEMO_PASSWORDS = {
     "scheduler": "harbor-lighthouse-42",
     "nurse": "severn-river-sunrise",

@@ -124,7 +124,14 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "post_nrs": "Pain after (0–10)", "percent_relief": "Relief (%)", "relief_amount": "Relief lasted",
         "relief_unit": "Relief lasted (unit)", "relief_hours": "Relief (hours)",
         "relief_ongoing": "Relief ongoing", "function_change": "Function", "odi_answers": "ODI answers",
-        "odi_score": "ODI score", "complications": "Complications",
+        "odi_score": "ODI score", "complications": "Complications", "decision_note": "Decision note",
+        "scheduling_request_id": "Scheduling request",
+    },
+    "scheduling_request": {
+        "procedure_type_id": "Procedure", "region": "Region", "side": "Side", "levels_count": "Number of levels",
+        "levels": "Levels", "earliest_on": "Earliest day", "priority": "Priority", "note": "Note",
+        "needs_override": "Needs an override", "cancel_reason": "Cancellation reason",
+        "open_key": "Open for (patient, procedure, region, side)", "created_by_id": "Asked by",
     },
     "psych_evaluation": {"evaluated_on": "Evaluated on", "cleared": "Cleared", "evaluator": "Evaluator"},
     "outside_procedure": {

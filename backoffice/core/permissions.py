@@ -35,6 +35,7 @@ class Permission(StrEnum):
     WORK_THE_FRONT_DESK = auto()  # day board, day sheet, moving appointments through the day
     BOOK_APPOINTMENTS = auto()  # book, reschedule, cancel
     OVERRIDE_BOOKING_RULES = auto()  # book past a frequency limit or clinical rule, with a reason
+    HANDLE_SCHEDULING_REQUESTS = auto()  # the list of procedures to schedule, asking for one, cancelling one
     SEE_OWN_DAY = auto()  # My day: a physician's own day across both offices
     MANAGE_PATIENTS = auto()  # find, register, open and edit patients
     READ_CLINICAL_COURSE = auto()  # a patient's procedures, follow-ups, outcomes and evaluations
@@ -65,6 +66,7 @@ GRANTED_TO: Mapping[Permission, frozenset[Role]] = {
     Permission.WORK_THE_FRONT_DESK: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
     Permission.BOOK_APPOINTMENTS: frozenset({Role.SCHEDULER, Role.PHYSICIAN}),
     Permission.OVERRIDE_BOOKING_RULES: frozenset({Role.PHYSICIAN}),
+    Permission.HANDLE_SCHEDULING_REQUESTS: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
     Permission.SEE_OWN_DAY: frozenset({Role.PHYSICIAN}),
     Permission.MANAGE_PATIENTS: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
     Permission.READ_CLINICAL_COURSE: frozenset({Role.NURSE, Role.PHYSICIAN}),

@@ -29,6 +29,7 @@ from backoffice.history.models import OutsideProcedure
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.followups import OutcomeEntry, create_follow_ups, outcome_columns
+from backoffice.procedures.handoff import hand_off_decision
 from backoffice.procedures.models import FollowUp, Outcome, PsychEvaluation
 from backoffice.procedures.rules import Contact, FollowUpStatus, PlanDecision, ReliefUnit
 from backoffice.scheduling.availability import find_next_available
@@ -36,6 +37,7 @@ from backoffice.scheduling.models import Appointment
 from backoffice.scheduling.rules import Limits, Status
 
 ACTOR = Actor.system("demo-data")
+DEMO_PHYSICIAN = Actor(None, "demo-data", frozenset({"physician"}))  # decides in the stories
 SEED = 4
 
 
@@ -145,16 +147,17 @@ def _entry(result: Result, recorded_on: date, random_: random.Random | None = No
                         decision=result.decision)
 
 
-def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime, kind: ProcedureKind) -> None:
-    db.session.add(Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
-                           patient_id=follow_up.patient_id,
-                           **outcome_columns(entry, decision=entry.decision),
-                           created_at=now, updated_at=now))
+def _record(follow_up: FollowUp, entry: OutcomeEntry, now: datetime, kind: ProcedureKind) -> Outcome:
+    outcome = Outcome(follow_up_id=follow_up.id, appointment_id=follow_up.appointment_id,
+                      patient_id=follow_up.patient_id, **outcome_columns(entry, decision=entry.decision),
+                      created_at=now, updated_at=now)
+    db.session.add(outcome)
     follow_up.status = FollowUpStatus.DONE
     if kind is ProcedureKind.SCS_TRIAL and entry.percent_relief is not None:  # the trial keeps its result
         trials.record_result_from_follow_up(follow_up.appointment_id, reduction_percent=entry.percent_relief,
                                             on=entry.recorded_on, declined=entry.decision is PlanDecision.NO_FURTHER,
                                             by=ACTOR, now=now, today=entry.recorded_on)
+    return outcome
 
 
 def _put_trial_on_record(appointment: Appointment) -> None:
@@ -238,8 +241,12 @@ def _tell(patient_id: int, steps: tuple[Step, ...], psych_days_ago: int | None, 
                 if result is None or follow_up.due_at > now:
                     continue
                 db.session.flush()
-                _record(follow_up, _entry(result, _local_day(follow_up.due_at, slot.office.timezone)), now,
-                        procedure.kind)
+                outcome = _record(follow_up, _entry(result, _local_day(follow_up.due_at, slot.office.timezone)), now,
+                                  procedure.kind)
+                if result.decision is not None:  # the story's decision goes to the schedulers, as in the app
+                    db.session.flush()
+                    hand_off_decision(outcome, follow_up, priority=None, note=None, by=DEMO_PHYSICIAN, now=now,
+                                      today=today)
     if psych_days_ago is not None:
         with transaction(db.session, ACTOR):
             db.session.add(PsychEvaluation(patient_id=patient_id, evaluated_on=today - timedelta(days=psych_days_ago),

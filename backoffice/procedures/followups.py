@@ -23,6 +23,7 @@ from backoffice.core.permissions import Permission
 from backoffice.devices import trials
 from backoffice.procedures import rules
 from backoffice.procedures.events import OutcomeRecorded
+from backoffice.procedures.handoff import hand_off_decision
 from backoffice.procedures.models import FollowUp, Outcome
 from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit
 from backoffice.scheduling.events import AppointmentCompleted
@@ -158,7 +159,8 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
                    now: datetime, today: date, correcting: bool = False) -> Outcome:
     """Record what a follow-up found (`expected_version` is the follow-up's as the form showed it),
     or correct the outcome recorded (`correcting`; then it is the outcome's). Only a physician
-    records or changes the decision. Raises FieldErrors, StaleEdit."""
+    records or changes the decision, which hands a repeat block, an RFA or an SCS trial to the
+    schedulers (`handoff.py`), as the decisions list does. Raises FieldErrors, StaleEdit."""
     with transaction(db.session, by):
         follow_up = get_follow_up(follow_up_id, by=by, lock=True)
         outcome = follow_up.outcome
@@ -168,11 +170,9 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
                 raise stale_edit(db.session, outcome, "This follow-up")
         ensure_current(db.session, outcome or follow_up, expected_version, "This follow-up")
         _check(entry, follow_up, today)
-        decides = by.can(Permission.DECIDE_OUTCOMES)
-        decision = entry.decision if decides else None
-        if not decides:
-            decision = outcome.decision if outcome else None
-        values = outcome_columns(entry, decision=decision)
+        was = outcome.decision if outcome else None
+        decided = by.can(Permission.DECIDE_OUTCOMES) and entry.decision != was
+        values = outcome_columns(entry, decision=entry.decision if decided else was)
         corrected = outcome is not None
         before = (outcome.percent_relief, outcome.recorded_on, outcome.decision) if outcome else None
         if outcome is None:
@@ -191,9 +191,11 @@ def record_outcome(follow_up_id: int, entry: OutcomeEntry, *, expected_version: 
             follow_up.closed_reason = None
             mark_changed(follow_up, by, now)
         if changed:
-            db.session.flush()  # the new outcome's id
+            db.session.flush()  # the new outcome's id, and its decision for the rules the hand-off asks
             if follow_up.appointment.procedure_type.kind is ProcedureKind.SCS_TRIAL:
                 _record_trial_result(outcome, before, by=by, now=now, today=today)
+            if decided:
+                hand_off_decision(outcome, follow_up, priority=None, note=None, by=by, now=now, today=today)
             publish(OutcomeRecorded(outcome.id, follow_up.id, outcome.appointment_id, outcome.patient_id,
                                     corrected=corrected, by=by, at=now))
     return outcome

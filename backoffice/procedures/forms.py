@@ -8,9 +8,11 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 
 from backoffice.core.forms import VersionedForm, choices, date_field, text
 from backoffice.procedures.candidacy_rules import Thresholds
+from backoffice.procedures.decisions import DecisionEntry
 from backoffice.procedures.followups import OutcomeEntry
 from backoffice.procedures.psych_evaluations import PsychEntry
 from backoffice.procedures.rules import (
+    DECISION_NOTE_LENGTH,
     MAX_NRS,
     ODI_MAX_PER_SECTION,
     ODI_SECTIONS,
@@ -19,6 +21,7 @@ from backoffice.procedures.rules import (
     PlanDecision,
     ReliefUnit,
 )
+from backoffice.scheduling.request_rules import RequestPriority
 
 ODI_CHOICES = choices([(str(score), f"{score}" + {0: " (no problem)", 5: " (worst)"}.get(score, ""))
                        for score in range(ODI_MAX_PER_SECTION + 1)], blank="Not answered")
@@ -85,6 +88,22 @@ class OutcomeForm(VersionedForm):
 
 for _index, _section in enumerate(ODI_SECTIONS):
     setattr(OutcomeForm, f"odi_{_index}", SelectField(_section, default="", choices=ODI_CHOICES))
+
+
+class DecisionForm(FlaskForm):
+    """One decision from the decisions list: each button sends its decision, with the note and
+    priority of its row and the version of the outcome the list showed."""
+
+    version = IntegerField(validators=[InputRequired(message="This form is out of date: reload the list.")])
+    decision = SelectField("Decision", choices=choices(((d.value, d.label) for d in PlanDecision), blank="—"),
+                           validators=[InputRequired(message="Choose a decision.")])
+    note = text("Note", DECISION_NOTE_LENGTH, required=False)
+    priority = SelectField("Priority", default=RequestPriority.ROUTINE.value,
+                           choices=choices((p.value, p.label) for p in RequestPriority))
+
+    def to_entry(self) -> DecisionEntry:
+        return DecisionEntry(PlanDecision(self.decision.data), self.note.data,
+                             RequestPriority(self.priority.data or RequestPriority.ROUTINE.value))
 
 
 class CloseFollowUpForm(VersionedForm):

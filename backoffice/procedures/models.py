@@ -14,10 +14,18 @@ from backoffice.core.db import Base, UTCDateTime, Versioned, enum_column_type
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician
 from backoffice.procedures.candidacy_rules import Thresholds
-from backoffice.procedures.rules import Contact, FollowUpStatus, FunctionChange, PlanDecision, ReliefUnit, relief_said
+from backoffice.procedures.rules import (
+    DECISION_NOTE_LENGTH,
+    Contact,
+    FollowUpStatus,
+    FunctionChange,
+    PlanDecision,
+    ReliefUnit,
+    relief_said,
+)
 
 if TYPE_CHECKING:
-    from backoffice.scheduling.models import Appointment
+    from backoffice.scheduling.models import Appointment, SchedulingRequest
 
 
 class FollowUp(Audited, Versioned, Base):
@@ -73,6 +81,8 @@ class Outcome(Audited, Versioned, Base):
         CheckConstraint("percent_relief BETWEEN 0 AND 100", name="percent_relief_range"),
         CheckConstraint("relief_amount > 0", name="relief_amount_positive"),
         CheckConstraint("odi_score BETWEEN 0 AND 100", name="odi_score_range"),
+        # The physicians' decisions list reads the recent outcomes without a decision.
+        Index("ix_outcome_decision_recorded_on", "decision", "recorded_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,11 +103,16 @@ class Outcome(Audited, Versioned, Base):
     odi_score: Mapped[int | None]
     complications: Mapped[str | None] = mapped_column(String(500))
     decision: Mapped[PlanDecision | None] = mapped_column(enum_column_type(PlanDecision, 20))
+    # What the physician added to the decision ("refer to surgery" for "other").
+    decision_note: Mapped[str | None] = mapped_column(String(DECISION_NOTE_LENGTH))
+    # The request the decision handed to the schedulers (repeat block, RFA, SCS trial).
+    scheduling_request_id: Mapped[int | None] = mapped_column(ForeignKey("scheduling_request.id"))
     notes: Mapped[str | None] = mapped_column(String(2000))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     follow_up: Mapped[FollowUp] = relationship(back_populates="outcome")
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    scheduling_request: Mapped[SchedulingRequest | None] = relationship()
 
     @property
     def relief_said(self) -> str | None:

@@ -68,6 +68,10 @@ class PlanDecision(StrEnum):
                 "no_further": "No further intervention", "other": "Other"}[self.value]
 
 
+# Decisions that may take a note, and those that need one (what is the plan?).
+DECISION_NOTE_LENGTH = 500
+NOTE_NEEDED = frozenset({PlanDecision.OTHER})
+
 MAX_NRS = 10
 ODI_SECTIONS = ("Pain intensity", "Personal care", "Lifting", "Walking", "Sitting", "Standing", "Sleeping",
                 "Sex life", "Social life", "Travelling")
@@ -107,3 +111,12 @@ def outcome_problems(*, baseline: int | None, post: int | None, relief: int | No
     if recorded_on > today:
         errors["recorded_on"] = "The follow-up cannot be in the future."
     return errors
+
+
+def decision_problems(decision: PlanDecision, note: str | None) -> dict[str, str]:
+    """What is wrong with a decision as sent: "other" says what the plan is; a note fits."""
+    if decision in NOTE_NEEDED and not (note or "").strip():
+        return {"note": "Say what the plan is."}
+    if note and len(note) > DECISION_NOTE_LENGTH:
+        return {"note": f"Keep the note under {DECISION_NOTE_LENGTH} characters."}
+    return {}

@@ -4,6 +4,7 @@ settings and psychological evaluations."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -12,7 +13,7 @@ from backoffice.auth.sessions import current_actor
 from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.access import allow
 from backoffice.core.db import utcnow
-from backoffice.core.errors import FieldErrors, StaleEdit
+from backoffice.core.errors import FieldErrors, NotFound, StaleEdit
 from backoffice.core.forms import (
     add_field_errors,
     form_status,
@@ -29,17 +30,20 @@ from backoffice.devices import trials
 from backoffice.patients.services import get_patient, open_patient_record
 from backoffice.practice import services as practice
 from backoffice.practice.models import Physician
-from backoffice.procedures import followups, psych_evaluations, worklists
+from backoffice.procedures import decisions, followups, handoff, psych_evaluations, worklists
 from backoffice.procedures.clinical_settings import get_settings, update_settings
 from backoffice.procedures.forms import (
     ClinicalSettingsForm,
     CloseFollowUpForm,
+    DecisionForm,
     OutcomeForm,
     PsychEvaluationForm,
 )
 from backoffice.procedures.models import FollowUp
-from backoffice.procedures.rules import ODI_SECTIONS, ReliefUnit
+from backoffice.procedures.rules import NOTE_NEEDED, ODI_SECTIONS, PlanDecision, ReliefUnit
 from backoffice.procedures.stored_candidacies import Section
+from backoffice.scheduling.models import SchedulingRequest
+from backoffice.scheduling.request_rules import RequestPriority
 
 bp = Blueprint("procedures", __name__)
 
@@ -137,7 +141,7 @@ def follow_up(follow_up_id: int) -> Page:
     if not form.validate_on_submit():
         return _follow_up_page(found, form, 400)
     try:
-        followups.record_outcome(follow_up_id, form.to_entry(), expected_version=form.version.data or 0,
+        saved = followups.record_outcome(follow_up_id, form.to_entry(), expected_version=form.version.data or 0,
                                  by=actor, now=utcnow(), today=practice_today(utcnow()),
                                  correcting=form.is_correction)
     except FieldErrors as error:
@@ -147,7 +151,7 @@ def follow_up(follow_up_id: int) -> Page:
         current = followups.get_follow_up(follow_up_id, by=actor)
         merged = merge_stale_edit(form, _outcome_form(current), stale)
         return _follow_up_page(current, merged, 409)
-    flash(f"Outcome saved for {found.patient.full_name}.", "success")
+    flash(f"Outcome saved for {found.patient.full_name}.{_handed_off(saved.scheduling_request)}", "success")
     return redirect(local_path(request.args.get("next")) or url_for("patients.show", patient_id=found.patient_id))
 
 
@@ -186,6 +190,66 @@ def reopen_follow_up(follow_up_id: int) -> Response:
     return redirect(url_for("procedures.follow_up", follow_up_id=follow_up_id))
 
 
+def _handed_off(asked: SchedulingRequest | None) -> str:
+    """What the schedulers were asked to book, for the message after a decision."""
+    if asked is None or not asked.is_open:
+        return ""
+    said = (f" The schedulers are asked to book {asked.procedure_type.name.lower()} from "
+            f"{asked.earliest_on:%m/%d/%Y}.")
+    if asked.needs_override:
+        said += " The rules do not allow it yet: a physician books it with an override and a reason."
+    return said
+
+
+# The physician's decisions.
+
+DECISIONS_PER_PAGE = 25
+
+
+def _decisions_page(status: int = 200, errors: dict[int, list[str]] | None = None,
+                    form: DecisionForm | None = None) -> tuple[str, int]:
+    chosen = _list_filter()
+    offsets = page_offsets(request.args, ("awaiting",), DECISIONS_PER_PAGE)
+    found = worklists.decision_worklist(
+        office_id=chosen.office_id, physician_id=chosen.physician_id, today=practice_today(utcnow()),
+        limit=DECISIONS_PER_PAGE, offset=offsets["awaiting"], by=current_actor())
+    query = link_args({**_filter_args(chosen), **page_args(offsets, DECISIONS_PER_PAGE)})
+    return render_template("procedures/decisions.html", found=found, chosen=chosen, query=query,
+                           offices=practice.office_choices(), errors=errors or {}, sent=form,
+                           decisions=list(PlanDecision), note_needed=NOTE_NEEDED, priorities=list(RequestPriority),
+                           today=practice_today(utcnow())), status
+
+
+@bp.get("/followups/decisions")
+@allow(Permission.DECIDE_OUTCOMES)
+def decisions_awaited() -> tuple[str, int]:
+    return _decisions_page()
+
+
+@bp.post("/followups/decisions/<int:outcome_id>")
+@allow(Permission.DECIDE_OUTCOMES)
+def decide(outcome_id: int) -> Page:
+    """One decision button of the list; the list's filters travel in the query string."""
+    form = DecisionForm()
+    kept: dict[str, Any] = link_args({**_filter_args(_list_filter()),
+                                      "awaiting_page": query_int(request.args, "awaiting_page")})
+    back = url_for("procedures.decisions_awaited", **kept)
+    if not form.validate_on_submit():
+        return _decisions_page(400, {outcome_id: [e for errors in form.errors.values() for e in errors]}, form)
+    try:
+        decided = decisions.decide_outcome(outcome_id, form.to_entry(), expected_version=form.version.data or 0,
+                                           by=current_actor(), now=utcnow(), today=practice_today(utcnow()))
+    except FieldErrors as error:
+        return _decisions_page(400, {outcome_id: list(error.errors.values())}, form)
+    except StaleEdit as stale:
+        flash(f"{stale.headline} Look at it again before deciding.", "warning")
+        return redirect(back)
+    said = f"{decided.outcome.decision_label} recorded for {decided.follow_up.patient.full_name}."
+    flash(said + (_handed_off(decided.hand_off.request) or
+                  (f" {decided.hand_off.missing}" if decided.hand_off.missing else "")), "success")
+    return redirect(back)
+
+
 # Candidates.
 
 HORIZONS = (("", "Eligible now or soon"), ("90", "…or within 90 days"), ("365", "…or within a year"))
@@ -204,6 +268,22 @@ def candidates() -> str:
     query = link_args({**_filter_args(chosen), "horizon": horizon_days, **page_args(offsets, CANDIDATES_PER_PAGE)})
     return render_template("procedures/candidates.html", found=found, chosen=chosen, horizon=horizon, query=query,
                            horizons=HORIZONS, offices=practice.office_choices(), today=practice_today(utcnow()))
+
+
+@bp.post("/candidates/<int:candidacy_id>/scheduling-request")
+@allow(Permission.REVIEW_CANDIDATES)
+def ask_to_schedule(candidacy_id: int) -> Response:
+    """Send a candidacy to the schedulers: a scheduling request with its procedure, region,
+    side and levels, from the day the rules allow it."""
+    try:
+        asked = handoff.ask_to_schedule(candidacy_id, by=current_actor(), now=utcnow(),
+                                        today=practice_today(utcnow()))
+    except NotFound:
+        flash("This candidacy changed since the list was shown: look at it again.", "warning")
+    else:
+        flash(f"Sent to the schedulers: {asked.procedure_type.name.lower()} for {asked.patient.full_name}, "
+              f"from {asked.earliest_on:%m/%d/%Y}.", "success")
+    return redirect(local_path(request.form.get("next")) or url_for("procedures.candidates"))
 
 
 # Clinical rule settings.

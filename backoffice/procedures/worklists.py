@@ -1,10 +1,11 @@
-"""The clinical worklists' read model: the follow-ups due and the candidates for a next procedure.
-Each list is in sections, each section a page of rows with its full count, read in a fixed number
-of queries whatever the practice's size; showing a list adds the audit row saying who saw it.
+"""The clinical worklists' read model: the follow-ups due, the outcomes awaiting the physician's
+decision and the candidates for a next procedure. Each list is in sections (or one), each section
+a page of rows with its full count, read in a fixed number of queries whatever the practice's
+size; showing a list adds the audit row saying who saw it.
 
-Outcomes are recorded by `followups.py`; candidacies are worked out and stored by
-`stored_candidacies.py`, which the candidates list asks first to work out the patients whose
-records changed."""
+Outcomes are recorded by `followups.py`, decisions by `decisions.py`; candidacies are worked out
+and stored by `stored_candidacies.py`, which the candidates and decisions lists ask first to work
+out the patients whose records changed."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, union_all
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, union_all
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql import Subquery
 
 from backoffice.audit.readings import record_reading
 from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
+from backoffice.practice.models import Physician
 from backoffice.procedures import rules
 from backoffice.procedures.candidacy_rules import Candidacy, Thresholds
 from backoffice.procedures.clinical_settings import load_thresholds
-from backoffice.procedures.models import FollowUp, StoredCandidacy
+from backoffice.procedures.models import FollowUp, Outcome, StoredCandidacy
 from backoffice.procedures.rules import FollowUpStatus
 from backoffice.procedures.stored_candidacies import Section, candidacy_of, reassess_stale_candidacies
 from backoffice.scheduling.models import Appointment
@@ -84,6 +86,120 @@ def follow_up_worklist(*, office_id: int | None, physician_id: int | None, now: 
     listed = len(worklist.overdue) + len(worklist.today) + len(worklist.upcoming)
     record_reading(by, "follow_up", office_id=office_id, subject=f"follow-up worklist: {listed} listed")
     return worklist
+
+
+# Outcomes awaiting the physician's decision.
+
+# An outcome recorded longer ago than this leaves the list undecided: by then what comes next for
+# the patient is on the candidates list.
+DECISION_DAYS = 90
+
+
+def _awaiting_decision(today: date) -> list[ColumnElement[bool]]:
+    """An outcome awaits the physician's decision when it has none, was recorded in the last
+    DECISION_DAYS days, and is its procedure's latest (the next-day call after the 6-hour diary:
+    the diary is shown with it, not apart)."""
+    later_follow_up, later_outcome = aliased(FollowUp), aliased(Outcome)
+    followed_by_another = (exists().where(later_outcome.appointment_id == Outcome.appointment_id,
+                                          later_outcome.follow_up_id == later_follow_up.id,
+                                          later_follow_up.due_at > FollowUp.due_at)
+                           .correlate(Outcome, FollowUp))
+    return [Outcome.decision.is_(None), Outcome.recorded_on >= today - timedelta(days=DECISION_DAYS),
+            ~followed_by_another]
+
+
+def awaiting_decision_count(user_id: int, today: date) -> int:
+    """How many outcomes await the decision of the physician who signs in as `user_id` (one
+    query, for the menu)."""
+    query = (select(func.count()).select_from(Outcome).join(FollowUp, Outcome.follow_up_id == FollowUp.id)
+             .join(Physician, FollowUp.physician_id == Physician.id)
+             .where(Physician.user_id == user_id, *_awaiting_decision(today)))
+    return db.session.scalar(query) or 0
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """An outcome awaiting a decision, with its follow-up, procedure, patient, physician and
+    office, the other outcomes of the same procedure, and the candidacies the candidates list
+    shows for the patient in that region and side."""
+
+    outcome: Outcome
+    earlier: list[Outcome]
+    candidacies: list[Candidacy]
+
+    @property
+    def follow_up(self) -> FollowUp:
+        return self.outcome.follow_up
+
+
+@dataclass(frozen=True)
+class DecisionList:
+    rows: list[DecisionRow] = field(default_factory=list)
+    count: int = 0
+    limit: int = 0
+    offset: int = 0
+    days: int = DECISION_DAYS
+
+
+def _other_outcomes(page: list[Outcome]) -> dict[int, list[Outcome]]:
+    """The other outcomes of the page's procedures, by procedure, in the order they fell due."""
+    if not page:
+        return {}
+    query = (select(Outcome).join(Outcome.follow_up)
+             .where(Outcome.appointment_id.in_({o.appointment_id for o in page}),
+                    Outcome.id.not_in([o.id for o in page]))
+             .options(joinedload(Outcome.follow_up)).order_by(FollowUp.due_at))
+    found: dict[int, list[Outcome]] = {}
+    for outcome in db.session.scalars(query):
+        found.setdefault(outcome.appointment_id, []).append(outcome)
+    return found
+
+
+def _candidacies_there(page: list[Outcome]) -> dict[tuple[int, str | None, str | None], list[Candidacy]]:
+    """The stored candidacies of the page's patients, by patient, region and side."""
+    if not page:
+        return {}
+    query = (select(StoredCandidacy).where(StoredCandidacy.patient_id.in_({o.patient_id for o in page}))
+             .order_by(StoredCandidacy.id))
+    found: dict[tuple[int, str | None, str | None], list[Candidacy]] = {}
+    for stored in db.session.scalars(query):
+        found.setdefault((stored.patient_id, stored.region, stored.side), []).append(candidacy_of(stored))
+    return found
+
+
+def _there(found: dict[tuple[int, str | None, str | None], list[Candidacy]], outcome: Outcome) -> list[Candidacy]:
+    procedure = outcome.follow_up.appointment
+    return [*found.get((outcome.patient_id, procedure.region, procedure.side), []),
+            *(found.get((outcome.patient_id, procedure.region, None), []) if procedure.side else [])]
+
+
+def decision_worklist(*, office_id: int | None, physician_id: int | None, today: date, limit: int, offset: int,
+                      by: Actor) -> DecisionList:
+    """Outcomes awaiting the physician's decision, oldest first: a page of `limit` from `offset`
+    with the full count, each with its evidence, in a fixed number of queries."""
+    if not by.can(Permission.DECIDE_OUTCOMES):
+        return DecisionList(limit=limit)
+    reassess_stale_candidacies(today=today, by=by)
+    where = _awaiting_decision(today)
+    if office_id is not None:
+        where.append(FollowUp.office_id == office_id)
+    if physician_id is not None:
+        where.append(FollowUp.physician_id == physician_id)
+    awaiting = select(Outcome).join(FollowUp, Outcome.follow_up_id == FollowUp.id).where(*where)
+    count = db.session.scalar(select(func.count()).select_from(awaiting.subquery())) or 0
+    page = list(db.session.scalars(
+        awaiting.options(joinedload(Outcome.recorded_by),
+                         joinedload(Outcome.follow_up).joinedload(FollowUp.patient),
+                         joinedload(Outcome.follow_up).joinedload(FollowUp.physician),
+                         joinedload(Outcome.follow_up).joinedload(FollowUp.office),
+                         joinedload(Outcome.follow_up).joinedload(FollowUp.appointment)
+                         .joinedload(Appointment.procedure_type))
+        .order_by(Outcome.recorded_on, Outcome.id).offset(offset).limit(limit)).unique())
+    others, candidacies = _other_outcomes(page), _candidacies_there(page)
+    rows = [DecisionRow(outcome, others.get(outcome.appointment_id, []), _there(candidacies, outcome))
+            for outcome in page]
+    record_reading(by, "outcome", office_id=office_id, subject=f"decisions awaited: {len(rows)} listed")
+    return DecisionList(rows, count, limit, offset)
 
 
 # Candidates.

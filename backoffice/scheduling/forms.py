@@ -9,13 +9,21 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 
 from backoffice.catalog.rules import Region, Side
-from backoffice.core.forms import VersionedForm, choices, date_field, text, time_field
+from backoffice.core.forms import VersionedForm, choices, date_field, parse_int, text, time_field
 from backoffice.scheduling.availability_rules import PartOfDay
+from backoffice.scheduling.request_rules import CANCEL_REASON_LENGTH
 from backoffice.scheduling.rules import CancelReason, Status
 from backoffice.scheduling.services import BookingRequest, Move
 
 REGIONS = choices(((r.value, r.value.capitalize()) for r in Region), blank="—")
 SIDES = choices(((s.value, s.value.capitalize()) for s in Side), blank="—")
+
+
+def _request_id(value: object) -> int | None:
+    """A scheduling request's id as it travels in a hidden field; anything else is no request."""
+    return value if isinstance(value, int) else parse_int(value)
+
+
 MRN = Regexp(r"^\d{8}$", message="Choose a patient from the list, or type their 8-digit MRN.")
 TYPED_MRN = Regexp(r"^\d{8}$", message="Type the patient's 8-digit MRN.")
 
@@ -59,6 +67,8 @@ class BookingForm(WhenAndWhere, FlaskForm):
     levels = text("Which levels", 60, required=False, render_kw={"placeholder": "L4-L5, L5-S1"})
     prior_auth_ref = text("Prior authorization number", 40, required=False)
     notes = text("Notes for the day", 500, required=False, multiline=True)
+    # The scheduling request this booking fulfils, when it was opened from the list of requests.
+    scheduling_request_id = HiddenField(filters=[_request_id])
     submit = SubmitField("Book")
 
     def set_procedures(self, procedures: list[tuple[str, str, str]], data: dict[str, dict[str, Any]]) -> None:
@@ -74,7 +84,7 @@ class BookingForm(WhenAndWhere, FlaskForm):
             region=self.region.data or None, side=self.side.data or None,
             levels_count=self.levels_count.data, levels=self.levels.data,
             prior_auth_ref=self.prior_auth_ref.data, notes=self.notes.data,
-            override_reason=self.override_reason.data)
+            override_reason=self.override_reason.data, scheduling_request_id=self.scheduling_request_id.data)
 
 
 class RescheduleForm(WhenAndWhere, VersionedForm):
@@ -126,6 +136,8 @@ class AvailabilityForm(FlaskForm):
     # Carried through to the booking form when a worklist's Schedule action opens the search.
     levels = HiddenField(filters=[lambda value: (value or "")[:60] or None])
     levels_count = HiddenField(filters=[lambda value: value if value in ("1", "2", "3") else None])
+    # The scheduling request a Book button on the list of requests opened the search for.
+    request = HiddenField(filters=[_request_id])
 
     def set_choices(self, *, procedures: list[tuple[str, str, str]], physicians: list[tuple[str, str]],
                     offices: list[tuple[str, str]]) -> None:
@@ -133,3 +145,9 @@ class AvailabilityForm(FlaskForm):
         self.physician_id.choices = choices(physicians, blank="Any physician")
         self.office_id.choices = choices(offices, blank="Either office")
 
+
+
+class CancelRequestForm(VersionedForm):
+    reason = text("Reason", CANCEL_REASON_LENGTH, multiline=True,
+                  description="The patient declined, was booked elsewhere, the physician changed the plan …")
+    submit = SubmitField("Cancel the request")

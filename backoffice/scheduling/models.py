@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
@@ -13,6 +13,13 @@ from backoffice.catalog.rules import Region, Side
 from backoffice.core.db import Base, UTCDateTime, Versioned, enum_column_type
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, Room
+from backoffice.scheduling.request_rules import (
+    CANCEL_REASON_LENGTH,
+    NOTE_LENGTH,
+    RequestPriority,
+    RequestStatus,
+    open_key,
+)
 from backoffice.scheduling.rules import OPEN_STATUSES, CancelReason, Status
 
 # On PostgreSQL, migration 0007 adds exclusion constraints (btree_gist) so that no two active
@@ -90,3 +97,69 @@ class Appointment(Audited, Versioned, Base):
 
     def audit_details(self) -> dict[str, Any]:
         return {"starts_at": self.starts_at, "status": self.status}
+
+
+class SchedulingRequest(Audited, Versioned, Base):
+    """A procedure for the schedulers to book: what, where on the body, with whom, from which day
+    and how urgently, asked for by a physician's decision or from the candidates list. Booking it
+    closes it (the appointment is kept); it can be cancelled with a reason."""
+
+    __tablename__ = "scheduling_request"
+    __table_args__ = (
+        CheckConstraint("status IN ({})".format(", ".join(f"'{s}'" for s in RequestStatus)), name="known_status"),
+        CheckConstraint("priority IN ({})".format(", ".join(f"'{p}'" for p in RequestPriority)),
+                        name="known_priority"),
+        # Open requests only: a closed one gives up its key.
+        CheckConstraint("(status = 'open') = (open_key IS NOT NULL)", name="open_key_while_open"),
+        Index("ix_scheduling_request_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    procedure_type_id: Mapped[int] = mapped_column(ForeignKey("procedure_type.id"))
+    region: Mapped[Region | None] = mapped_column(enum_column_type(Region, 10))
+    side: Mapped[Side | None] = mapped_column(enum_column_type(Side, 10))
+    levels_count: Mapped[int | None]
+    levels: Mapped[str | None] = mapped_column(String(60))
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    earliest_on: Mapped[date]
+    priority: Mapped[RequestPriority] = mapped_column(enum_column_type(RequestPriority, 10),
+                                                      default=RequestPriority.ROUTINE)
+    note: Mapped[str | None] = mapped_column(String(NOTE_LENGTH))
+    # The rules do not allow the procedure for this patient yet: a physician books it with an override.
+    needs_override: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[RequestStatus] = mapped_column(enum_column_type(RequestStatus, 10), default=RequestStatus.OPEN)
+    cancel_reason: Mapped[str | None] = mapped_column(String(CANCEL_REASON_LENGTH))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"), unique=True)
+    # `request_rules.open_key` while open, null once closed: the database keeps one open request
+    # per patient, procedure, region and side.
+    open_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+
+    patient: Mapped[Patient] = relationship()
+    procedure_type: Mapped[ProcedureType] = relationship()
+    physician: Mapped[Physician] = relationship()
+    office: Mapped[Office] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is RequestStatus.OPEN
+
+    def key(self) -> str:
+        return open_key(self.patient_id, self.procedure_type_id, self.region, self.side)
+
+    def audit_patient_id(self) -> int | None:
+        return self.patient_id
+
+    def audit_office_id(self) -> int | None:
+        return self.office_id
+
+    def audit_subject(self) -> str:
+        return "Scheduling request"
+
+    def audit_details(self) -> dict[str, Any]:
+        return {"procedure_type_id": self.procedure_type_id, "status": self.status,
+                "earliest_on": self.earliest_on}

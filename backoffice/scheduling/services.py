@@ -33,7 +33,7 @@ from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office, Physician, Room
-from backoffice.scheduling import booking_checks, rules, slot_rules
+from backoffice.scheduling import booking_checks, requests, rules, slot_rules
 from backoffice.scheduling.availability import find_next_available
 from backoffice.scheduling.availability_rules import Slot
 from backoffice.scheduling.events import (
@@ -86,6 +86,7 @@ class BookingRequest:
     prior_auth_ref: str | None = None
     notes: str | None = None
     override_reason: str | None = None
+    scheduling_request_id: int | None = None  # the request it is booked from, which it closes
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,9 @@ def _ensure_booker(by: Actor) -> None:
 
 
 def book_appointment(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) -> Appointment:
-    """Book one procedure. Raises BookingConflict (what is in the way, and alternatives)."""
+    """Book one procedure, closing the scheduling request it fulfils (the one it was booked
+    from, or the open one for the same patient, procedure, region and side). Raises
+    BookingConflict (what is in the way, and alternatives), FieldErrors."""
     _ensure_booker(by)
     try:
         with transaction(db.session, by):
@@ -296,12 +299,14 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
     overridden = _check_or_override(problems, request.override_reason, by)
     if problems and not overridden:
         raise _NotBookable(slot, problems)
+    region = request.region if setting.procedure.asks_region else None
+    side = request.side if setting.procedure.asks_side else None
+    fulfilled = requests.request_to_close(request.scheduling_request_id, patient_id=request.patient_id,
+                                          procedure_type_id=request.procedure_type_id, region=region, side=side)
     appointment = Appointment(
         patient_id=request.patient_id, procedure_type_id=request.procedure_type_id,
         physician_id=request.physician_id, office_id=request.office_id, room_id=request.room_id,
-        starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until,
-        region=request.region if setting.procedure.asks_region else None,
-        side=request.side if setting.procedure.asks_side else None,
+        starts_at=slot.start, ends_at=slot.end, blocked_until=slot.blocked_until, region=region, side=side,
         levels_count=request.levels_count if setting.procedure.asks_levels else None,
         levels=request.levels if setting.procedure.asks_levels else None,
         status=Status.SCHEDULED, status_changed_at=now, prior_auth_ref=request.prior_auth_ref,
@@ -309,6 +314,8 @@ def _book(request: BookingRequest, *, by: Actor, now: datetime, limits: Limits) 
         created_by_id=by.user_id, **stamps(by, now))
     db.session.add(appointment)
     db.session.flush()
+    if fulfilled is not None:
+        requests.close_by_booking(fulfilled, appointment, by=by, now=now)
     if overridden:
         _record_override(appointment, problems, request.override_reason or "", by)
     publish(AppointmentBooked(

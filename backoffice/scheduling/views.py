@@ -20,7 +20,7 @@ from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import practice_today
 from backoffice.patients.services import find_by_mrn
 from backoffice.practice import services as practice
-from backoffice.scheduling import calendars, queries, services
+from backoffice.scheduling import calendars, queries, request_list, services
 from backoffice.scheduling.availability import find_next_available
 from backoffice.scheduling.availability_rules import PartOfDay, Slot
 from backoffice.scheduling.forms import AvailabilityForm, BookingForm, CancelForm, RescheduleForm, StatusForm
@@ -101,6 +101,8 @@ def _booking_page(form: BookingForm, status: int, **context: Any) -> tuple[str, 
     # The form names the patient being booked: opening it for a patient is audited.
     chosen = find_by_mrn(form.patient.data, by=current_actor(), shown_on="booking form") if form.patient.data else None
     return render_template("scheduling/new.html", form=form, patient=chosen,
+                           scheduling_request=request_list.request_for_booking(form.scheduling_request_id.data,
+                                                                               by=current_actor()),
                            can_override=current_actor().can(Permission.OVERRIDE_BOOKING_RULES), **context), status
 
 
@@ -126,7 +128,8 @@ def new_appointment() -> Page:
     except FieldErrors as error:
         add_field_errors(form, error.errors)
         return _booking_page(form, 400)
-    flash("Booked. The appointment is on the office calendar.", "success")
+    closed = " The scheduling request is closed." if form.scheduling_request_id.data else ""
+    flash(f"Booked. The appointment is on the office calendar.{closed}", "success")
     return redirect(url_for("scheduling.appointment", appointment_id=appointment.id))
 
 
@@ -302,6 +305,7 @@ def availability() -> tuple[str, int]:
     status = 400 if searched and form.errors else 200
     return render_template("scheduling/availability.html", form=form, slots=slots, searched=searched,
                            days=current_app.config["AVAILABILITY_DAYS"],
+                           scheduling_request=request_list.request_for_booking(form.request.data, by=current_actor()),
                            can_book=current_actor().can(Permission.BOOK_APPOINTMENTS)), status
 
 

@@ -68,7 +68,7 @@ EXPECTED = expected_by_endpoint()
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
                  "follow_up_id": 1, "device_id": 1, "trial_id": 1, "device_model_id": 1, "outside_procedure_id": 1,
-                 "slug": "annapolis"}
+                 "slug": "annapolis", "outcome_id": 1, "candidacy_id": 1, "request_id": 1}
 # Pages that send you on to the right office's page.
 REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day", "auth.mfa_code"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
@@ -117,7 +117,7 @@ def test_an_undeclared_endpoint_is_refused_to_everyone(signed_in, app):
     assert signed_in("admin").get("/forgotten").status_code == 403
 
 
-@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure", "one_scheduling_request")
 def test_anonymous_requests_go_to_the_login_page(client, demo):
     for endpoint, method, url in app_endpoints(client.application):
         response = client.open(url, method=method)
@@ -134,7 +134,7 @@ def test_static_files_are_served_to_anyone(client):
 
 
 @pytest.mark.parametrize("role", list(DEMO_ACCOUNTS))
-@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure", "one_scheduling_request")
 def test_each_role_reaches_exactly_its_endpoints(signed_in, role):
     client = signed_in(DEMO_ACCOUNTS[role])
     for endpoint, method, url in app_endpoints(client.application):
@@ -163,10 +163,14 @@ def test_an_admin_sees_no_patient_records(signed_in):
 
 
 @pytest.mark.parametrize("role, visible, hidden", [
-    ("scheduler", ["Patients"], ["Audit trail", "Practice setup", "Follow-ups", "Candidates"]),
+    ("scheduler", ["Patients", "To schedule"], ["Audit trail", "Practice setup", "Follow-ups", "Candidates",
+                                                 "Decisions"]),
     ("nurse", ["Patients", "Follow-ups", "Candidates", "Devices", "Refills"],
-     ["Audit trail", "Practice setup", "Device recall"]),   # recall is a button on the devices page
-    ("physician", ["Follow-ups", "Candidates", "Clinical rule settings"], ["Audit trail", "Staff accounts"]),
+     # recall is a button on the devices page, the requests one on the candidates page
+     ["Audit trail", "Practice setup", "Device recall", "To schedule", "Decisions"]),
+    # the clinical rule settings and the requests are buttons on the candidates page
+    ("physician", ["Follow-ups", "Decisions", "Candidates"], ["Audit trail", "Staff accounts", "Practice setup",
+                                                              "To schedule"]),
     ("manager", ["Audit trail", "Device recall"], ["Patients", "Practice setup", "Devices", "Refills"]),
     ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings", "Device models"],
      ["Patients", "Follow-ups", "Candidates"]),

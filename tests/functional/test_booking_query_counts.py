@@ -25,9 +25,10 @@ from tests.functional.test_scheduling_pages import MONDAY, booking, ids, patient
 # physicians (with whether they work at the office that day) and the procedures, then the patient
 # by MRN. In it: the procedure, office, room (the physician, patient and room rows locked), the
 # physician's schedule and leave, the bookings in the way and the patient's history (one UNION
-# ALL), the appointment, the audit chain's last hash (read under the append lock) and the audit
-# row, and the mark that the patient's candidacies need working out.
-BOOKING_QUERIES = 12
+# ALL), the open scheduling request the booking fulfils (locked; none here), the appointment, the
+# audit chain's last hash (read under the append lock) and the audit row, and the mark that the
+# patient's candidacies need working out.
+BOOKING_QUERIES = 13
 SLOT = timedelta(minutes=5)
 
 

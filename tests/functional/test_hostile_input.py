@@ -211,7 +211,7 @@ def hostile_requests(target: Target) -> Iterator[MultiDict[str, str]]:
         yield stale
 
 
-@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure", "one_scheduling_request")
 def test_no_hostile_value_in_any_argument_of_any_route_gets_a_5xx(app, signed_in, one_appointment):
     from datetime import date, timedelta
 

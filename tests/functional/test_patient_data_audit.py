@@ -19,8 +19,8 @@ from backoffice.patients.models import Patient
 from tests.conftest import make_app
 
 # endpoint: (who opens it, the URL, the audit row it leaves as (action, record type)). `{mrn}` is
-# patient 1's MRN. Ids are those of the fixtures: patient 1 with device 1, SCS trial 1 and outside
-# procedure 1, appointment 1, follow-up 1.
+# patient 1's MRN. Ids are those of the fixtures: patient 1 with device 1, SCS trial 1, outside
+# procedure 1 and scheduling request 1, appointment 1, follow-up 1.
 AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "patients.search": ("scheduler", "/patients?q=a", ("search", "patient")),
     "patients.search_json": ("scheduler", "/patients/search.json?q=a", ("search", "patient")),
@@ -40,6 +40,9 @@ AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "procedures.follow_ups": ("nurse", "/followups", ("view", "follow_up")),
     "procedures.follow_up": ("nurse", "/followups/1", ("view", "follow_up")),
     "procedures.candidates": ("physician", "/candidates", ("view", "stored_candidacy")),
+    "procedures.decisions_awaited": ("physician", "/followups/decisions", ("view", "outcome")),
+    "scheduling_requests.index": ("scheduler", "/scheduling-requests", ("view", "scheduling_request")),
+    "scheduling_requests.cancel": ("nurse", "/scheduling-requests/1/cancel", ("view", "scheduling_request")),
     "procedures.record_psych_evaluation": ("nurse", "/patients/1/psych-evaluations/new", ("view", "patient")),
     "devices.index": ("scheduler", "/devices", ("view", "device")),
     "devices.refills": ("nurse", "/devices/refills", ("view", "device")),
@@ -108,7 +111,7 @@ def audit_rows(app, username: str, action: str, entity_type: str) -> int:
             AuditEvent.username == username, AuditEvent.action == action, AuditEvent.entity_type == entity_type))
 
 
-@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure")
+@pytest.mark.usefixtures("one_follow_up", "one_device", "one_outside_procedure", "one_scheduling_request")
 def test_every_page_that_shows_patient_data_leaves_exactly_one_audit_row(app, signed_in):
     with app.app_context():
         mrn = db.session.get(Patient, 1).mrn

@@ -56,6 +56,8 @@ from tests.integration.scheduling_helpers import patients
 # the head of the audit chain is read, then the row inserted.
 FOLLOW_UP_QUERIES = 9
 CANDIDATE_QUERIES = 8
+# A physician's pages add one: the menu's count of the outcomes awaiting their decision.
+MENU_COUNT = {"nurse": 0, "physician": 1}
 CANDIDATE_QUERIES_AFTER_A_CHANGE = 14
 SYNTHETIC_PATIENTS = 10_000
 SYNTHETIC = "Synthetic"  # the last names of the bulk-inserted patients start so
@@ -379,7 +381,7 @@ def test_follow_up_worklist_sends_as_many_queries_for_ten_thousand_patients_as_f
         ("physician", f"/followups?who=all&office={few.office_id}", {"overdue": (few.rfa,)}, ()),
     ]
     counts = queries_small_and_large(app, signed_in, pages, FOLLOW_UP_SECTIONS)
-    assert max(large for _, large in counts.values()) <= FOLLOW_UP_QUERIES, counts
+    assert all(large <= FOLLOW_UP_QUERIES + MENU_COUNT[role] for (role, _), (_, large) in counts.items()), counts
 
 
 def test_candidate_worklist_sends_as_many_queries_for_ten_thousand_patients_as_for_a_few(app, signed_in):
@@ -394,7 +396,8 @@ def test_candidate_worklist_sends_as_many_queries_for_ten_thousand_patients_as_f
         ("physician", f"/candidates?who=all&office={few.office_id}", {"rfa": (few.rfa,)}, ()),
     ]
     counts = queries_small_and_large(app, signed_in, pages, CANDIDATE_SECTIONS)
-    assert set(counts.values()) == {(CANDIDATE_QUERIES, CANDIDATE_QUERIES)}, counts
+    assert all(measured == (CANDIDATE_QUERIES + MENU_COUNT[role],) * 2 for (role, _), measured in counts.items()), \
+        counts
 
     nurse = signed_in("nurse")
     first, second = (nurse.get(f"/candidates?repeat_page={n}").get_data(as_text=True) for n in (1, 2))
