@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import date
 
 from backoffice.catalog.rules import ProcedureKind
-from backoffice.procedures import candidacy, candidacy_rules
+from backoffice.procedures import candidacy
+from backoffice.procedures.booking_rules import booking_refusal
 from backoffice.scheduling.booking_checks import BookingCase, DayCheck, booking_check, no_problems
 from backoffice.scheduling.rules import Problem
 
-# The kinds `candidacy_rules.booking_refusal` speaks about; any other is booked without asking.
+# The kinds `booking_rules.booking_refusal` speaks about; any other is booked without asking.
 CHECKED_KINDS = frozenset({ProcedureKind.ABLATION, ProcedureKind.EPIDURAL, ProcedureKind.THERAPEUTIC_FACET,
                            ProcedureKind.SCS_IMPLANT})
 
@@ -27,8 +28,8 @@ def candidacy_check(case: BookingCase) -> DayCheck:
     candidacies = candidacy.candidacies_for_patient(case.patient_id, today=case.today, leaving_out=case.moving)
 
     def refusal_on(day: date) -> list[Problem]:
-        message = candidacy_rules.booking_refusal(candidacies, kind=case.procedure_kind, region=case.region,
-                                                  side=case.side, day=day)
+        message = booking_refusal(candidacies, kind=case.procedure_kind, region=case.region, side=case.side,
+                                  day=day)
         if message is None:
             return []
         return [Problem("candidacy", "procedure_type_id", f"{message} A physician can override with a reason.",

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from backoffice.catalog.rules import ProcedureKind
-from backoffice.procedures.candidacy_rules import Candidacy, booking_refusal
+from backoffice.procedures.booking_rules import booking_refusal
+from backoffice.procedures.candidacy_rules import Candidacy
 from backoffice.procedures.rules import PlanDecision
 
 

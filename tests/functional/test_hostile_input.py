@@ -50,7 +50,7 @@ SINGLE_FIELDS = 25   # the fields of a form (at most) that get a breaking value 
 ROWS_WITHOUT_OWN_ARGUMENTS = 4   # for a page that takes no argument: unexpected keys only
 NEVER_SENT = {"auth.logout"}   # would end the session the walk goes on with
 # An upper bound on the whole walk, so that it stays a few dozen seconds per engine.
-MAX_REQUESTS = 2_000
+MAX_REQUESTS = 2_500
 
 
 @dataclass

@@ -16,7 +16,7 @@ from backoffice.core.extensions import db
 from backoffice.history import services as history
 from backoffice.history.models import OutsideProcedure
 from backoffice.history.rules import OutsideEntry
-from backoffice.procedures import candidacy_rules
+from backoffice.procedures import booking_rules
 from backoffice.procedures.candidacy import candidacies_for_patient
 from backoffice.procedures.candidacy_rules import CandidacyKind, Eligibility
 from backoffice.procedures.models import CandidacyCheck
@@ -128,7 +128,7 @@ def test_the_relief_of_an_outside_epidural_decides_the_repeat_like_a_follow_ups(
     [repeat] = [c for c in candidacies_for_patient(patients()[3].id, today=MONDAY)
                 if c.kind is CandidacyKind.REPEAT_EPIDURAL]
     assert repeat.eligibility is expected
-    refusal = candidacy_rules.booking_refusal([repeat], kind=ProcedureKind.EPIDURAL, region="lumbar", side=None,
+    refusal = booking_rules.booking_refusal([repeat], kind=ProcedureKind.EPIDURAL, region="lumbar", side=None,
                                               day=MONDAY)
     assert (refusal is None) == (expected is Eligibility.ELIGIBLE)
 

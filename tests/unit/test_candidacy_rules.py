@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from backoffice.catalog.rules import IntervalScope, IntervalUnit, MinimumInterval, ProcedureKind, months_after
 from backoffice.devices.rules import TrialDecision, TrialRecord
+from backoffice.procedures.booking_rules import booking_refusal
 from backoffice.procedures.candidacy_rules import (
     Candidacy,
     CandidacyKind,
@@ -21,7 +22,6 @@ from backoffice.procedures.candidacy_rules import (
     Thresholds,
     assess,
     assessment_holds_until,
-    booking_refusal,
     relief_lasts_until,
 )
 from backoffice.procedures.rules import ReliefUnit, odi_score, outcome_problems, percent_relief, relief_hours
