@@ -31,6 +31,7 @@ from backoffice.auth.sessions import auth_policy
 from backoffice.core.db import utcnow
 from backoffice.core.extensions import db
 from backoffice.devices.models import Device, PumpRefill
+from backoffice.history.models import OutsideProcedure
 from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures.models import FollowUp, Outcome
@@ -59,6 +60,7 @@ class Picks:
     other_patient_mrn: str
     patient_id: int
     pump_id: int
+    referred_id: int  # the patient with procedures done elsewhere
 
 
 def _picks() -> Picks:
@@ -81,7 +83,9 @@ def _picks() -> Picks:
                                  .order_by(func.count().desc(), FollowUp.patient_id).limit(1)).scalar_one()
     pump = db.session.execute(select(PumpRefill.device_id).join(Device).where(Device.status == "implanted")
                               .group_by(PumpRefill.device_id).order_by(func.count().desc()).limit(1)).scalar_one()
-    return Picks(busy_day, board_day, taken, other.mrn, longest, pump)
+    referred = db.session.execute(select(OutsideProcedure.patient_id).group_by(OutsideProcedure.patient_id)
+                                  .order_by(func.count().desc(), OutsideProcedure.patient_id).limit(1)).scalar_one()
+    return Picks(busy_day, board_day, taken, other.mrn, longest, pump, referred)
 
 
 def _shots(picks: Picks) -> list[Shot]:
@@ -108,6 +112,13 @@ def _shots(picks: Picks) -> list[Shot]:
              "Candidates: repeat blocks, rhizotomy, SCS trial, each with the rule's evidence"),
         Shot("patient-timeline", "nurse", f"/patients/{picks.patient_id}",
              "Patient page: course chart, what the rules say, timeline"),
+        Shot("decisions", "physician", "/followups/decisions?who=all",
+             "Decisions: outcomes awaiting the physician's decision, with the evidence and one-click decisions"),
+        Shot("scheduling-requests", "scheduler", "/scheduling-requests",
+             "To schedule: the physicians' decisions as requests, with the earliest date the rules allow"),
+        Shot("outside-procedures", "nurse", f"/patients/{picks.referred_id}",
+             "A referred patient: procedures done elsewhere count for every limit and rule, marked outside"),
+        Shot("devices", "nurse", "/devices", "Devices overview: SCS trials by state, pumps, replacements"),
         Shot("device", "nurse", f"/devices/{picks.pump_id}", "Intrathecal pump with its refill log"),
         Shot("refills-due", "nurse", "/devices/refills", "Pump refills overdue and due in the next 14 days"),
         Shot("audit-trail", "manager", "/audit", "Audit trail, filterable by person, action, record, patient"),
