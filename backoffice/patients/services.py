@@ -16,10 +16,12 @@ from backoffice.auth.editing import apply_edit, stamps
 from backoffice.core.actor import Actor
 from backoffice.core.db import get_one, transaction
 from backoffice.core.errors import DomainError, NotFound
+from backoffice.core.events import publish
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.core.phones import search_digits
 from backoffice.patients import rules
+from backoffice.patients.events import PatientChanged
 from backoffice.patients.models import Patient, PatientNameToken
 
 
@@ -211,8 +213,10 @@ def update_patient(patient_id: int, data: PatientData, *, expected_version: int,
                                        exclude_id=patient_id)
             if matches:
                 raise PossibleDuplicate(matches)
-        apply_edit(db.session, patient, data.columns(), expected_version=expected_version,
-                   by=by, now=now, what=f"The record of {patient.full_name}")
+        changed = apply_edit(db.session, patient, data.columns(), expected_version=expected_version,
+                             by=by, now=now, what=f"The record of {patient.full_name}")
         if names_changed:
             store_name_tokens(patient, replacing=True)
+        if changed:
+            publish(PatientChanged(patient.id, changed, by=by, at=now))
     return patient

@@ -118,7 +118,8 @@ class RecordedOutcome:
 @dataclass(frozen=True)
 class Evidence:
     text: str
-    appointment_id: int | None = None
+    appointment_id: int | None = None  # the appointment it cites, to link to
+    outside_id: int | None = None  # the record of a procedure done elsewhere it cites (no link)
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,11 @@ def _named(procedure: DoneProcedure) -> str:
     return f"{said} (outside: {procedure.outside})" if procedure.outside else said
 
 
-def _cited(procedure: DoneProcedure) -> int | None:
-    """The appointment evidence links to: none for a procedure done elsewhere."""
-    return None if procedure.outside else procedure.appointment_id
+def _about(procedure: DoneProcedure, text: str) -> Evidence:
+    """Evidence citing a procedure: its appointment, or for one done elsewhere its record."""
+    if procedure.outside:
+        return Evidence(text, outside_id=-procedure.appointment_id)
+    return Evidence(text, procedure.appointment_id)
 
 
 def _duration(hours: int) -> str:
@@ -240,7 +243,7 @@ def _qualifying_blocks(blocks: Sequence[DoneProcedure], outcomes: dict[int, list
     for block in blocks:
         outcome = _best(outcomes.get(block.appointment_id, []))
         if outcome is None:
-            evidence.append(Evidence(f"{_named(block)}: no follow-up recorded", _cited(block)))
+            evidence.append(_about(block, f"{_named(block)}: no follow-up recorded"))
             continue
         said = f"{_named(block)}: {_relief(outcome)}"
         if outcome.percent_relief < thresholds.mbb_relief_percent:
@@ -251,9 +254,9 @@ def _qualifying_blocks(blocks: Sequence[DoneProcedure], outcomes: dict[int, list
             why = "other levels than the first qualifying block"
         else:
             qualifying.append(block)
-            evidence.append(Evidence(said, _cited(block)))
+            evidence.append(_about(block, said))
             continue
-        evidence.append(Evidence(f"{said} ({why}: does not qualify)", _cited(block)))
+        evidence.append(_about(block, f"{said} ({why}: does not qualify)"))
     return qualifying, evidence
 
 
@@ -305,10 +308,10 @@ def _repeat(kind: CandidacyKind, done: ProcedureKind, region: str | None, side: 
     outcome = _best(outcomes.get(last.appointment_id, []))
     if outcome is None:
         # Waiting on two things: the follow-up, and the interval and yearly limit, named with their dates.
-        evidence = [Evidence(f"{_named(last)}: no follow-up recorded yet", _cited(last))]
+        evidence = [_about(last, f"{_named(last)}: no follow-up recorded yet")]
         evidence += _waits(limit, interval_allows, free_from, today)
         return Candidacy(kind, region, side, Eligibility.AWAITING, tuple(evidence), rule)
-    evidence = [Evidence(f"{_named(last)}: {_relief(outcome)}", _cited(last))]
+    evidence = [_about(last, f"{_named(last)}: {_relief(outcome)}")]
     if outcome.percent_relief < relief_percent:
         evidence.append(Evidence(f"relief below {relief_percent}%"))
         return Candidacy(kind, region, side, Eligibility.NOT_ELIGIBLE, tuple(evidence), rule)

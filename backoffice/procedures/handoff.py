@@ -16,10 +16,11 @@ from sqlalchemy.orm import joinedload
 from backoffice.catalog.models import ProcedureType
 from backoffice.core.actor import Actor
 from backoffice.core.db import transaction
-from backoffice.core.errors import NotFound
+from backoffice.core.errors import NotFound, Refused
 from backoffice.core.extensions import db
 from backoffice.core.permissions import Permission
 from backoffice.patients.models import Patient
+from backoffice.practice.services import physician_of_user
 from backoffice.procedures import candidacy, handoff_rules
 from backoffice.procedures.candidacy_rules import CandidacyKind
 from backoffice.procedures.models import FollowUp, Outcome, StoredCandidacy
@@ -97,10 +98,29 @@ def hand_off_decision(outcome: Outcome, follow_up: FollowUp, *, priority: Reques
     return HandOff(request, missing)
 
 
+def _owners(stored: StoredCandidacy, by: Actor) -> tuple[int, int]:
+    """The physician and office of the request: the candidacy's, or for one that rests only on
+    procedures done elsewhere (no physician here has the patient yet) the physician sending it,
+    who takes the patient on, at the patient's preferred office."""
+    physician_id = stored.physician_id
+    if physician_id is None:
+        own = physician_of_user(by.user_id)
+        if own is None:
+            raise Refused("No physician here has this patient yet: a physician sends it to scheduling "
+                          "(and takes the patient on), or book it with Schedule.")
+        physician_id = own.id
+    office_id = stored.patient.preferred_office_id or stored.office_id
+    if office_id is None:
+        raise Refused(f"{stored.patient.full_name} has no preferred office: choose one on the patient's record, "
+                      "or book it with Schedule.")
+    return physician_id, office_id
+
+
 def ask_to_schedule(stored_candidacy_id: int, *, by: Actor, now: datetime, today: date) -> SchedulingRequest:
     """The candidates list's "Send to scheduling": a request to book what the candidacy calls
     for, with its region, side and levels, from the day the rules allow it. Raises NotFound when
-    the row is gone (the list was worked out again) or books nothing."""
+    the row is gone (the list was worked out again) or books nothing, Refused when it has no
+    physician nor office to go with (see `_owners`)."""
     if not by.can(Permission.REVIEW_CANDIDATES):
         raise NotFound("candidacy", stored_candidacy_id)
     with transaction(db.session, by):
@@ -113,6 +133,7 @@ def ask_to_schedule(stored_candidacy_id: int, *, by: Actor, now: datetime, today
             raise NotFound("candidacy", stored_candidacy_id)
         place = Place(stored.region, stored.side or stored.anchor_side, stored.anchor_levels_count,
                       stored.anchor_levels)
-        return open_request(_details(stored.patient, procedure, place, physician_id=stored.physician_id,
-                                     office_id=stored.office_id, today=today, priority=None, note=None),
+        physician_id, office_id = _owners(stored, by)
+        return open_request(_details(stored.patient, procedure, place, physician_id=physician_id,
+                                     office_id=office_id, today=today, priority=None, note=None),
                             by=by, now=now)

@@ -35,6 +35,7 @@ from backoffice.devices.models import ScsTrial
 from backoffice.devices.rules import TrialRecord
 from backoffice.history.models import OutsideProcedure
 from backoffice.history.rules import done_elsewhere
+from backoffice.patients.models import Patient
 from backoffice.practice.models import Office
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import DoneProcedure, RecordedOutcome
@@ -83,6 +84,9 @@ class Histories:
     outcomes: dict[int, list[RecordedOutcome]] = field(default_factory=dict)
     psych_cleared_on: dict[int, date] = field(default_factory=dict)
     trials: dict[int, list[Trial]] = field(default_factory=dict)
+    # Of the patients with a procedure done elsewhere: where a candidacy resting only on those is
+    # listed (none when the patient has no preference).
+    preferred_office_id: dict[int, int | None] = field(default_factory=dict)
 
     def trials_read(self, patient_id: int) -> list[Trial]:
         """The trials the rules read: started in the last two years, as the procedures (an
@@ -112,7 +116,7 @@ def _done_here(since: date, patient_ids: list[int] | None) -> Select[*tuple[Any,
                Outcome.percent_relief, Outcome.relief_hours, Outcome.relief_ongoing, Outcome.decision,
                Outcome.relief_amount, Outcome.relief_unit, cast(null(), Date).label("performed_on"),
                cast(null(), String).label("facility"), cast(null(), String).label("performed_by"),
-               Outcome.id.label("outcome_id"))
+               Outcome.id.label("outcome_id"), cast(null(), Integer).label("preferred_office_id"))
         .join(ProcedureType, Appointment.procedure_type_id == ProcedureType.id)
         .join(Office, Appointment.office_id == Office.id)
         .outerjoin(Outcome, and_(Outcome.appointment_id == Appointment.id, Outcome.recorded_on >= since))
@@ -123,7 +127,8 @@ def _done_here(since: date, patient_ids: list[int] | None) -> Select[*tuple[Any,
 
 
 def _done_elsewhere(since: date, patient_ids: list[int] | None) -> Select[*tuple[Any, ...]]:
-    """Procedures done elsewhere since `since`, with their relief, in the columns of `_done_here`."""
+    """Procedures done elsewhere since `since`, with their relief and their patient's preferred
+    office, in the columns of `_done_here`."""
     no_id, no_date, no_text = cast(null(), Integer), cast(null(), Date), cast(null(), String)
     query = (
         select(OutsideProcedure.id.label("id"), OutsideProcedure.patient_id, OutsideProcedure.procedure_type_id,
@@ -134,8 +139,9 @@ def _done_elsewhere(since: date, patient_ids: list[int] | None) -> Select[*tuple
                OutsideProcedure.percent_relief, no_id.label("relief_hours"), literal(False).label("relief_ongoing"),
                no_text.label("decision"), OutsideProcedure.relief_amount, OutsideProcedure.relief_unit,
                OutsideProcedure.performed_on, OutsideProcedure.facility, OutsideProcedure.performed_by,
-               no_id.label("outcome_id"))
+               no_id.label("outcome_id"), Patient.preferred_office_id)
         .join(ProcedureType, OutsideProcedure.procedure_type_id == ProcedureType.id)
+        .join(Patient, OutsideProcedure.patient_id == Patient.id)
         .where(ProcedureType.kind != ProcedureKind.NONE, OutsideProcedure.performed_on >= since))
     return query if patient_ids is None else query.where(OutsideProcedure.patient_id.in_(patient_ids))
 
@@ -205,6 +211,7 @@ def _add_done_elsewhere(found: Histories, row: Row[Any]) -> None:
         DoneProcedure(key, row.performed_on, row.code, row.kind, row.region, row.side, row.levels, row.status,
                       outside=done_elsewhere(row.facility, row.performed_by)),
         row.patient_id, row.procedure_type_id, None, None, row.levels_count))
+    found.preferred_office_id[row.patient_id] = row.preferred_office_id
     if row.percent_relief is not None:
         found.outcomes.setdefault(row.patient_id, []).append(RecordedOutcome(
             key, row.performed_on, row.percent_relief, relief_hours=relief_hours(row.relief_amount, row.relief_unit),

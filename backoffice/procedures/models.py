@@ -209,18 +209,21 @@ class StoredCandidacy(Base):
     eligible_from: Mapped[date | None]
     rule: Mapped[str] = mapped_column(Text)
     evidence: Mapped[list[list[Any]]] = mapped_column(JSON)  # [text, appointment id or null] in order
-    # None for a stimulator candidacy resting on a trial with no procedure done here.
+    # None for a stimulator candidacy resting on a trial with no procedure done here, or for one
+    # resting only on procedures done elsewhere.
     anchor_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
     anchor_day: Mapped[date]
     anchor_side: Mapped[str | None] = mapped_column(String(16))
     anchor_levels: Mapped[str | None] = mapped_column(String(60))
     anchor_levels_count: Mapped[int | None]
-    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
-    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    # None for a candidacy resting only on procedures done elsewhere: no physician here has the
+    # patient yet, and the office is the patient's preferred one, when they have one.
+    physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     # What its Schedule button books: the anchor's procedure when it is of the kind wanted, else
     # the catalog's first of that kind; none when the catalog has none.
     schedule_procedure_type_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_type.id"))
 
     patient: Mapped[Patient] = relationship()
-    physician: Mapped[Physician] = relationship()
-    office: Mapped[Office] = relationship()
+    physician: Mapped[Physician | None] = relationship()
+    office: Mapped[Office | None] = relationship()

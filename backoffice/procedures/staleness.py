@@ -5,7 +5,8 @@ list must work out again before it reads them (`stored_candidacies.py`).
 A patient's own records: their appointments (every change of one publishes
 `AppointmentStatusChanged`, a move and a cancellation included; a booking publishes
 `AppointmentBooked`), outcomes, psychological evaluations, procedures done elsewhere (recorded,
-corrected, deleted or imported) and SCS trials (started, or their result or decision recorded).
+corrected, deleted or imported), SCS trials (started, or their result or decision recorded) and
+their preferred office (where a candidacy resting only on procedures done elsewhere is listed).
 Everyone's: the thresholds, what the rules read from the catalog, an office's time zone (the local
 day a procedure was done on)."""
 
@@ -25,6 +26,7 @@ from backoffice.history.events import (
     OutsideProcedureRecorded,
     OutsideProceduresImported,
 )
+from backoffice.patients.events import PatientChanged
 from backoffice.practice.events import OfficeChanged
 from backoffice.procedures.events import ClinicalSettingsChanged, OutcomeRecorded, PsychEvaluationRecorded
 from backoffice.procedures.histories import MAX_LISTED_IDS
@@ -99,6 +101,13 @@ def mark_patient_stale_when_an_outside_procedure_is_deleted(event: OutsideProced
 @subscribe(OutsideProceduresImported)
 def mark_patients_stale_when_outside_procedures_are_imported(event: OutsideProceduresImported) -> None:
     mark_patients_stale(set(event.patient_ids))
+
+
+@subscribe(PatientChanged)
+def mark_patient_stale_when_their_preferred_office_changes(event: PatientChanged) -> None:
+    """A candidacy resting only on procedures done elsewhere is listed at the preferred office."""
+    if "preferred_office_id" in event.changed:
+        mark_patients_stale({event.patient_id})
 
 
 @subscribe(TrialStarted)

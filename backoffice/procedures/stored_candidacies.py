@@ -21,7 +21,7 @@ from backoffice.core.extensions import db
 from backoffice.procedures import candidacy_rules
 from backoffice.procedures.candidacy_rules import Candidacy, CandidacyKind, Eligibility, Evidence, Thresholds
 from backoffice.procedures.clinical_settings import load_thresholds
-from backoffice.procedures.histories import HISTORY_DAYS, MAX_LISTED_IDS, Done, Trial, histories_of
+from backoffice.procedures.histories import HISTORY_DAYS, MAX_LISTED_IDS, Done, Histories, Trial, histories_of
 from backoffice.procedures.models import CandidacyCheck, StoredCandidacy
 from backoffice.procedures.rule_catalog import RuleCatalog, rule_catalog
 
@@ -62,8 +62,10 @@ def _may_be_listed(candidacy: Candidacy) -> bool:
 
 @dataclass(frozen=True)
 class Anchor:
-    """What a stored candidacy rests on: the latest procedure it cites, whose physician and office
-    own the row, or, for a trial with no procedure done here, the trial on record."""
+    """What a stored candidacy rests on: the latest procedure done here it cites, whose physician
+    and office own the row; for one citing only procedures done elsewhere, the latest of those,
+    with no physician yet, in the patient's preferred office (none when they have no preference);
+    or, for a trial with no procedure done here, the trial on record."""
 
     appointment_id: int | None
     day: date
@@ -71,15 +73,16 @@ class Anchor:
     side: str | None
     levels: str | None
     levels_count: int | None
-    physician_id: int
-    office_id: int
+    physician_id: int | None
+    office_id: int | None
 
     @classmethod
-    def of_procedure(cls, done: Done) -> Anchor | None:
-        if done.physician_id is None or done.office_id is None:
-            return None  # done elsewhere: nobody here owns the row (its evidence never cites one)
-        return cls(done.procedure.appointment_id, done.procedure.day, done.procedure_type_id, done.procedure.side,
-                   done.procedure.levels, done.levels_count, done.physician_id, done.office_id)
+    def of_procedure(cls, done: Done, *, preferred_office_id: int | None = None) -> Anchor:
+        """A procedure done here, or one done elsewhere (nobody here owns the row yet)."""
+        here = done.procedure.outside is None
+        return cls(done.procedure.appointment_id if here else None, done.procedure.day, done.procedure_type_id,
+                   done.procedure.side, done.procedure.levels, done.levels_count, done.physician_id,
+                   done.office_id if here else preferred_office_id)
 
     @classmethod
     def of_trial(cls, trial: Trial) -> Anchor:
@@ -87,14 +90,24 @@ class Anchor:
                    trial.on_record.office_id)
 
 
-def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done], trials: list[Trial]) -> Anchor | None:
-    """The latest procedure the candidacy cites; for a stimulator candidacy that cites none here,
-    the latest trial on record (the one the rules read)."""
-    cited = [done_by_id[e.appointment_id] for e in candidacy.evidence
-             if e.appointment_id is not None and e.appointment_id in done_by_id]
-    latest = max(cited, key=lambda d: d.procedure.day, default=None)
-    if latest is not None:
-        return Anchor.of_procedure(latest)
+def _latest(cited: list[Done]) -> Done | None:
+    return max(cited, key=lambda d: d.procedure.day, default=None)
+
+
+def _anchor(candidacy: Candidacy, done_by_id: dict[int, Done], history: Histories, patient_id: int) -> Anchor | None:
+    """The latest procedure done here the candidacy cites; when it cites only procedures done
+    elsewhere, the latest of those; for a stimulator candidacy that cites none, the latest trial
+    on record (the one the rules read)."""
+    here = _latest([done_by_id[e.appointment_id] for e in candidacy.evidence
+                    if e.appointment_id is not None and e.appointment_id in done_by_id])
+    if here is not None:
+        return Anchor.of_procedure(here)
+    # Done elsewhere: keyed by minus the record's id, apart from the appointments.
+    elsewhere = _latest([done_by_id[-e.outside_id] for e in candidacy.evidence
+                         if e.outside_id is not None and -e.outside_id in done_by_id])
+    if elsewhere is not None:
+        return Anchor.of_procedure(elsewhere, preferred_office_id=history.preferred_office_id.get(patient_id))
+    trials = history.trials_read(patient_id)
     if SECTION_OF[candidacy.kind] is Section.SCS and trials:
         return Anchor.of_trial(max(trials, key=lambda trial: (trial.record.started_on, trial.record.trial_id or 0)))
     return None
@@ -141,7 +154,7 @@ def _reassess(patient_ids: list[int], today: date) -> Thresholds:
                                        psych_cleared_on=history.psych_cleared_on.get(patient_id),
                                        trials=history.trial_records(patient_id))
         for candidacy in filter(_may_be_listed, found):
-            if (anchor := _anchor(candidacy, done_by_id, history.trials_read(patient_id))) is not None:
+            if (anchor := _anchor(candidacy, done_by_id, history, patient_id)) is not None:
                 rows.append(_stored_row(patient_id, candidacy, anchor, catalog))
         holds_until = candidacy_rules.assessment_holds_until(procedures, found, thresholds=thresholds,
                                                              limits=catalog.limits, today=today,

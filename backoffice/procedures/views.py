@@ -13,7 +13,7 @@ from backoffice.auth.sessions import current_actor
 from backoffice.catalog.rules import ProcedureKind
 from backoffice.core.access import allow
 from backoffice.core.db import utcnow
-from backoffice.core.errors import FieldErrors, NotFound, StaleEdit
+from backoffice.core.errors import FieldErrors, NotFound, Refused, StaleEdit
 from backoffice.core.forms import (
     add_field_errors,
     form_status,
@@ -280,6 +280,8 @@ def ask_to_schedule(candidacy_id: int) -> Response:
                                         today=practice_today(utcnow()))
     except NotFound:
         flash("This candidacy changed since the list was shown: look at it again.", "warning")
+    except Refused as refused:
+        flash(refused.message, "warning")
     else:
         flash(f"Sent to the schedulers: {asked.procedure_type.name.lower()} for {asked.patient.full_name}, "
               f"from {asked.earliest_on:%m/%d/%Y}.", "success")

@@ -206,21 +206,24 @@ def decision_worklist(*, office_id: int | None, physician_id: int | None, today:
 
 @dataclass(frozen=True)
 class ScheduleLink:
-    """What next-available opens with: the procedure, physician, patient, place and first day."""
+    """What next-available opens with: the procedure, physician, patient, place and first day;
+    for a candidacy no physician here has yet, any physician, at the patient's preferred office
+    (any office when they have none)."""
 
     procedure_type_id: int
-    physician_id: int
+    physician_id: int | None
     patient_mrn: str
     region: str | None
     side: str | None
     levels: str | None
     levels_count: int | None
     earliest: date | None
+    office_id: int | None = None
 
     def query(self) -> dict[str, str]:
-        values = {"procedure_type_id": str(self.procedure_type_id), "physician_id": str(self.physician_id),
-                  "patient": self.patient_mrn, "region": self.region or "", "side": self.side or "",
-                  "levels": self.levels or "", "levels_count": str(self.levels_count or ""),
+        values = {"procedure_type_id": str(self.procedure_type_id), "physician_id": str(self.physician_id or ""),
+                  "office_id": str(self.office_id or ""), "patient": self.patient_mrn, "region": self.region or "",
+                  "side": self.side or "", "levels": self.levels or "", "levels_count": str(self.levels_count or ""),
                   "earliest": self.earliest.isoformat() if self.earliest else ""}
         return {key: value for key, value in values.items() if value}
 
@@ -236,7 +239,8 @@ def _schedule_link(stored: StoredCandidacy, today: date) -> ScheduleLink | None:
         return None
     earliest = stored.eligible_from if stored.eligible_from and stored.eligible_from > today else None
     return ScheduleLink(stored.schedule_procedure_type_id, stored.physician_id, stored.patient.mrn, stored.region,
-                        stored.side or stored.anchor_side, stored.anchor_levels, stored.anchor_levels_count, earliest)
+                        stored.side or stored.anchor_side, stored.anchor_levels, stored.anchor_levels_count, earliest,
+                        office_id=stored.office_id if stored.physician_id is None else None)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,24 @@
 """Procedures done elsewhere through HTTP, as a nurse or physician records them from the patient's
 page: who may, what a bad entry says and writes, correcting with a stale form, deleting with a
-reason, and how the patient's course marks them."""
+reason, how the patient's course marks them, and a candidacy resting only on them on the
+candidates list."""
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
 from backoffice.core.extensions import db
 from backoffice.history.models import OutsideProcedure
+from backoffice.models import Patient
+from backoffice.practice.models import Office, Physician
+from backoffice.procedures.models import StoredCandidacy
+from backoffice.scheduling.models import SchedulingRequest
 from tests.integration.scheduling_helpers import procedure
 
 from .browser_form import form_values
@@ -109,3 +117,70 @@ def test_deleting_needs_a_reason_and_then_the_record_is_gone(app, signed_in, one
     with app.app_context():
         assert count() == 0
     assert client.get(url).status_code == 404
+
+
+# A candidacy resting only on procedures done elsewhere, on the candidates list.
+
+def rfa_section(client, query: str = "") -> str:
+    return client.get(f"/candidates{query}").get_data(as_text=True).split('id="rfa"')[1].split("</section>")[0]
+
+
+@pytest.fixture
+def referred(app, signed_in) -> tuple[str, int, int]:
+    """Patient 1's two good lumbar right blocks at Valley Pain, 40 and 20 days ago, added through the
+    form by a nurse: (their name as listed, their preferred office's id, the other office's id)."""
+    nurse = signed_in("nurse")
+    for days_ago in (40, 20):
+        performed_on = (TODAY - timedelta(days=days_ago)).isoformat()
+        assert nurse.post(NEW, data=entry(app, performed_on=performed_on)).status_code == 302
+    with app.app_context():
+        patient = db.session.get(Patient, 1)
+        assert patient is not None and patient.preferred_office_id is not None
+        other = db.session.scalars(select(Office.id).where(Office.id != patient.preferred_office_id)).first()
+        assert other is not None
+        return patient.sortable_name, patient.preferred_office_id, other
+
+
+def test_two_good_outside_blocks_put_the_patient_on_everyones_candidates_with_no_physician_yet(app, signed_in,
+                                                                                               referred):
+    name, preferred, other = referred
+    physician = signed_in("physician")
+    assert name not in rfa_section(physician)  # "mine" by default: no physician has the patient yet
+    rfa = rfa_section(physician, "?who=all")
+    assert name in rfa and "No physician yet" in rfa
+    day = f"{TODAY - timedelta(days=20):%m/%d/%Y}"
+    assert f"MBB {day} (outside: Dr Lee, Valley Pain): 90% relief for 6 hours" in rfa
+    with app.app_context():
+        office_name = db.session.get(Office, preferred).name
+        rfa_id = str(procedure("RFA").id)
+    assert office_name in rfa
+    assert name in rfa_section(physician, f"?who=all&office={preferred}")
+    assert name not in rfa_section(physician, f"?who=all&office={other}")
+    link = html_lib.unescape(re.search(r'href="(/availability\?[^"]+)"[^>]*>Schedule<', rfa).group(1))
+    query = {key: values[0] for key, values in parse_qs(urlsplit(link).query).items()}
+    assert "physician_id" not in query and query["office_id"] == str(preferred)
+    assert (query["procedure_type_id"], query["region"], query["side"], query["levels"], query["levels_count"]) == (
+        rfa_id, "lumbar", "right", "L4-L5, L5-S1", "2")
+    assert physician.get(link).status_code == 200
+
+
+def test_a_physician_sends_it_to_scheduling_and_a_nurse_is_told_a_physician_does(app, signed_in, referred):
+    name, preferred, _ = referred
+    nurse = signed_in("nurse")
+    rfa = rfa_section(nurse)
+    assert name in rfa and "A physician sends it to scheduling" in rfa
+    assert "/scheduling-request" not in rfa
+    with app.app_context():
+        stored = db.session.scalars(select(StoredCandidacy).where(StoredCandidacy.patient_id == 1,
+                                                                  StoredCandidacy.kind == "rfa_candidate")).one()
+    told = nurse.post(f"/candidates/{stored.id}/scheduling-request", follow_redirects=True).get_data(as_text=True)
+    assert "No physician here has this patient yet" in told
+    physician = signed_in("physician")
+    rfa = rfa_section(physician, "?who=all")
+    action = re.search(r'<form method="post" action="(/candidates/\d+/scheduling-request)"', rfa).group(1)
+    sent = physician.post(action, data={"next": "/candidates?who=all"}, follow_redirects=True)
+    assert "Sent to the schedulers: radiofrequency ablation" in sent.get_data(as_text=True)
+    with app.app_context():
+        request = db.session.scalars(select(SchedulingRequest)).one()
+        reyes = db.session.scalars(select(Physician).where(Physician.last_name == "Reyes")).one()
+        assert (request.physician_id, request.office_id, request.levels) == (reyes.id, preferred, "L4-L5, L5-S1")

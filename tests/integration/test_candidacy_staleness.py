@@ -1,12 +1,12 @@
-"""What makes stored candidacies stale, on both engines: the events the procedures, catalog and
-practice services publish inside their transaction, and the staleness handlers, each on its own
-(a patient's own records mark that patient; the thresholds, the catalog's rule columns and an
-office's time zone mark everyone), then a few changes end to end."""
+"""What makes stored candidacies stale, on both engines: the events the procedures, catalog,
+practice and patient services publish inside their transaction, and the staleness handlers, each on
+its own (a patient's own records and preferred office mark that patient; the thresholds, the
+catalog's rule columns and an office's time zone mark everyone), then a few changes end to end."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -21,6 +21,8 @@ from backoffice.core.events import handlers_of
 from backoffice.core.extensions import db
 from backoffice.devices.events import TrialResultRecorded, TrialStarted
 from backoffice.devices.rules import TrialResultSource
+from backoffice.patients import services as patient_services
+from backoffice.patients.events import PatientChanged
 from backoffice.practice import services as practice_services
 from backoffice.practice.events import OfficeChanged
 from backoffice.procedures import clinical_settings, followups, psych_evaluations, staleness
@@ -44,10 +46,11 @@ HELD_UNTIL = MONDAY + timedelta(days=90)
 
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """The events the procedures, catalog and practice services publish, in order (still handed
-    to their handlers)."""
+    """The events the procedures, catalog, practice and patient services publish, in order (still
+    handed to their handlers)."""
     seen: list[object] = []
-    for module in (followups, psych_evaluations, clinical_settings, catalog_services, practice_services):
+    for module in (followups, psych_evaluations, clinical_settings, catalog_services, practice_services,
+                   patient_services):
         publish = module.publish
 
         def record_then_publish(event: object, publish: Callable[[object], None] = publish) -> None:
@@ -151,6 +154,21 @@ def test_editing_an_office_publishes_the_columns_that_changed(published):
     assert published == [OfficeChanged(annapolis.id, frozenset({"timezone", "phone"}), by=ADMIN, at=NOW)]
 
 
+def test_editing_a_patient_publishes_the_columns_that_changed(published):
+    patient = patients()[0]
+    data = patient_services.PatientData(**{f.name: getattr(patient, f.name)
+                                           for f in fields(patient_services.PatientData)})
+    other = next(o.id for o in (office("annapolis"), office("glen-burnie")) if o.id != patient.preferred_office_id)
+    edited = patient_services.update_patient(patient.id, replace(data, preferred_office_id=other, phone="+14105550177"),
+                                             expected_version=patient.version, confirm_duplicate=False, by=NURSE,
+                                             now=NOW)
+    assert published == [PatientChanged(patient.id, frozenset({"preferred_office_id", "phone", "phone_digits"}),
+                                        by=NURSE, at=NOW)]
+    patient_services.update_patient(patient.id, replace(data, preferred_office_id=other, phone="+14105550177"),
+                                    expected_version=edited.version, confirm_duplicate=False, by=NURSE, now=NOW)
+    assert len(published) == 1
+
+
 # The handlers, each on its own.
 
 def booked(patient_id: int) -> AppointmentBooked:
@@ -178,6 +196,10 @@ def trial_result_recorded(patient_id: int) -> TrialResultRecorded:
     return TrialResultRecorded(1, patient_id, None, TrialResultSource.TRIAL_PAGE, by=PHYSICIAN, at=NOW)
 
 
+def preferred_office_changed(patient_id: int) -> PatientChanged:
+    return PatientChanged(patient_id, frozenset({"preferred_office_id"}), by=NURSE, at=NOW)
+
+
 PATIENT_HANDLERS = [
     (staleness.mark_patient_stale_when_booked, AppointmentBooked, booked),
     (staleness.mark_patient_stale_when_an_appointment_changes, AppointmentStatusChanged, status_changed),
@@ -185,6 +207,7 @@ PATIENT_HANDLERS = [
     (staleness.mark_patient_stale_when_evaluated, PsychEvaluationRecorded, evaluated),
     (staleness.mark_patient_stale_when_a_trial_starts, TrialStarted, trial_started),
     (staleness.mark_patient_stale_when_a_trial_result_is_recorded, TrialResultRecorded, trial_result_recorded),
+    (staleness.mark_patient_stale_when_their_preferred_office_changes, PatientChanged, preferred_office_changed),
 ]
 EVERYONE_HANDLERS = [
     (staleness.mark_everyone_stale_when_the_thresholds_change, ClinicalSettingsChanged,
@@ -234,6 +257,13 @@ def test_an_office_edit_that_keeps_its_time_zone_marks_no_one():
     hold(patients()[0].id)
     handled(staleness.mark_everyone_stale_when_an_office_moves_time_zone,
             OfficeChanged(1, frozenset({"name", "phone"}), by=ADMIN, at=NOW))
+    assert holding() == {patients()[0].id: HELD_UNTIL}
+
+
+def test_a_patient_edit_that_keeps_their_preferred_office_marks_no_one():
+    hold(patients()[0].id)
+    handled(staleness.mark_patient_stale_when_their_preferred_office_changes,
+            PatientChanged(patients()[0].id, frozenset({"phone", "phone_digits"}), by=NURSE, at=NOW))
     assert holding() == {patients()[0].id: HELD_UNTIL}
 
 
