@@ -136,6 +136,8 @@ def test_prior_auth_missing_on_the_board_links_to_the_page_and_disappears_once_t
         app, signed_in, one_appointment):
     needs_prior_authorization(app)
     client = signed_in("scheduler")
+    assert (f'Missing · <a href="/appointments/{one_appointment}/edit">enter the number</a>'
+            in client.get(f"/appointments/{one_appointment}").get_data(as_text=True))
     board_url = f"/offices/annapolis/board?date={appointment_day(app, one_appointment).isoformat()}"
     board = client.get(board_url).get_data(as_text=True)
     link = re.search(r'<a class="badge text-bg-warning" href="([^"]+)"[^>]*>Prior auth missing</a>', board)
@@ -147,6 +149,8 @@ def test_prior_auth_missing_on_the_board_links_to_the_page_and_disappears_once_t
     assert response.status_code == 302 and response.location == f"{board_url}#appointment-{one_appointment}"
     board = client.get(board_url).get_data(as_text=True)
     assert "Prior auth missing" not in board
+    shown = client.get(f"/appointments/{one_appointment}").get_data(as_text=True)
+    assert "PA-500123" in shown and "enter the number" not in shown
     # nurses work the board but do not book: the badge is not a link for them
     with app.app_context():
         db.session.execute(update(Appointment).values(prior_auth_ref=None))
