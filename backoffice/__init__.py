@@ -130,11 +130,12 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.patients.views import bp as patients_bp
     from backoffice.practice.views import bp as practice_bp
     from backoffice.procedures.views import bp as procedures_bp
+    from backoffice.scheduling.details_views import bp as appointment_details_bp
     from backoffice.scheduling.request_views import bp as scheduling_requests_bp
     from backoffice.scheduling.views import bp as scheduling_bp
 
     for blueprint in (core_bp, auth_bp, practice_bp, catalog_bp, procedures_bp, patients_bp, scheduling_bp,
-                      scheduling_requests_bp, devices_bp, history_bp, auditlog_bp, idle_bp):
+                      scheduling_requests_bp, appointment_details_bp, devices_bp, history_bp, auditlog_bp, idle_bp):
         app.register_blueprint(blueprint)
 
 

@@ -33,7 +33,7 @@ class Permission(StrEnum):
     SEE_PATIENT_NAMES = auto()  # who is booked, on the calendars and a physician's day
     OPEN_APPOINTMENTS = auto()  # an appointment's page, which names its patient
     WORK_THE_FRONT_DESK = auto()  # day board, day sheet, moving appointments through the day
-    BOOK_APPOINTMENTS = auto()  # book, reschedule, cancel
+    BOOK_APPOINTMENTS = auto()  # book, reschedule, cancel, change a booked appointment's details
     OVERRIDE_BOOKING_RULES = auto()  # book past a frequency limit or clinical rule, with a reason
     HANDLE_SCHEDULING_REQUESTS = auto()  # the list of procedures to schedule, asking for one, cancelling one
     SEE_OWN_DAY = auto()  # My day: a physician's own day across both offices

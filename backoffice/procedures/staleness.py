@@ -4,9 +4,10 @@ list must work out again before it reads them (`stored_candidacies.py`).
 
 A patient's own records: their appointments (every change of one publishes
 `AppointmentStatusChanged`, a move and a cancellation included; a booking publishes
-`AppointmentBooked`), outcomes, psychological evaluations, procedures done elsewhere (recorded,
-corrected, deleted or imported), SCS trials (started, or their result or decision recorded) and
-their preferred office (where a candidacy resting only on procedures done elsewhere is listed).
+`AppointmentBooked`; a change of levels after booking `AppointmentDetailsChanged`), outcomes,
+psychological evaluations, procedures done elsewhere (recorded, corrected, deleted or imported),
+SCS trials (started, or their result or decision recorded) and their preferred office (where a
+candidacy resting only on procedures done elsewhere is listed).
 Everyone's: the thresholds, what the rules read from the catalog, an office's time zone (the local
 day a procedure was done on)."""
 
@@ -31,8 +32,11 @@ from backoffice.practice.events import OfficeChanged
 from backoffice.procedures.events import ClinicalSettingsChanged, OutcomeRecorded, PsychEvaluationRecorded
 from backoffice.procedures.histories import MAX_LISTED_IDS
 from backoffice.procedures.models import CandidacyCheck
-from backoffice.scheduling.events import AppointmentBooked, AppointmentStatusChanged
+from backoffice.scheduling.events import AppointmentBooked, AppointmentDetailsChanged, AppointmentStatusChanged
 
+# What the rules read of an appointment that can change after booking; its notes and prior
+# authorization number change no candidacy.
+APPOINTMENT_DETAILS_READ = frozenset({"levels", "levels_count"})
 # What the rules read from the catalog; a new name or duration changes no candidacy.
 CATALOG_COLUMNS_READ = frozenset({"code", "kind", "frequency_group", "max_per_year", "min_interval",
                                   "min_interval_unit", "interval_scope", "active"})
@@ -71,6 +75,13 @@ def mark_patient_stale_when_an_appointment_changes(event: AppointmentStatusChang
     """Confirmed, checked in (with the baseline pain score), completed, cancelled, moved (the new
     appointment is the same patient's)..."""
     mark_patients_stale({event.patient_id})
+
+
+@subscribe(AppointmentDetailsChanged)
+def mark_patient_stale_when_an_appointments_levels_change(event: AppointmentDetailsChanged) -> None:
+    """The rules compare the levels of blocks and carry them to the procedure they lead to."""
+    if event.changed & APPOINTMENT_DETAILS_READ:
+        mark_patients_stale({event.patient_id})
 
 
 @subscribe(OutcomeRecorded)

@@ -30,7 +30,14 @@ from backoffice.practice.models import Office, OfficeClosure, OfficeHours, Physi
 from backoffice.practice.rules import periods_overlap, physician_short_name
 from backoffice.scheduling import grid
 from backoffice.scheduling.models import Appointment
-from backoffice.scheduling.rules import ACTIVE_STATUSES, CancelReason, Status, one_click_moves, status_move_problem
+from backoffice.scheduling.rules import (
+    ACTIVE_STATUSES,
+    OPEN_STATUSES,
+    CancelReason,
+    Status,
+    one_click_moves,
+    status_move_problem,
+)
 
 SHOWN_ON_BOARD = [status for status in Status if status is not Status.RESCHEDULED]
 OFF_GRID = (Status.CANCELLED, Status.NO_SHOW)
@@ -129,6 +136,11 @@ class CalendarEntry:
     @property
     def physician_name(self) -> str:
         return physician_short_name(self.physician_last_name)
+
+    @property
+    def is_open(self) -> bool:
+        """Booked and not yet done: its details may still change."""
+        return self.status in OPEN_STATUSES
 
     @property
     def start_time(self) -> str:

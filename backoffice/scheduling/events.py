@@ -5,7 +5,8 @@ the appointment has its id); handlers write in the same transaction. Every chang
 appointment's status publishes `AppointmentStatusChanged`, and with it the event that says more:
 `AppointmentCompleted`, `AppointmentCancelled`, or `AppointmentMoved` (the old appointment
 becomes rescheduled and a new one takes its place; a move publishes no `AppointmentBooked`).
-Times are aware UTC; `by` is who acted and `at` when.
+A change of what an open appointment says (its prior authorization number, levels, notes)
+publishes `AppointmentDetailsChanged`. Times are aware UTC; `by` is who acted and `at` when.
 """
 
 from __future__ import annotations
@@ -90,5 +91,21 @@ class AppointmentCompleted:
     office_id: int
     starts_at: datetime
     ends_at: datetime
+    by: Actor
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AppointmentDetailsChanged:
+    """What an open appointment says changed after booking (`update_appointment_details`):
+    `changed` names the columns whose value changed (never empty): `prior_auth_ref`, `notes`,
+    `levels_count`, `levels`. The time, place and status stay; those changes have their own events."""
+
+    appointment_id: int
+    patient_id: int
+    procedure_type_id: int
+    office_id: int
+    starts_at: datetime
+    changed: frozenset[str]
     by: Actor
     at: datetime

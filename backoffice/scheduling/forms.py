@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional, Regexp
 from backoffice.catalog.rules import Region, Side
 from backoffice.core.forms import VersionedForm, choices, date_field, parse_int, text, time_field
 from backoffice.scheduling.availability_rules import PartOfDay
+from backoffice.scheduling.details import AppointmentDetails
 from backoffice.scheduling.request_rules import CANCEL_REASON_LENGTH
 from backoffice.scheduling.rules import CancelReason, Status
 from backoffice.scheduling.services import BookingRequest, Move
@@ -54,7 +55,17 @@ class WhenAndWhere:
         self.physician_id.choices = grouped(physicians, blank="Choose…")
 
 
-class BookingForm(WhenAndWhere, FlaskForm):
+class AppointmentDetailFields:
+    """What an appointment says besides what, when and where: asked at booking, and changed after
+    it on the appointment's details page (`AppointmentDetailsForm`)."""
+
+    levels_count = IntegerField("Levels", validators=[Optional(), NumberRange(1, 3)])
+    levels = text("Which levels", 60, required=False, render_kw={"placeholder": "L4-L5, L5-S1"})
+    prior_auth_ref = text("Prior authorization number", 40, required=False)
+    notes = text("Notes for the day", 500, required=False, multiline=True)
+
+
+class BookingForm(WhenAndWhere, AppointmentDetailFields, FlaskForm):
     # Long enough for a typed name: the MRN rule says what is wrong with anything else.
     patient = text("Patient", 100, validators=[MRN], render_kw={
         "autocomplete": "off", "data-patient-search": "/patients/search.json"},
@@ -63,10 +74,6 @@ class BookingForm(WhenAndWhere, FlaskForm):
                                     validators=[InputRequired(message="Choose the procedure.")])
     region = SelectField("Spinal region", choices=REGIONS, default="")
     side = SelectField("Side", choices=SIDES, default="")
-    levels_count = IntegerField("Levels", validators=[Optional(), NumberRange(1, 3)])
-    levels = text("Which levels", 60, required=False, render_kw={"placeholder": "L4-L5, L5-S1"})
-    prior_auth_ref = text("Prior authorization number", 40, required=False)
-    notes = text("Notes for the day", 500, required=False, multiline=True)
     # The scheduling request this booking fulfils, when it was opened from the list of requests.
     scheduling_request_id = HiddenField(filters=[_request_id])
     submit = SubmitField("Book")
@@ -101,6 +108,16 @@ class RescheduleForm(WhenAndWhere, VersionedForm):
         self.physician_id.data = str(record.physician_id)
         local = record.starts_at.astimezone(ZoneInfo(record.office.timezone))
         self.date.data, self.time.data = local.date(), local.time()
+
+
+class AppointmentDetailsForm(AppointmentDetailFields, VersionedForm):
+    """The details of a booked appointment that may change until it is done (`details.py`)."""
+
+    submit = SubmitField("Save the details")
+
+    def to_details(self) -> AppointmentDetails:
+        return AppointmentDetails(prior_auth_ref=self.prior_auth_ref.data, notes=self.notes.data,
+                                  levels_count=self.levels_count.data, levels=self.levels.data)
 
 
 class CancelForm(VersionedForm):

@@ -81,6 +81,23 @@ def one_click_moves(status: Status) -> list[Status]:
     return [move for move in allowed_moves(status) if move is not Status.CANCELLED]
 
 
+CLOSED_DETAILS = {
+    Status.COMPLETED: "The procedure is done: the appointment's details are kept as they were and can no longer be "
+                      "changed.",
+    Status.CANCELLED: "This appointment was cancelled: its details are kept as they were. Book it again to change "
+                      "them.",
+    Status.NO_SHOW: "The patient did not come (no-show): the appointment's details are kept as they were.",
+    Status.RESCHEDULED: "This appointment was rescheduled: change the details on the appointment that replaced it.",
+}
+
+
+def details_locked_because(status: Status) -> str | None:
+    """Why an appointment's details (prior authorization number, levels, notes) can no longer be
+    changed; None while it is open and the procedure not yet done (the patient may be in the room:
+    the number often arrives on the day, and the physician may settle the levels there)."""
+    return None if status in OPEN_STATUSES else CLOSED_DETAILS[status]
+
+
 # A patient may arrive and be checked in before the appointment's time; the procedure itself (the
 # room, then completing it) starts no earlier than booked.
 WAITS_FOR_THE_START = frozenset({Status.IN_ROOM, Status.COMPLETED})

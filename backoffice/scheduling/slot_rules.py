@@ -108,14 +108,20 @@ def detail_problems(request: SlotRequest) -> list[Problem]:
                                 f"Choose the spinal region for {procedure.label}."))
     if procedure.asks_side and not request.side:
         problems.append(Problem("side_missing", "side", f"Choose the side for {procedure.label}."))
-    if procedure.asks_levels:
-        if not request.levels_count:
-            problems.append(Problem("levels_missing", "levels_count", "Give the number of levels."))
-        elif request.levels_count > procedure.max_levels:
-            levels = f"{procedure.max_levels} level{'s' if procedure.max_levels > 1 else ''}"
-            problems.append(Problem("levels_too_many", "levels_count",
-                                    f"At most {levels} per session for {procedure.label}."))
-    return problems
+    return problems + levels_problems(procedure, request.levels_count)
+
+
+def levels_problems(procedure: ProcedureSpec, levels_count: int | None) -> list[Problem]:
+    """The number of levels, when the procedure asks for it: given, and within the catalog's limit
+    per session (asked of a booking, and of a booked appointment whose levels change)."""
+    if not procedure.asks_levels:
+        return []
+    if not levels_count:
+        return [Problem("levels_missing", "levels_count", "Give the number of levels.")]
+    if levels_count > procedure.max_levels:
+        levels = f"{procedure.max_levels} level{'s' if procedure.max_levels > 1 else ''}"
+        return [Problem("levels_too_many", "levels_count", f"At most {levels} per session for {procedure.label}.")]
+    return []
 
 
 def time_problems(request: SlotRequest, now: datetime) -> list[Problem]:

@@ -31,6 +31,7 @@ AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "scheduling.appointment": ("nurse", "/appointments/1", ("view", "appointment")),
     "scheduling.reschedule": ("scheduler", "/appointments/1/reschedule", ("view", "appointment")),
     "scheduling.cancel": ("scheduler", "/appointments/1/cancel", ("view", "appointment")),
+    "appointment_details.edit": ("scheduler", "/appointments/1/edit", ("view", "appointment")),
     "scheduling.office_calendar": ("scheduler", "/offices/annapolis/calendar", ("view", "appointment")),
     "scheduling.day_sheet": ("scheduler", "/offices/annapolis/day-sheet", ("view", "appointment")),
     "scheduling.board": ("nurse", "/offices/annapolis/board", ("view", "appointment")),
