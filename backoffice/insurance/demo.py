@@ -114,17 +114,17 @@ def coverage_rows(number: int, last_name: str, today: date, payer_ids: Mapping[s
     payer = PRIMARY[number % len(PRIMARY)]
     starts = date(today.year - 1 - number % 6, 1 + number % 12, 1)
     spouse = (f"{rng.choice(('Daniel', 'Patricia', 'James', 'Linda', 'Robert', 'Susan'))} {last_name}"
-              if payer in EMPLOYER_PLANS and number % 3 == 0 else None)
+              if payer in EMPLOYER_PLANS and number % 7 == 3 else None)
     rows = [_row(CoverageRank.PRIMARY, payer, payer_ids, rng, starts, spouse=spouse)]
     if payer == MEDICARE and number % 4 == 0:
         rows.append(_row(CoverageRank.SECONDARY, MEDICAID, payer_ids, rng, starts))
     elif payer == MEDICARE and number % 4 == 2:
         rows.append({**_row(CoverageRank.SECONDARY, CAREFIRST, payer_ids, rng, starts), "plan_name": "Medigap Plan G"})
-    if payer in (MEDICARE, ADVANTAGE) and number % 3 == 1:  # the employer plan they had before Medicare
+    if payer in (MEDICARE, ADVANTAGE) and number % 4 == 1:  # the employer plan they had before Medicare
         before = EMPLOYER_PLANS[number % len(EMPLOYER_PLANS)]
         rows.append(_row(CoverageRank.PRIMARY, before, payer_ids, rng, date(starts.year - 8, 1, 1),
                          starts - timedelta(days=1)))
-    if payer in EMPLOYER_PLANS and number % 5 == 4:  # a new employer's plan from next month
+    if payer in EMPLOYER_PLANS and number % 11 == 4:  # a new employer's plan from next month
         next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
         rows[0]["ends_on"] = next_month - timedelta(days=1)
         after = EMPLOYER_PLANS[(EMPLOYER_PLANS.index(payer) + 1) % len(EMPLOYER_PLANS)]
