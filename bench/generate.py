@@ -1743,7 +1743,7 @@ def _draw_former_member_id(rng: random.Random) -> None:
 def _coverage_rows(patients: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
     """Each patient's coverage, as the demo practice gives its patients (`insurance.demo`), with the
     payers the practice base loaded."""
-    payer_ids = dict(db.session.execute(select(Payer.name, Payer.id)).tuples())
+    payer_ids = {name: payer_id for name, payer_id in db.session.execute(select(Payer.name, Payer.id))}
     return [{**row, "patient_id": patient["id"], "version": 1, "created_at": patient["created_at"],
              "updated_at": patient["created_at"], "updated_by_id": patient["updated_by_id"]}
             for patient in patients
