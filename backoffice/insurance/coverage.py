@@ -80,7 +80,7 @@ def _others(patient_id: int, besides: int | None) -> list[Span]:
     return [Span(c.rank, c.effective_on, c.ends_on, c.payer.name) for c in db.session.scalars(query)]
 
 
-def checked_columns(entry: CoverageEntry, patient_id: int, *, besides: Coverage | None = None) -> dict[str, Any]:
+def _checked_columns(entry: CoverageEntry, patient_id: int, *, besides: Coverage | None = None) -> dict[str, Any]:
     """The columns to store for `entry`, or FieldErrors saying what is wrong with it. The payer
     must be on offer, or be the one the coverage (`besides`) names already."""
     payer = db.session.get(Payer, entry.payer_id)
@@ -103,7 +103,7 @@ def add_coverage(patient_id: int, entry: CoverageEntry, *, by: Actor, now: datet
         raise NotFound("patient", patient_id)
     with transaction(db.session, by):
         _lock_patient(patient_id)
-        coverage = Coverage(patient_id=patient_id, **checked_columns(entry, patient_id), **stamps(by, now))
+        coverage = Coverage(patient_id=patient_id, **_checked_columns(entry, patient_id), **stamps(by, now))
         db.session.add(coverage)
     return coverage
 
@@ -129,7 +129,7 @@ def change_coverage(coverage_id: int, entry: CoverageEntry, *, expected_version:
     with transaction(db.session, by):
         coverage = _held(coverage_id, by)
         ensure_current(db.session, coverage, expected_version, WHAT)
-        columns = checked_columns(entry, coverage.patient_id, besides=coverage)
+        columns = _checked_columns(entry, coverage.patient_id, besides=coverage)
         apply_edit(db.session, coverage, columns, expected_version=expected_version, by=by, now=now, what=WHAT)
     return coverage
 
