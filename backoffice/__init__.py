@@ -113,6 +113,7 @@ def _connect_subscribers() -> None:
     modules are imported, here, whatever pages a process serves."""
     from backoffice.devices import patient_page as devices_on_patient_page  # noqa: F401
     from backoffice.devices import trials  # noqa: F401  (a trial procedure completed puts its trial on record)
+    from backoffice.insurance import patient_page as coverage_on_patient_page  # noqa: F401
     from backoffice.procedures import appointment_page, booking_checks, followups, staleness  # noqa: F401
     from backoffice.procedures import patient_page as course_on_patient_page  # noqa: F401
     from backoffice.scheduling import closures as bookings_on_closed_days  # noqa: F401
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.core.views import bp as core_bp
     from backoffice.devices.views import bp as devices_bp
     from backoffice.history.views import bp as history_bp
+    from backoffice.insurance.views import bp as insurance_bp
     from backoffice.patients.views import bp as patients_bp
     from backoffice.practice.views import bp as practice_bp
     from backoffice.procedures.views import bp as procedures_bp
@@ -134,8 +136,9 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.scheduling.request_views import bp as scheduling_requests_bp
     from backoffice.scheduling.views import bp as scheduling_bp
 
-    for blueprint in (core_bp, auth_bp, practice_bp, catalog_bp, procedures_bp, patients_bp, scheduling_bp,
-                      scheduling_requests_bp, appointment_details_bp, devices_bp, history_bp, auditlog_bp, idle_bp):
+    for blueprint in (core_bp, auth_bp, practice_bp, catalog_bp, procedures_bp, patients_bp, insurance_bp,
+                      scheduling_bp, scheduling_requests_bp, appointment_details_bp, devices_bp, history_bp,
+                      auditlog_bp, idle_bp):
         app.register_blueprint(blueprint)
 
 

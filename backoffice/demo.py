@@ -29,6 +29,7 @@ from backoffice.core.phones import parse_phone
 from backoffice.core.timefmt import practice_today
 from backoffice.devices import demo as device_demo
 from backoffice.devices.rules import DeviceSettings
+from backoffice.insurance import demo as insurance_demo
 from backoffice.patients import rules as patient_rules
 from backoffice.patients.models import Patient
 from backoffice.patients.services import PatientData, allocate_mrn, store_name_tokens
@@ -98,9 +99,6 @@ PHYSICIANS = (
       (A, THU, "07:30", "11:30"), (G, THU, "12:30", "16:30")]),
 )
 LEAVE = (("Whitfield", date(2026, 12, 21), date(2026, 12, 31), "Vacation"),)
-PAYERS = ("Medicare", "Medicare", "Medicare", "CareFirst BlueCross BlueShield", "Aetna",
-          "UnitedHealthcare", "Cigna", "Maryland Medicaid", "TRICARE", "Johns Hopkins EHP",
-          "Self-pay")
 RELATIONSHIPS = ("Spouse", "Daughter", "Son", "Sister", "Brother", "Partner", "Friend", "Parent")
 TOWNS = (("Annapolis", "21401"), ("Annapolis", "21403"), ("Glen Burnie", "21061"),
          ("Pasadena", "21122"), ("Severna Park", "21146"), ("Arnold", "21012"),
@@ -195,9 +193,8 @@ def synthetic_patients(count: int, office_ids: list[int]) -> list[PatientData]:
             phone=parse_phone(f"{area_code}-555-01{number % 100:02d}"),
             email=fake.free_email().split("@")[0] + "@example.com" if number % 3 else None,
             address=fake.street_address(), city=town, state="MD", postal_code=postal_code,
-            preferred_office_id=office_ids[number % len(office_ids)],
-            payer=PAYERS[number % len(PAYERS)],
-            member_id=fake.bothify("???#########").upper())
+            preferred_office_id=office_ids[number % len(office_ids)])
+        fake.bothify("???#########")  # the member ID patients had before coverage: drawn, so the names after stay
         patients.append(replace(data, last_name=_two_part_surname(data.last_name, number, more),
                                 **_record_details(data.first_name, number, more)))
     return patients
@@ -281,6 +278,7 @@ def load(*, patient_count: int, policy: AuthPolicy, now: datetime, appointments:
     _load_physicians(offices, users, now)
     _load_catalog(now)
     added = _load_patients(patient_count, offices, now)
+    covered = insurance_demo.load(now, practice_today(now))
     booked = demo_schedule.load(now) if appointments else 0
     followed = demo_courses.load(now) if appointments else 0
     if booked or followed:  # written as a bulk load is, without the services' events
@@ -288,7 +286,8 @@ def load(*, patient_count: int, policy: AuthPolicy, now: datetime, appointments:
     implanted = device_demo.load(now, practice_today(now), DeviceSettings(), implants=appointments)
     physicians = db.session.scalar(select(func.count()).select_from(Physician))
     return (f"Demo practice ready: {len(offices)} offices, {physicians} physicians, "
-            f"{len(CATALOG)} procedures, {added} new synthetic patients, {booked} new appointments, "
+            f"{len(CATALOG)} procedures, {added} new synthetic patients ({covered} new coverages), "
+            f"{booked} new appointments, "
             f"{followed} new follow-ups, {implanted} new devices.")
 
 

@@ -6,6 +6,7 @@ from backoffice.auth.models import User
 from backoffice.catalog.models import DeviceModel, ProcedureType
 from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.history.models import OutsideProcedure
+from backoffice.insurance.models import Coverage, Payer
 from backoffice.patients.models import Patient, PatientNameToken
 from backoffice.practice.models import (
     Office,
@@ -23,6 +24,7 @@ __all__ = [
     "Appointment",
     "AuditEvent",
     "ClinicalSettings",
+    "Coverage",
     "Device",
     "DeviceModel",
     "DeviceStatusChange",
@@ -35,6 +37,7 @@ __all__ = [
     "OutsideProcedure",
     "Patient",
     "PatientNameToken",
+    "Payer",
     "Physician",
     "PhysicianLeave",
     "PhysicianSchedule",

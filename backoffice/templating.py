@@ -55,6 +55,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Physicians", "practice.physicians", "admin"),
     NavItem("Procedure catalog", "catalog.index", "admin"),
     NavItem("Device models", "catalog.device_models", "admin"),
+    NavItem("Payers", "insurance.payers", "admin"),
     NavItem("Clinical rule settings", "procedures.clinical_settings", "admin", unless="procedures.candidates"),
 )
 

@@ -68,6 +68,8 @@ from backoffice.core.timefmt import practice_today
 from backoffice.devices import rules as device_rules
 from backoffice.devices.models import Device, DeviceStatusChange, PumpRefill, ScsTrial
 from backoffice.devices.rules import DeviceSettings, DeviceStatus, TrialDecision
+from backoffice.insurance import demo as insurance_demo
+from backoffice.insurance.models import Coverage, Payer
 from backoffice.patients.models import Patient, PatientNameToken
 from backoffice.patients.rules import mrn_from_number
 from backoffice.patients.services import PatientData, name_token_rows
@@ -1689,7 +1691,7 @@ def _home(number: int) -> tuple[str, str, str]:
 
 def _patient_rows(states: list[PatientState], window: Window, seed: int, scheduler: int) -> list[dict[str, Any]]:
     """Synthetic people (Faker, seeded): names (one in ten with a hyphenated or two-word surname),
-    a birth date, sex, a 555-01xx phone number, an example.com address, a payer, an emergency
+    a birth date, sex, a 555-01xx phone number, an example.com address, an emergency
     contact and the physicians outside the practice; the search keys as the app computes them.
     Names, streets and outside physicians come from pools drawn once (Faker takes a fifth of a
     millisecond a name); what the record gained later is drawn by a generator of its own, so the
@@ -1721,15 +1723,31 @@ def _patient_rows(states: list[PatientState], window: Window, seed: int, schedul
         data = PatientData(
             first_name=first_name, last_name=last_name, date_of_birth=born, phone=None,
             email=email if number % 3 else None, address=rng.choice(streets), city=town, state="MD",
-            postal_code=postal_code, preferred_office_id=state.office_id, payer=demo.PAYERS[number % len(demo.PAYERS)],
-            member_id=f"{rng.choice('ABCDEFGHJKMNPRSTUVWXYZ')}{rng.randint(10**9, 10**10 - 1)}",
-            sex=demo.sex_of(first_name, number))
+            postal_code=postal_code, preferred_office_id=state.office_id, sex=demo.sex_of(first_name, number))
+        _draw_former_member_id(rng)
         registered = min(window.now, state.first_seen or _at(max(state.arrival, window.first), 9 * 60, window.timezone))
         rows.append({**data.columns(), **_contacts(number, first_names, last_names, outside, numbers, more),
                      "phone": phone, "phone_digits": digits, "id": state.id,
                      "mrn": mrn_from_number(1_000_000 + number), "version": 1, "created_at": registered,
                      "updated_at": registered, "updated_by_id": scheduler})
     return rows
+
+
+def _draw_former_member_id(rng: random.Random) -> None:
+    """Patients had a member ID drawn here before coverage had rows of its own (`_coverage_rows`):
+    it is still drawn, so that what is drawn after it stays as it was."""
+    rng.choice("ABCDEFGHJKMNPRSTUVWXYZ")
+    rng.randint(10**9, 10**10 - 1)
+
+
+def _coverage_rows(patients: list[dict[str, Any]], today: date) -> list[dict[str, Any]]:
+    """Each patient's coverage, as the demo practice gives its patients (`insurance.demo`), with the
+    payers the practice base loaded."""
+    payer_ids = {name: payer_id for name, payer_id in db.session.execute(select(Payer.name, Payer.id))}
+    return [{**row, "patient_id": patient["id"], "version": 1, "created_at": patient["created_at"],
+             "updated_at": patient["created_at"], "updated_by_id": patient["updated_by_id"]}
+            for patient in patients
+            for row in insurance_demo.coverage_rows(patient["id"], patient["last_name"], today, payer_ids)]
 
 
 def _outside_physicians(fake: Faker, count: int) -> list[tuple[str, str]]:
@@ -1878,13 +1896,14 @@ def _insert(table: Table, chunks: Iterator[list[dict[str, Any]]] | list[dict[str
         db.session.execute(insert(table), chunk)
 
 
-def _write(ledger: Ledger, patients: list[dict[str, Any]]) -> None:
+def _write(ledger: Ledger, patients: list[dict[str, Any]], coverage: list[dict[str, Any]]) -> None:
     """Parents before children; a device's successor (a later row) is set once every device is in."""
     successors = {d.id: d.successor_id for d in ledger.devices if d.successor_id}
     for device in ledger.devices:
         device.successor_id = None
     tables: list[tuple[Any, Iterator[list[dict[str, Any]]] | list[dict[str, Any]], int]] = [
         (Patient, patients, len(patients)),
+        (Coverage, coverage, len(coverage)),
         (Appointment, _dicts(ledger.appointments), len(ledger.appointments)),
         (FollowUp, _dicts(ledger.follow_ups), len(ledger.follow_ups)),
         (Outcome, _dicts(ledger.outcomes), len(ledger.outcomes)),
@@ -2000,7 +2019,7 @@ def generate(scale: Scale, *, now: datetime, seed: int = 1) -> dict[str, int]:
     patient_rows = _patient_rows(patients, window, seed, staff.scheduler)
     _say(f"Made {len(patient_rows):,} patients in {stopwatch.perf_counter() - started:.1f} s; writing")
     _fast_load(True)
-    _write(ledger, patient_rows)
+    _write(ledger, patient_rows, _coverage_rows(patient_rows, window.today))
     db.session.commit()
     _fast_load(False)
     db.session.commit()

@@ -15,6 +15,7 @@ RECORDS: dict[str, str] = {
     "outside_procedure": "procedure done elsewhere",
     "procedure_type": "procedure",
     "device_model": "device model",
+    "coverage": "insurance coverage",
     "device_status_change": "device status change",
     "office_hours": "opening hours",
     "follow_up": "follow-up",
@@ -98,6 +99,7 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "scs_trial_relief_percent": "SCS trial relief (%)", "soon_days": "Due soon (days)",
     },
     "patient": {
+        # "payer" and "member_id": columns until migration 0030 (coverage took them), named in older rows.
         "date_of_birth": "Date of birth", "preferred_office_id": "Preferred office", "payer": "Payer",
         "member_id": "Member ID", "last_name_key": "Last name (for search)",
         "first_name_key": "First name (for search)", "phone_digits": "Phone (for search)",
@@ -140,6 +142,13 @@ BY_TABLE: dict[str, dict[str, str]] = {
         "percent_relief": "Relief (%)", "relief_amount": "Relief lasted", "relief_unit": "Relief lasted (unit)",
     },
     "device_model": {"active": "In the catalog"},
+    "payer": {"name_key": "Name (for uniqueness)", "prior_auth_phone": "Prior authorization phone",
+              "prior_auth_fax": "Prior authorization fax", "active": "Offered for new coverage"},
+    "coverage": {
+        "rank": "Rank", "payer_id": "Payer", "plan_name": "Plan", "member_id": "Member ID",
+        "group_number": "Group number", "relationship_to_subscriber": "Relationship to the subscriber",
+        "subscriber_name": "Subscriber", "effective_on": "Effective from", "ends_on": "Ends on",
+    },
     "device": {
         "device_model_id": "Catalog model", "lot": "Lot", "serial": "Serial number", "expiry": "Expiry",
         "manufactured": "Manufactured", "implanted_on": "Implanted on", "trial_id": "SCS trial",

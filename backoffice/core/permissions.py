@@ -37,7 +37,8 @@ class Permission(StrEnum):
     OVERRIDE_BOOKING_RULES = auto()  # book past a frequency limit or clinical rule, with a reason
     HANDLE_SCHEDULING_REQUESTS = auto()  # the list of procedures to schedule, asking for one, cancelling one
     SEE_OWN_DAY = auto()  # My day: a physician's own day across both offices
-    MANAGE_PATIENTS = auto()  # find, register, open and edit patients
+    MANAGE_PATIENTS = auto()  # find, register, open and edit patients, read their coverage
+    MANAGE_COVERAGE = auto()  # a patient's insurance coverage: add, change, end, remove
     READ_CLINICAL_COURSE = auto()  # a patient's procedures, follow-ups, outcomes and evaluations
     RECORD_FOLLOW_UPS = auto()  # the follow-ups worklist and outcomes
     DECIDE_OUTCOMES = auto()  # the physician's decision on an outcome
@@ -52,7 +53,7 @@ class Permission(StrEnum):
     EXPORT_AUDIT_TRAIL = auto()
     SEE_AUDITED_PATIENT_DATA = auto()  # patient identity and clinical values in the audit trail
     MANAGE_STAFF_ACCOUNTS = auto()
-    ADMINISTER_PRACTICE = auto()  # offices, rooms, physicians, procedure and device model catalogs
+    ADMINISTER_PRACTICE = auto()  # offices, rooms, physicians, procedure and device model catalogs, payers
 
 
 # The one table: which roles grant each permission (README's "Roles" section shows it as a grid).
@@ -69,6 +70,7 @@ GRANTED_TO: Mapping[Permission, frozenset[Role]] = {
     Permission.HANDLE_SCHEDULING_REQUESTS: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
     Permission.SEE_OWN_DAY: frozenset({Role.PHYSICIAN}),
     Permission.MANAGE_PATIENTS: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
+    Permission.MANAGE_COVERAGE: frozenset({Role.SCHEDULER, Role.NURSE, Role.PHYSICIAN}),
     Permission.READ_CLINICAL_COURSE: frozenset({Role.NURSE, Role.PHYSICIAN}),
     Permission.RECORD_FOLLOW_UPS: frozenset({Role.NURSE, Role.PHYSICIAN}),
     Permission.DECIDE_OUTCOMES: frozenset({Role.PHYSICIAN}),

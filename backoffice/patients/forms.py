@@ -5,7 +5,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, Field, Form, SelectField, SubmitField
-from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
 from backoffice.core.forms import (
     ZIP_CODE,
@@ -24,10 +24,6 @@ from backoffice.core.phones import parse_phone
 from backoffice.patients.rules import Sex
 from backoffice.patients.services import PatientData
 
-MEMBER_ID = Regexp(r"^[A-Za-z0-9-]+$", message="Use letters, digits and hyphens only.")
-COMMON_PAYERS = ("Medicare", "Maryland Medicaid", "CareFirst BlueCross BlueShield", "Aetna",
-                 "UnitedHealthcare", "Cigna", "TRICARE", "Johns Hopkins EHP", "Workers' comp",
-                 "Self-pay")
 RELATIONSHIPS = ("Spouse", "Partner", "Parent", "Child", "Sibling", "Friend", "Caregiver", "Legal guardian")
 
 
@@ -67,8 +63,6 @@ class PatientForm(FlaskForm):
     state = us_state_field(required=False)
     postal_code = text("ZIP code", 10, required=False, validators=[ZIP_CODE])
     preferred_office_id = SelectField("Preferred office", choices=[], default="")
-    payer = text("Payer", 80, required=False, render_kw={"list": "payers"})
-    member_id = text("Member ID", 40, required=False, validators=[MEMBER_ID])
     emergency_contact_name = text("Emergency contact", 80, required=False, validators=[PersonName()],
                                   extra_filters=[tidy_name], render_kw={"autocomplete": "off"})
     emergency_contact_relationship = text("Relationship", 40, required=False,
@@ -107,7 +101,6 @@ class PatientForm(FlaskForm):
             state=self.state.data or None,
             postal_code=self.postal_code.data,
             preferred_office_id=int(office) if office else None,
-            payer=self.payer.data, member_id=self.member_id.data,
             sex=Sex(self.sex.data),
             emergency_contact_name=self.emergency_contact_name.data,
             emergency_contact_relationship=self.emergency_contact_relationship.data,

@@ -36,8 +36,6 @@ class Patient(Audited, Versioned, Base):
     state: Mapped[str | None] = mapped_column(String(2))
     postal_code: Mapped[str | None] = mapped_column(String(10))
     preferred_office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
-    payer: Mapped[str | None] = mapped_column(String(80))
-    member_id: Mapped[str | None] = mapped_column(String(40))
     emergency_contact_name: Mapped[str | None] = mapped_column(String(80))
     emergency_contact_relationship: Mapped[str | None] = mapped_column(String(40))
     emergency_contact_phone: Mapped[str | None] = mapped_column(String(30))

@@ -1,8 +1,8 @@
-"""The patient page's sections come from the packages that know them (appointments, devices, the
-clinical course), all above patients: they subscribe to `patient_page` (see core.pages).
+"""The patient page's sections come from the packages that know them (insurance, appointments,
+devices, the clinical course), all above patients: they subscribe to `patient_page` (see core.pages).
 
-Places on the page: "flags" under the name, "side" under the contact card, "main" beside it,
-"below" across the page under both. Subscribers are called as
+Places on the page: "flags" under the name, "insurance" right under the contact card, "side" at the
+foot of that column, "main" beside it, "below" across the page under both. Subscribers are called as
 `receiver(patient, by=Actor, now=datetime, today=date, whole_course=bool)`.
 """
 

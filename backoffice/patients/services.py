@@ -37,8 +37,6 @@ class PatientData:
     state: str | None
     postal_code: str | None
     preferred_office_id: int | None
-    payer: str | None
-    member_id: str | None
     sex: rules.Sex | None = None
     emergency_contact_name: str | None = None
     emergency_contact_relationship: str | None = None

@@ -12,7 +12,7 @@ from backoffice.core.pages import sections_of
 from backoffice.core.permissions import Permission
 from backoffice.core.timefmt import format_date, practice_today
 from backoffice.patients import rules, services
-from backoffice.patients.forms import COMMON_PAYERS, RELATIONSHIPS, EditPatientForm, PatientForm, SearchForm
+from backoffice.patients.forms import RELATIONSHIPS, EditPatientForm, PatientForm, SearchForm
 from backoffice.patients.pages import patient_page
 from backoffice.practice.services import office_choices
 
@@ -20,8 +20,7 @@ bp = Blueprint("patients", __name__)
 
 
 def _render_form(form: PatientForm, status: int, **context: object) -> tuple[str, int]:
-    return render_template("patients/form.html", form=form, payers=COMMON_PAYERS,
-                           relationships=RELATIONSHIPS, **context), status
+    return render_template("patients/form.html", form=form, relationships=RELATIONSHIPS, **context), status
 
 
 @bp.get("/patients")

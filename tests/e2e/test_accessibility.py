@@ -24,7 +24,8 @@ TODAY = date.today().isoformat()
 PAGES: dict[str, tuple[str, ...]] = {
     "scheduler": ("/offices/annapolis/calendar", "/offices/glen-burnie/calendar?view=week", "/offices/annapolis/board",
                   "/availability?procedure_type_id=1", "/appointments/new", "/patients?q=a", "/patients/1",
-                  "/appointments/1", "/appointments/1/reschedule", "/appointments/1/cancel", "/scheduling-requests"),
+                  "/appointments/1", "/appointments/1/reschedule", "/appointments/1/cancel", "/scheduling-requests",
+                  "/patients/1/coverage/new", "/coverage/1/edit", "/coverage/1/delete"),
     "nurse": ("/followups", "/candidates", "/patients/1", "/devices", "/devices/refills", "/devices/1",
               "/devices/1/refills/new", "/patients/1/devices/new", "/devices/recall?lot=A", "/followups/1"),
     "physician": ("/my-day", "/candidates?who=all", "/settings/clinical-rules", "/devices/trials/1",
@@ -32,7 +33,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "manager": ("/offices/annapolis/calendar?view=week", "/offices/glen-burnie/calendar?view=week", "/audit",
                 "/devices/recall?manufacturer=Medtronic"),
     "admin": ("/admin/users", "/admin/offices", "/admin/offices/1", "/admin/physicians/1",
-              "/admin/procedures", "/admin/device-models"),
+              "/admin/procedures", "/admin/device-models", "/admin/payers", "/admin/payers/1"),
 }
 
 

@@ -110,12 +110,12 @@ def test_another_user_signing_in_on_the_same_tab_is_not_offered_the_form(page):
     assert saved_in_tab(page) == {}
 
 
-def someone_else_saves_the_payer(database_url: str, payer: str) -> None:
+def someone_else_saves_the_address(database_url: str, address: str) -> None:
     app = make_app(database_url)
     with app.app_context():
         patient = db.session.get(Patient, 1)
         data = patients.PatientData(**{f.name: getattr(patient, f.name) for f in fields(patients.PatientData)})
-        patients.update_patient(1, patients.PatientData(**{**data.__dict__, "payer": payer}),
+        patients.update_patient(1, patients.PatientData(**{**data.__dict__, "address": address}),
                                 expected_version=patient.version, confirm_duplicate=True,
                                 by=PHYSICIAN, now=utcnow())
         db.session.remove()
@@ -124,16 +124,16 @@ def someone_else_saves_the_payer(database_url: str, payer: str) -> None:
 
 def test_a_restored_form_saved_after_someone_else_changed_the_record_is_caught_as_stale(page, database_url):
     leave_a_form_half_filled(page, "scheduler")
-    someone_else_saves_the_payer(database_url, "Aetna Better Health")
+    someone_else_saves_the_address(database_url, "40 Duke of Gloucester St")
 
     sign_in(page, "scheduler")
     page.wait_for_url(f"**{EDIT_PAGE}")
     page.get_by_role("button", name="Restore").click()
     page.get_by_role("button", name="Save patient").click()
     assert page.get_by_role("heading", name=re.compile(r"^What .* saved at")).is_visible()
-    # Both changes are in the form to save again: the user's city and the other user's payer.
+    # Both changes are in the form to save again: the user's city and the other user's street address.
     assert page.get_by_label("City", exact=True).input_value() == "Severna Park"
-    assert page.get_by_label("Payer", exact=True).input_value() == "Aetna Better Health"
+    assert page.get_by_label("Street address", exact=True).input_value() == "40 Duke of Gloucester St"
 
 
 def test_a_form_sent_after_the_limit_is_kept_rather_than_refused(page):

@@ -68,7 +68,8 @@ EXPECTED = expected_by_endpoint()
 URL_ARGUMENTS = {"office_id": 1, "room_id": 1, "physician_id": 1, "user_id": 2, "patient_id": 1,
                  "closure_id": 1, "block_id": 1, "leave_id": 1, "procedure_type_id": 1, "appointment_id": 1,
                  "follow_up_id": 1, "device_id": 1, "trial_id": 1, "device_model_id": 1, "outside_procedure_id": 1,
-                 "slug": "annapolis", "outcome_id": 1, "candidacy_id": 1, "request_id": 1}
+                 "slug": "annapolis", "outcome_id": 1, "candidacy_id": 1, "request_id": 1,
+                 "payer_id": 1, "coverage_id": 1}
 # Pages that send you on to the right office's page.
 REDIRECTS = {"scheduling.calendar_home", "scheduling.board_home", "scheduling.my_day", "auth.mfa_code"}
 DEMO_ACCOUNTS = {S: "scheduler", N: "nurse", P: "physician", M: "manager", A: "admin"}
@@ -172,7 +173,8 @@ def test_an_admin_sees_no_patient_records(signed_in):
     ("physician", ["Follow-ups", "Decisions", "Candidates"], ["Audit trail", "Staff accounts", "Practice setup",
                                                               "To schedule"]),
     ("manager", ["Audit trail", "Device recall"], ["Patients", "Practice setup", "Devices", "Refills"]),
-    ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings", "Device models"],
+    ("admin", ["Audit trail", "Practice setup", "Offices and rooms", "Clinical rule settings", "Device models",
+               "Payers"],
      ["Patients", "Follow-ups", "Candidates"]),
 ])
 def test_navigation_shows_each_role_its_own_pages(signed_in, role, visible, hidden):

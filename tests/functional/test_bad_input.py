@@ -29,7 +29,7 @@ PHYSICIAN_BAD = {"first_name": ["", LONG, SCRIPT, "Ada1"], "last_name": ["", SCR
                  "user_id": ["99999", SCRIPT]}
 PATIENT = {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1960-12-10",
            "phone": "410-555-0111", "email": "", "address": "", "city": "", "state": "MD",
-           "postal_code": "21401", "preferred_office_id": "1", "payer": "Aetna", "member_id": "ABC123",
+           "postal_code": "21401", "preferred_office_id": "1",
            "sex": "female", "emergency_contact_name": "William King", "emergency_contact_relationship": "Spouse",
            "emergency_contact_phone": "410-555-0112", "referring_name": "Dr. Ruth Park",
            "referring_practice": "Severn Orthopedics", "referring_phone": "", "referring_fax": "410-555-0113",
@@ -39,13 +39,34 @@ PATIENT_BAD = {"first_name": ["", LONG, SCRIPT, "Ada1"], "last_name": ["", LONG,
                "sex": ["", "f", SCRIPT],
                "phone": ["12", SCRIPT], "email": ["ada@", SCRIPT + "@example.com"],
                "address": [LONG, SCRIPT], "state": ["Maryland"], "postal_code": ["2140", SCRIPT],
-               "preferred_office_id": ["99", SCRIPT], "payer": [LONG, SCRIPT], "member_id": ["A B", SCRIPT],
+               "preferred_office_id": ["99", SCRIPT],
                "emergency_contact_name": [LONG, SCRIPT, "Bill 2", {"emergency_contact_name": "",
                                                                    "emergency_contact_relationship": ""}],
                "emergency_contact_relationship": [LONG, SCRIPT],
                "emergency_contact_phone": ["12", SCRIPT, ""],
                "referring_name": [LONG, SCRIPT], "referring_practice": [LONG + LONG, SCRIPT],
                "referring_fax": ["555-0113", SCRIPT], "primary_care_phone": ["1234", SCRIPT]}
+PAYER = {"name": "Priority Partners", "kind": "commercial", "prior_auth_phone": "410-555-0170",
+         "prior_auth_fax": "", "active": "y"}
+PAYER_BAD = {"name": ["", LONG, SCRIPT, "  medicare   PART b "], "kind": ["", "hmo", SCRIPT],
+             "prior_auth_phone": ["12", SCRIPT], "prior_auth_fax": ["555-0113", LONG]}
+# Patient 1 of the demo practice is on Medicare Part B (payer 1, coverage 1) since January 1 of last
+# year, with Medicaid as secondary; a primary plan that ended years ago fits beside them.
+LAST_YEAR = date.today().year - 1
+COVERAGE = {"rank": "primary", "payer_id": "4", "plan_name": "BlueChoice HMO Open Access", "member_id": "XYZ123456",
+            "group_number": "0123456", "relationship_to_subscriber": "spouse", "subscriber_name": "Daniel Lovelace",
+            "effective_on": "2010-01-01", "ends_on": "2010-12-31"}
+COVERAGE_BAD = {"rank": ["", "tertiary", SCRIPT], "payer_id": ["", "999", "12", SCRIPT],
+                "plan_name": [LONG, SCRIPT], "member_id": ["", "A B", LONG, SCRIPT], "group_number": ["G 1", SCRIPT],
+                "relationship_to_subscriber": ["cousin", SCRIPT],
+                "subscriber_name": ["", SCRIPT, "Bill 2", {"relationship_to_subscriber": "self"}],
+                "effective_on": ["", "2010-02-30", "9999-01-01", SCRIPT, {"effective_on": f"{LAST_YEAR}-06-01",
+                                                                          "ends_on": ""},
+                                 {"ends_on": f"{LAST_YEAR + 1}-01-01"}],  # overlapping Medicare Part B
+                "ends_on": ["2009-12-31", "soon"]}
+MEDICARE_COVERAGE = {"rank": "primary", "payer_id": "1", "plan_name": "", "member_id": "1EG4TE5MK73",
+                     "group_number": "", "relationship_to_subscriber": "self", "subscriber_name": "",
+                     "effective_on": f"{LAST_YEAR}-01-01", "ends_on": "", "version": "1"}
 NEW_PASSWORD = "blue-heron-marsh-walk"
 YESTERDAY, TOMORROW = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
 OUTCOME = {"recorded_on": date.today().isoformat(), "contact": "phone", "baseline_nrs": "8", "post_nrs": "2",
@@ -176,6 +197,14 @@ FORMS = {
     "pump refill": ("nurse", "/devices/1/refills/new", REFILL, REFILL_BAD),
     "scs trial": ("physician", "/patients/1/trials/new", TRIAL, TRIAL_BAD),
     "scs trial result": ("nurse", "/devices/trials/1", TRIAL_RESULT, TRIAL_RESULT_BAD),
+    "new payer": ("admin", "/admin/payers/new", PAYER, PAYER_BAD),
+    "edit payer": ("admin", "/admin/payers/2", {**PAYER, "version": "1"}, {**PAYER_BAD, **VERSION}),
+    "new coverage": ("scheduler", "/patients/1/coverage/new", COVERAGE, COVERAGE_BAD),
+    "edit coverage": ("nurse", "/coverage/1/edit", MEDICARE_COVERAGE,
+                      {"payer_id": ["", "999"], "member_id": ["", SCRIPT], "effective_on": ["", "9999-01-01"],
+                       "ends_on": [f"{LAST_YEAR - 1}-12-31"], **VERSION}),
+    "remove coverage": ("physician", "/coverage/1/delete", {"reason": "Entered for the wrong patient", "version": "1"},
+                        {"reason": ["", LONG, SCRIPT], **VERSION}),
     "new device model": ("admin", "/admin/device-models/new", DEVICE_MODEL, DEVICE_MODEL_BAD),
     "edit device model": ("admin", "/admin/device-models/1", {**DEVICE_MODEL, "version": "1"},
                           {**DEVICE_MODEL_BAD, **VERSION}),

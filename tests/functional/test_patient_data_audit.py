@@ -20,7 +20,7 @@ from tests.conftest import make_app
 
 # endpoint: (who opens it, the URL, the audit row it leaves as (action, record type)). `{mrn}` is
 # patient 1's MRN. Ids are those of the fixtures: patient 1 with device 1, SCS trial 1, outside
-# procedure 1 and scheduling request 1, appointment 1, follow-up 1.
+# procedure 1 and scheduling request 1, appointment 1, follow-up 1, coverage 1 (the demo's).
 AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "patients.search": ("scheduler", "/patients?q=a", ("search", "patient")),
     "patients.search_json": ("scheduler", "/patients/search.json?q=a", ("search", "patient")),
@@ -57,6 +57,9 @@ AUDITED: dict[str, tuple[str, str, tuple[str, str]]] = {
     "history.new_outside_procedure": ("nurse", "/patients/1/outside-procedures/new", ("view", "patient")),
     "history.edit_outside_procedure": ("physician", "/outside-procedures/1/edit", ("view", "outside_procedure")),
     "history.delete_outside_procedure": ("nurse", "/outside-procedures/1/delete", ("view", "outside_procedure")),
+    "insurance.new_coverage": ("scheduler", "/patients/1/coverage/new", ("view", "patient")),
+    "insurance.edit_coverage": ("nurse", "/coverage/1/edit", ("view", "coverage")),
+    "insurance.remove_coverage": ("physician", "/coverage/1/delete", ("view", "coverage")),
 }
 # The week view is the same endpoint as the day view; it is checked too.
 ALSO_AUDITED = [("nurse", "/offices/glen-burnie/calendar?view=week", ("view", "appointment"))]
@@ -83,7 +86,7 @@ SHOWS_NO_PATIENT_DATA = {
         "practice.office", "practice.new_room", "practice.room", "practice.physicians", "practice.new_physician",
         "practice.physician", "catalog.index", "catalog.new_procedure_type",
         "catalog.edit_procedure_type", "catalog.device_models", "catalog.new_device_model",
-        "catalog.edit_device_model")},
+        "catalog.edit_device_model", "insurance.payers", "insurance.new_payer", "insurance.edit_payer")},
 }
 
 

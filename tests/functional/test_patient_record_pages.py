@@ -75,7 +75,7 @@ def test_a_patient_registered_before_sex_was_asked_is_asked_on_the_next_edit(app
         patient = patients.create_patient(
             patients.PatientData(first_name="Olive", last_name="Tran", date_of_birth=date(1950, 5, 5), phone=None,
                                  email=None, address=None, city=None, state=None, postal_code=None,
-                                 preferred_office_id=None, payer=None, member_id=None),
+                                 preferred_office_id=None),
             confirm_duplicate=False, by=Actor.system("test"), now=utcnow())
         patient_id = patient.id
         db.session.remove()

@@ -33,7 +33,7 @@ def make_user(username: str = "dwhitaker", *roles: Role, password: str = "harbor
 def patient_data(**changes) -> PatientData:
     values = dict(first_name="Maria", last_name="Gonzalez", date_of_birth=date(1958, 3, 14),
                   phone="+14105550142", email=None, address=None, city=None, state=None,
-                  postal_code=None, preferred_office_id=None, payer="Medicare", member_id=None)
+                  postal_code=None, preferred_office_id=None)
     values.update(changes)
     return PatientData(**values)
 

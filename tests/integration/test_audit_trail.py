@@ -17,7 +17,7 @@ def test_creating_and_editing_a_patient_records_who_what_and_before_after():
     user = make_user()
     actor = actor_for(user)
     patient = patients.create_patient(patient_data(), confirm_duplicate=False, by=actor, now=NOW)
-    patients.update_patient(patient.id, patient_data(phone="+14435550199", payer="Aetna"),
+    patients.update_patient(patient.id, patient_data(phone="+14435550199", address="7 Bay Ridge Rd"),
                             expected_version=patient.version, confirm_duplicate=False, by=actor,
                             now=NOW)
 
@@ -27,7 +27,7 @@ def test_creating_and_editing_a_patient_records_who_what_and_before_after():
     assert created.username == "dwhitaker" and created.client_address == "192.0.2.10"
     assert updated.action == "update"
     assert updated.changes == {"phone": ["+14105550142", "+14435550199"],
-                               "payer": ["Medicare", "Aetna"]}
+                               "address": [None, "7 Bay Ridge Rd"]}
 
 
 def test_an_edit_that_changes_nothing_writes_no_audit_row():

@@ -78,7 +78,7 @@ def test_the_apps_own_role_still_writes_records_and_their_audit_rows_through_the
     with app_role_app.app_context():
         actor = actor_for(make_user())
         patient = patients.create_patient(patient_data(), confirm_duplicate=False, by=actor, now=NOW)
-        patients.update_patient(patient.id, patient_data(payer="Aetna"), expected_version=patient.version,
+        patients.update_patient(patient.id, patient_data(address="7 Bay Ridge Rd"), expected_version=patient.version,
                                 confirm_duplicate=False, by=actor, now=NOW)
         patients.open_patient_record(patient.id, by=actor)
         assert [(row.action, row.entity_type) for row in audit_rows()] == [

@@ -8,7 +8,10 @@ from backoffice.auth.models import User
 from backoffice.auth.sessions import auth_policy
 from backoffice.core.actor import Actor
 from backoffice.core.extensions import db
-from backoffice.models import AuditEvent, Office, Patient, Physician, PhysicianSchedule, Room
+from backoffice.insurance.coverage import coverages_of
+from backoffice.insurance.models import Payer
+from backoffice.insurance.rules import CoverageEntry, PayerFacts, PayerKind, coverage_problems, in_force_on
+from backoffice.models import AuditEvent, Coverage, Office, Patient, Physician, PhysicianSchedule, Room
 from backoffice.patients import rules, services
 
 from .helpers import NOW
@@ -18,14 +21,14 @@ pytestmark = pytest.mark.usefixtures("app_context")
 
 def counts() -> dict[str, int]:
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-            for model in (Office, Room, Physician, PhysicianSchedule, User, Patient)}
+            for model in (Office, Room, Physician, PhysicianSchedule, User, Patient, Payer, Coverage)}
 
 
 def test_demo_data_loads_the_practice_and_running_it_twice_duplicates_nothing():
     demo.load(patient_count=40, policy=auth_policy(), now=NOW)
     first = counts()
     assert first == {"Office": 2, "Room": 7, "Physician": 5, "PhysicianSchedule": 22,
-                     "User": 5, "Patient": 40}
+                     "User": 5, "Patient": 40, "Payer": 12, "Coverage": 53}
     audit_rows = db.session.scalar(select(func.count()).select_from(AuditEvent))
     demo.load(patient_count=40, policy=auth_policy(), now=NOW)
     assert counts() == first
@@ -67,3 +70,22 @@ def test_printed_demo_passwords_work():
     for account in demo.ACCOUNTS:
         user = db.session.scalars(select(User).where(User.username == account.username)).one()
         assert auth_policy().verify(user.password_hash, account.password)
+
+
+def test_demo_payers_are_a_synthetic_set_of_every_usual_kind_and_each_patient_has_a_primary_coverage():
+    demo.load(patient_count=40, policy=auth_policy(), now=NOW, appointments=False)
+    payers = list(db.session.scalars(select(Payer)))
+    assert {PayerKind.MEDICARE, PayerKind.MEDICARE_ADVANTAGE, PayerKind.MEDICAID, PayerKind.COMMERCIAL,
+            PayerKind.SELF_PAY} <= {payer.kind for payer in payers}
+    assert all(number is None or number[5:9] == "5550" for p in payers for number in (p.prior_auth_phone,
+                                                                                       p.prior_auth_fax))
+    today = NOW.date()
+    for patient in db.session.scalars(select(Patient)):
+        held = coverages_of(patient.id)
+        assert in_force_on(held, today).primary is not None, patient.id
+        for coverage in held:  # each as the forms would have accepted it
+            others = [c.span for c in held if c is not coverage]
+            entry = CoverageEntry(coverage.rank, coverage.payer_id, coverage.effective_on, coverage.member_id,
+                                  coverage.plan_name, coverage.group_number, coverage.relationship_to_subscriber,
+                                  coverage.subscriber_name, coverage.ends_on)
+            assert coverage_problems(entry, PayerFacts(coverage.payer.name, coverage.payer.kind), others) == {}

@@ -45,6 +45,7 @@ def test_the_practice_has_the_scale_asked_for_and_the_demo_sign_ins_work(app: Fl
     counts = generated(app)
 
     assert counts["patient"] == TINY.patients
+    assert counts["payer"] >= 10 and counts["coverage"] >= TINY.patients  # a primary each, some a secondary too
     assert counts["physician"] == 5 + TINY.extra_physicians
     # A year of history at the rate asked, and up to eight weeks of bookings ahead.
     assert 0.85 * TINY.appointments_per_year <= counts["appointment"] <= 1.3 * TINY.appointments_per_year

@@ -108,12 +108,12 @@ def test_an_edit_checks_the_version_of_the_row_as_it_is_now_not_as_first_loaded(
         loaded = patients.get_patient(patient.id, by=actor)  # this request's copy, version 1
         other = make_app(database_url)
         with other.app_context():
-            patients.update_patient(patient.id, patient_data(payer="Aetna"), expected_version=1,
+            patients.update_patient(patient.id, patient_data(address="7 Bay Ridge Rd"), expected_version=1,
                                     confirm_duplicate=False, by=actor, now=NOW)
             db.session.remove()
             db.engine.dispose()
         with pytest.raises(StaleEdit):
-            patients.update_patient(loaded.id, patient_data(payer="Cigna"), expected_version=1,
+            patients.update_patient(loaded.id, patient_data(address="40 Duke of Gloucester St"), expected_version=1,
                                     confirm_duplicate=False, by=actor, now=NOW)
         db.session.remove()
         db.engine.dispose()
