@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -56,8 +57,10 @@ def live_server(database_url: str, demo: None, live_server_settings: dict[str, A
         db.engine.dispose()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: str) -> Iterator[Any]:
+@contextmanager
+def watched_page(browser: Any, live_server: str) -> Iterator[Any]:
+    """A page in a browser context of its own that keeps its console errors and failed responses
+    in `page.console_errors`."""
     context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
     page = context.new_page()
     page.console_errors = []
@@ -66,6 +69,12 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
         f"{response.status} {response.url}"))
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str) -> Iterator[Any]:
+    with watched_page(browser, live_server) as page:
+        yield page
 
 
 @pytest.fixture

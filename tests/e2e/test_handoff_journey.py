@@ -15,6 +15,7 @@ from sqlalchemy import select
 from backoffice.core.extensions import db
 from backoffice.patients.models import Patient
 from tests.conftest import make_app
+from tests.e2e.conftest import watched_page
 from tests.integration.course_helpers import NURSE, block_with_relief, done, follow_ups_of, record
 
 from .test_sign_in import sign_in
@@ -41,14 +42,8 @@ def second_block_recorded_by_the_nurse(live_server: str, database_url: str) -> s
 @pytest.fixture
 def scheduler_page(browser: Any, live_server: str) -> Iterator[Any]:
     """A second browser, the scheduler's, beside the physician's `page`."""
-    context = browser.new_context(base_url=live_server, viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.console_errors = []
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
-    page.on("response", lambda response: response.status >= 400 and page.console_errors.append(
-        f"{response.status} {response.url}"))
-    yield page
-    context.close()
+    with watched_page(browser, live_server) as page:
+        yield page
 
 
 def test_the_physician_proceeds_to_rfa_and_the_scheduler_books_it_from_the_request_with_its_levels(
